@@ -1,0 +1,53 @@
+# Thin wrapper: every target works on a fresh machine (it installs what it needs).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: all install lint format typecheck imports test unit demo bench crds clean
+
+all: test
+
+# The virtual environment, installed editable with pinned versions (constraints.txt).
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) typecheck imports
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy -p driftwarden.detectors -p driftwarden.operator
+
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+# Lint, types, import layers, then the whole test suite.
+test: lint
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+# The main job: detect drift between two windows of the bundled example data.
+demo: $(STAMP)
+	$(BIN)/python examples/make_sample_data.py examples/data
+	$(BIN)/driftwarden detect --baseline examples/data/baseline.parquet \
+		--current examples/data/current.parquet --config examples/detect-config.yaml
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_speed.py
+	$(BIN)/python benchmarks/bench_decision.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

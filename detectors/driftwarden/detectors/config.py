@@ -1,0 +1,291 @@
+"""The detection settings: what to compare, with which methods and thresholds.
+
+This one pydantic model is read by `driftwarden detect --config` and composed into the
+ModelMonitor CRD by the operator, so a monitor can be debugged on a laptop with exactly the
+settings the cluster uses. Field names are camelCase on the wire (Kubernetes convention) and
+snake_case in Python.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+$"
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
+_DURATION_UNITS = {
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration such as `90s`, `24h`, `7d` or `1h30m` (the one parser we use).
+
+    Units: ms, s, m, h, d (24h), w (7d). Raises ValueError naming the text when it does not
+    parse; zero is allowed (a caller that needs a positive duration checks that itself).
+    """
+    if not isinstance(text, str) or not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(
+            f"invalid duration {text!r}: expected a number and a unit (ms, s, m, h, d, w), "
+            "e.g. 90s, 24h, 7d or 1h30m"
+        )
+    total = timedelta()
+    for number, unit in _DURATION_PART.findall(text):
+        total += float(number) * _DURATION_UNITS[unit]
+    return total
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+Duration = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, examples=["24h", "7d"]),
+    AfterValidator(_check_duration),
+]
+
+
+class CamelModel(BaseModel):
+    """Base for wire models: camelCase aliases, unknown fields refused, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class FeatureKind(StrEnum):
+    """How a column's values are compared."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+
+
+class Method(StrEnum):
+    """Drift methods. See `driftwarden.detectors.stats` for each formula."""
+
+    PSI = "psi"
+    KS = "ks"
+    JS = "js"
+    WASSERSTEIN = "wasserstein"
+    KL = "kl"
+    HELLINGER = "hellinger"
+    CHI2 = "chi2"
+
+
+NUMERIC_METHODS: frozenset[Method] = frozenset(
+    {Method.PSI, Method.KS, Method.JS, Method.WASSERSTEIN, Method.KL, Method.HELLINGER}
+)
+CATEGORICAL_METHODS: frozenset[Method] = frozenset(
+    {Method.PSI, Method.JS, Method.CHI2, Method.KL, Method.HELLINGER}
+)
+DEFAULT_NUMERIC_METHODS: tuple[Method, ...] = (Method.KS, Method.PSI, Method.JS, Method.WASSERSTEIN)
+DEFAULT_CATEGORICAL_METHODS: tuple[Method, ...] = (Method.CHI2, Method.PSI, Method.JS)
+
+
+class Severity(StrEnum):
+    """The one severity scale, ordered none < warning < critical."""
+
+    NONE = "none"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def worst(cls, severities: list[Severity] | tuple[Severity, ...]) -> Severity:
+        return max(severities, key=lambda s: s.rank, default=cls.NONE)
+
+
+_SEVERITY_RANK = {Severity.NONE: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class Thresholds(CamelModel):
+    """Warning and critical levels of one method's effect size (after small-sample
+    correction). For KS and chi-square the effect is the KS statistic D and Cramér's V."""
+
+    warning: float = Field(ge=0, description="Effect size at which the method warns.")
+    critical: float = Field(ge=0, description="Effect size at which the method is critical.")
+
+    @model_validator(mode="after")
+    def _warning_below_critical(self) -> Self:
+        if self.warning > self.critical:
+            raise ValueError(
+                f"warning threshold {self.warning} must not exceed critical {self.critical}"
+            )
+        return self
+
+
+# Effect-size thresholds per method. PSI 0.1/0.2 and JS 0.1 are the industry's usual levels;
+# they are applied to bias-corrected statistics (see stats.binned), so they mean the same on
+# 200 rows as on 2 million. KS and chi-square effects (D, Cramér's V) gate significance so
+# that huge windows do not alarm on meaningless shifts.
+DEFAULT_THRESHOLDS: dict[Method, Thresholds] = {
+    Method.PSI: Thresholds(warning=0.1, critical=0.2),
+    Method.JS: Thresholds(warning=0.1, critical=0.2),
+    Method.KS: Thresholds(warning=0.05, critical=0.2),
+    Method.WASSERSTEIN: Thresholds(warning=0.1, critical=0.25),
+    Method.KL: Thresholds(warning=0.1, critical=0.2),
+    Method.HELLINGER: Thresholds(warning=0.1, critical=0.2),
+    Method.CHI2: Thresholds(warning=0.05, critical=0.2),
+}
+
+
+class FeatureSpec(CamelModel):
+    """One monitored input column."""
+
+    name: str = Field(min_length=1, max_length=253, description="Column name in the data.")
+    type: FeatureKind | None = Field(
+        default=None, description="numeric or categorical; inferred from the data when omitted."
+    )
+    methods: list[Method] | None = Field(
+        default=None,
+        description="Drift methods to run; defaults depend on the kind "
+        "(numeric: ks, psi, js, wasserstein; categorical: chi2, psi, js).",
+    )
+    thresholds: dict[Method, Thresholds] = Field(
+        default_factory=dict, description="Per-method threshold overrides for this feature."
+    )
+
+
+class PredictionType(StrEnum):
+    PROBABILITY = "probability"
+    CLASS = "class"
+    REGRESSION = "regression"
+
+
+class PredictionSpec(CamelModel):
+    """The model's output column, checked for prediction drift."""
+
+    column: str = Field(min_length=1, description="Column holding the model's output.")
+    type: PredictionType = Field(
+        default=PredictionType.PROBABILITY,
+        description="probability (score of the positive class), class, or regression value.",
+    )
+    threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Decision threshold turning a probability into the positive class.",
+    )
+    positive_class: str | None = Field(
+        default=None, description="For class predictions: the label counted as positive."
+    )
+
+
+class Task(StrEnum):
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+
+class LabelSpec(CamelModel):
+    """Ground truth, when it arrives: enables performance and concept drift."""
+
+    column: str = Field(min_length=1, description="Column holding the true label.")
+    task: Task = Field(description="binary, multiclass or regression.")
+    delay: Duration | None = Field(
+        default=None, description="How long labels take to arrive, e.g. 72h."
+    )
+
+
+class OperationalSpec(CamelModel):
+    """Serving columns, when the inference log has them."""
+
+    latency_column: str | None = Field(default=None, description="Latency per request (ms).")
+    error_column: str | None = Field(
+        default=None, description="1/true when the request failed, 0/false otherwise."
+    )
+
+
+class DecisionSpec(CamelModel):
+    """How per-feature evidence becomes one verdict (see stats.decision)."""
+
+    alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="Case-level false alarm rate the run's verdict is controlled at.",
+    )
+    bins: int = Field(
+        default=10, ge=2, le=1000, description="Baseline-quantile bins for PSI/JS/KL/Hellinger."
+    )
+
+
+class PerformanceThresholds(CamelModel):
+    """Relative drop of a performance metric against the baseline window."""
+
+    warning: float = Field(default=0.05, ge=0, le=1, description="Relative drop that warns.")
+    critical: float = Field(default=0.2, ge=0, le=1, description="Relative drop that is critical.")
+
+    @model_validator(mode="after")
+    def _warning_below_critical(self) -> Self:
+        if self.warning > self.critical:
+            raise ValueError("performance warning drop must not exceed the critical drop")
+        return self
+
+
+class HealthWeights(CamelModel):
+    """Weights of the health score's parts (normalised over the parts present in a run)."""
+
+    data_drift: float = Field(default=0.35, ge=0)
+    prediction_drift: float = Field(default=0.2, ge=0)
+    performance: float = Field(default=0.25, ge=0)
+    concept_drift: float = Field(default=0.1, ge=0)
+    data_quality: float = Field(default=0.07, ge=0)
+    operational: float = Field(default=0.03, ge=0)
+
+
+class DetectionSpec(CamelModel):
+    """Everything the detectors need to compare a baseline window with a current one."""
+
+    features: list[FeatureSpec] = Field(
+        default_factory=list,
+        description="Monitored features; empty means every column that is not the "
+        "prediction, label, timestamp or an operational column.",
+    )
+    prediction: PredictionSpec | None = None
+    labels: LabelSpec | None = None
+    operational: OperationalSpec | None = None
+    min_samples: int = Field(
+        default=100,
+        ge=1,
+        description="Windows with fewer rows are reported as insufficient data.",
+    )
+    decision: DecisionSpec = Field(default_factory=DecisionSpec)
+    thresholds: dict[Method, Thresholds] = Field(
+        default_factory=dict, description="Threshold overrides for every feature."
+    )
+    performance: PerformanceThresholds = Field(default_factory=PerformanceThresholds)
+    health_weights: HealthWeights = Field(default_factory=HealthWeights)
+
+    @model_validator(mode="after")
+    def _unique_feature_names(self) -> Self:
+        seen: set[str] = set()
+        for feature in self.features:
+            if feature.name in seen:
+                raise ValueError(f"feature {feature.name!r} is listed twice")
+            seen.add(feature.name)
+        return self
+
+    def thresholds_for(self, feature: FeatureSpec | None, method: Method) -> Thresholds:
+        """Feature override, else spec-wide override, else the default."""
+        if feature is not None and method in feature.thresholds:
+            return feature.thresholds[method]
+        return self.thresholds.get(method, DEFAULT_THRESHOLDS[method])

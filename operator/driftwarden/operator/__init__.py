@@ -1,0 +1,1 @@
+"""driftwarden.operator: kopf handlers, reconcilers, status, metrics and the retrain engine."""
