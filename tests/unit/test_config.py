@@ -74,3 +74,33 @@ def test_spec_rejects_duplicates_unknown_fields_and_inverted_thresholds() -> Non
 def test_severity_order() -> None:
     assert Severity.worst([Severity.WARNING, Severity.NONE, Severity.CRITICAL]) is Severity.CRITICAL
     assert Severity.worst([]) is Severity.NONE
+
+
+def test_windows_resolve_relative_and_absolute() -> None:
+    from datetime import UTC, datetime
+
+    from driftwarden.detectors.config import WindowSpec
+
+    run = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    baseline = WindowSpec.model_validate({"relative": {"length": "30d", "endOffset": "7d"}})
+    assert baseline.resolve(run) == (
+        datetime(2026, 2, 1, 12, tzinfo=UTC),
+        datetime(2026, 3, 3, 12, tzinfo=UTC),
+    )
+    fixed = WindowSpec.model_validate(
+        {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
+    )
+    assert fixed.resolve(run)[1] - fixed.resolve(run)[0] == timedelta(days=1)
+    for bad in (
+        {},
+        {
+            "relative": {"length": "1d"},
+            "start": "2026-01-01T00:00:00Z",
+            "end": "2026-01-02T00:00:00Z",
+        },
+        {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"},
+        {"start": "2026-01-01T00:00:00", "end": "2026-01-02T00:00:00"},
+        {"relative": {"length": "0s"}},
+    ):
+        with pytest.raises(ValidationError):
+            WindowSpec.model_validate(bad)

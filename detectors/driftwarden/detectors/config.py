@@ -9,12 +9,14 @@ snake_case in Python.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from driftwarden.detectors.stats.severity import Severity
 
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+$"
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
@@ -68,6 +70,9 @@ class CamelModel(BaseModel):
     )
 
 
+__all__ = ["Severity"]  # re-exported: callers import the scale from here or from stats
+
+
 class FeatureKind(StrEnum):
     """How a column's values are compared."""
 
@@ -95,25 +100,6 @@ CATEGORICAL_METHODS: frozenset[Method] = frozenset(
 )
 DEFAULT_NUMERIC_METHODS: tuple[Method, ...] = (Method.KS, Method.PSI, Method.JS, Method.WASSERSTEIN)
 DEFAULT_CATEGORICAL_METHODS: tuple[Method, ...] = (Method.CHI2, Method.PSI, Method.JS)
-
-
-class Severity(StrEnum):
-    """The one severity scale, ordered none < warning < critical."""
-
-    NONE = "none"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_RANK[self]
-
-    @classmethod
-    def worst(cls, severities: list[Severity] | tuple[Severity, ...]) -> Severity:
-        return max(severities, key=lambda s: s.rank, default=cls.NONE)
-
-
-_SEVERITY_RANK = {Severity.NONE: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
 class Thresholds(CamelModel):
@@ -289,3 +275,48 @@ class DetectionSpec(CamelModel):
         if feature is not None and method in feature.thresholds:
             return feature.thresholds[method]
         return self.thresholds.get(method, DEFAULT_THRESHOLDS[method])
+
+
+class RelativeWindow(CamelModel):
+    """A window that ends `endOffset` before the run time and lasts `length`."""
+
+    length: Duration = Field(description="How long the window is, e.g. 24h or 30d.")
+    end_offset: Duration = Field(
+        default="0s", description="How long before the run time the window ends, e.g. 7d."
+    )
+
+
+class WindowSpec(CamelModel):
+    """A time window: relative to the run time, or absolute (start inclusive, end exclusive)."""
+
+    relative: RelativeWindow | None = None
+    start: datetime | None = Field(default=None, description="Absolute start (inclusive).")
+    end: datetime | None = Field(default=None, description="Absolute end (exclusive).")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        absolute = self.start is not None or self.end is not None
+        if (self.relative is None) == (not absolute):
+            raise ValueError("a window is either relative or has start and end, not both")
+        if absolute:
+            if self.start is None or self.end is None:
+                raise ValueError("an absolute window needs both start and end")
+            if self.start.tzinfo is None or self.end.tzinfo is None:
+                raise ValueError(
+                    "absolute window times need a time zone, e.g. 2026-01-01T00:00:00Z"
+                )
+            if self.start >= self.end:
+                raise ValueError("window start must be before its end")
+        elif self.relative is not None and parse_duration(self.relative.length) <= timedelta():
+            raise ValueError("window length must be positive")
+        return self
+
+    def resolve(self, run_time: datetime) -> tuple[datetime, datetime]:
+        """The window as [start, end) for a run at `run_time` (timezone-aware)."""
+        if self.relative is not None:
+            end = run_time - parse_duration(self.relative.end_offset)
+            return end - parse_duration(self.relative.length), end
+        # Both set: guaranteed by _one_form.
+        assert self.start is not None
+        assert self.end is not None
+        return self.start, self.end
