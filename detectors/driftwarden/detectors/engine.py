@@ -1,0 +1,431 @@
+"""The detector engine: settings + two window profiles -> a Report.
+
+No I/O here: callers bring data frames or profiles (the CLI from files, the Job from a
+source). One code path for everything: an in-memory window is profiled as a single chunk,
+a large one chunk by chunk (`profile.merge_windows`), a baseline may come from a stored
+profile.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from driftwarden.detectors import __version__
+from driftwarden.detectors.config import (
+    CATEGORICAL_METHODS,
+    DEFAULT_CATEGORICAL_METHODS,
+    DEFAULT_NUMERIC_METHODS,
+    NUMERIC_METHODS,
+    DetectionSpec,
+    FeatureKind,
+    FeatureSpec,
+    Method,
+    PredictionType,
+)
+from driftwarden.detectors.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    WindowProfile,
+    merge_windows,
+    window_profile,
+)
+from driftwarden.detectors.report import (
+    STATUS_INSUFFICIENT,
+    STATUS_OK,
+    FeatureReport,
+    Report,
+    SectionReport,
+)
+from driftwarden.detectors.stats.decision import (
+    CaseVerdict,
+    FeatureEvidence,
+    FeatureVerdict,
+    Levels,
+    decide,
+)
+from driftwarden.detectors.stats.severity import Severity
+from driftwarden.detectors.stats.univariate import (
+    MethodStatistic,
+    categorical_statistics,
+    numeric_statistics,
+)
+
+
+class DetectionInputError(ValueError):
+    """Bad input that the user must fix (unknown column, wrong kind, empty window)."""
+
+
+@dataclass(frozen=True)
+class ResolvedFeature:
+    """A feature with its kind and methods settled."""
+
+    spec: FeatureSpec
+    kind: FeatureKind
+    kind_inferred: bool
+    methods: tuple[Method, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def infer_kind(series: pd.Series) -> FeatureKind:
+    """numeric for numeric (not boolean) dtypes; categorical for everything else."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return FeatureKind.CATEGORICAL
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return FeatureKind.NUMERIC
+    return FeatureKind.CATEGORICAL
+
+
+def reserved_columns(spec: DetectionSpec, extra: Iterable[str] = ()) -> set[str]:
+    """Columns that are never features: prediction, label, operational, and `extra`."""
+    names = set(extra)
+    if spec.prediction is not None:
+        names.add(spec.prediction.column)
+    if spec.labels is not None:
+        names.add(spec.labels.column)
+    if spec.operational is not None:
+        names.update(
+            c for c in (spec.operational.latency_column, spec.operational.error_column) if c
+        )
+    return names
+
+
+def resolve_features(
+    spec: DetectionSpec, frame: pd.DataFrame, exclude: Iterable[str] = ()
+) -> list[ResolvedFeature]:
+    """Settle each feature's kind (declared or inferred from `frame`) and methods."""
+    reserved = reserved_columns(spec, exclude)
+    features = list(spec.features) or [
+        FeatureSpec(name=str(c)) for c in frame.columns if str(c) not in reserved
+    ]
+    missing = [f.name for f in features if f.name not in frame.columns]
+    if missing:
+        raise DetectionInputError(f"feature column(s) not in the data: {', '.join(missing)}")
+    resolved: list[ResolvedFeature] = []
+    for feature in features:
+        inferred = feature.type is None
+        kind = infer_kind(frame[feature.name]) if feature.type is None else feature.type
+        allowed = NUMERIC_METHODS if kind is FeatureKind.NUMERIC else CATEGORICAL_METHODS
+        defaults = (
+            DEFAULT_NUMERIC_METHODS if kind is FeatureKind.NUMERIC else DEFAULT_CATEGORICAL_METHODS
+        )
+        methods = tuple(feature.methods) if feature.methods else defaults
+        bad = [m for m in methods if m not in allowed]
+        if bad:
+            raise DetectionInputError(
+                f"feature {feature.name!r} is {kind}: method(s) {', '.join(bad)} do not apply"
+            )
+        resolved.append(ResolvedFeature(feature, kind, inferred, methods))
+    if not resolved:
+        raise DetectionInputError("no features to compare: the data has no columns left")
+    return resolved
+
+
+def profile_columns(
+    spec: DetectionSpec, features: Sequence[ResolvedFeature]
+) -> tuple[dict[str, str], list[str]]:
+    """What to profile: column kinds for the statistics, and the row-sample columns."""
+    kinds = {f.name: str(f.kind) for f in features}
+    sample_columns = [f.name for f in features]
+    if spec.prediction is not None:
+        prediction_kind = (
+            "categorical" if spec.prediction.type is PredictionType.CLASS else "numeric"
+        )
+        kinds[spec.prediction.column] = prediction_kind
+        sample_columns.append(spec.prediction.column)
+    if spec.labels is not None:
+        sample_columns.append(spec.labels.column)
+    if spec.operational is not None:
+        for column in (spec.operational.latency_column, spec.operational.error_column):
+            if column:
+                kinds.setdefault(column, "numeric")
+    return kinds, sample_columns
+
+
+def profile_frames(
+    frames: Iterable[pd.DataFrame],
+    spec: DetectionSpec,
+    features: Sequence[ResolvedFeature],
+    *,
+    max_points: int | None = None,
+    seed: int = 0,
+) -> WindowProfile:
+    """Profile a window given as one or more chunks (data frames)."""
+    kinds, sample_columns = profile_columns(spec, features)
+    profile: WindowProfile | None = None
+    for index, frame in enumerate(frames):
+        missing = [c for c in [*kinds, *sample_columns] if c not in frame.columns]
+        if missing:
+            raise DetectionInputError(
+                f"column(s) not in the data: {', '.join(dict.fromkeys(missing))}"
+            )
+        options = {} if max_points is None else {"max_points": max_points}
+        chunk = window_profile(
+            frame, kinds, row_sample_columns=sample_columns, seed=seed + index, **options
+        )
+        profile = chunk if profile is None else merge_windows(profile, chunk)
+    if profile is None:
+        raise DetectionInputError("the window has no data")
+    return profile
+
+
+def compare(
+    spec: DetectionSpec,
+    features: Sequence[ResolvedFeature],
+    baseline: WindowProfile,
+    current: WindowProfile,
+    *,
+    workers: int = 1,
+) -> Report:
+    """Compare two profiled windows under `spec`."""
+    notes: list[str] = []
+    evaluable: list[ResolvedFeature] = []
+    skipped: dict[str, FeatureReport] = {}
+    for feature in features:
+        n_b = _count(baseline, feature.name)
+        n_c = _count(current, feature.name)
+        if n_b < spec.min_samples or n_c < spec.min_samples:
+            skipped[feature.name] = FeatureReport(
+                name=feature.name,
+                kind=str(feature.kind),
+                kind_inferred=feature.kind_inferred,
+                status=STATUS_INSUFFICIENT,
+                drift_detected=False,
+                severity=Severity.NONE,
+                p_value=None,
+                p_value_adjusted=None,
+                n_baseline=n_b,
+                n_current=n_c,
+                note=f"fewer than minSamples={spec.min_samples} non-missing values",
+            )
+        else:
+            evaluable.append(feature)
+
+    def evidence(feature: ResolvedFeature) -> FeatureEvidence:
+        return FeatureEvidence(
+            name=feature.name,
+            kind=str(feature.kind),
+            statistics=_statistics(feature, baseline, current, spec.decision.bins),
+            levels=_levels(spec, feature),
+        )
+
+    if workers > 1 and len(evaluable) > 1:
+        # numpy releases the GIL in sorts and reductions: threads use both cores.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            evidences = list(pool.map(evidence, evaluable))
+    else:
+        evidences = [evidence(f) for f in evaluable]
+    case = decide(evidences, spec.decision.alpha)
+    by_name: dict[str, FeatureVerdict] = {v.name: v for v in case.features}
+    reports: list[FeatureReport] = []
+    for feature in features:
+        if feature.name in skipped:
+            reports.append(skipped[feature.name])
+            continue
+        verdict = by_name[feature.name]
+        reports.append(
+            FeatureReport(
+                name=feature.name,
+                kind=str(feature.kind),
+                kind_inferred=feature.kind_inferred,
+                status=STATUS_OK,
+                drift_detected=verdict.drift_detected,
+                severity=verdict.severity,
+                p_value=verdict.p_value,
+                p_value_adjusted=verdict.p_value_adjusted,
+                n_baseline=_count(baseline, feature.name),
+                n_current=_count(current, feature.name),
+                methods=verdict.methods,
+                note=_feature_note(feature, baseline, current),
+            )
+        )
+    sections: dict[str, SectionReport] = {}
+    if spec.prediction is not None:
+        sections["prediction"] = _prediction_section(spec, baseline, current)
+    status = STATUS_OK
+    if not evaluable:
+        status = STATUS_INSUFFICIENT
+        notes.append(
+            f"no feature has minSamples={spec.min_samples} values in both windows: "
+            "neither drift nor no drift can be said"
+        )
+    severity = Severity.worst([case.severity, *(s.severity for s in sections.values())])
+    drift = case.drift_detected or any(
+        s.severity is not Severity.NONE for k, s in sections.items() if k == "prediction"
+    )
+    health = _health(spec, case, sections, status)
+    return Report(
+        drift_detected=drift,
+        severity=severity if status == STATUS_OK else Severity.NONE,
+        health_score=health,
+        status=status,
+        verdict=case.reason if status == STATUS_OK else "insufficient data",
+        p_value=case.p_value if evaluable else None,
+        alpha=spec.decision.alpha,
+        rows_baseline=baseline.rows,
+        rows_current=current.rows,
+        features=tuple(reports),
+        sections=sections,
+        detector_version=__version__,
+        notes=tuple(notes),
+    )
+
+
+def detect_frames(
+    baseline: pd.DataFrame,
+    current: pd.DataFrame,
+    spec: DetectionSpec,
+    *,
+    exclude: Iterable[str] = (),
+    workers: int = 1,
+) -> Report:
+    """Convenience: compare two in-memory data frames."""
+    features = resolve_features(spec, baseline, exclude)
+    base_profile = profile_frames([baseline], spec, features)
+    current_profile = profile_frames([current], spec, features)
+    return compare(spec, features, base_profile, current_profile, workers=workers)
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _count(profile: WindowProfile, name: str) -> int:
+    return profile.columns[name].count
+
+
+def _statistics(
+    feature: ResolvedFeature, baseline: WindowProfile, current: WindowProfile, bins: int
+) -> list[MethodStatistic]:
+    methods = [str(m) for m in feature.methods]
+    if feature.kind is FeatureKind.NUMERIC:
+        return numeric_statistics(
+            baseline.numeric(feature.name).sample(),
+            current.numeric(feature.name).sample(),
+            methods,
+            bins,
+        )
+    return categorical_statistics(
+        baseline.categorical(feature.name).counts, current.categorical(feature.name).counts, methods
+    )
+
+
+def _levels(spec: DetectionSpec, feature: ResolvedFeature) -> dict[str, Levels]:
+    levels: dict[str, Levels] = {}
+    for method in feature.methods:
+        t = spec.thresholds_for(feature.spec, method)
+        levels[str(method)] = Levels(t.warning, t.critical)
+    return levels
+
+
+def _feature_note(feature: ResolvedFeature, baseline: WindowProfile, current: WindowProfile) -> str:
+    if feature.kind is FeatureKind.CATEGORICAL:
+        b = baseline.categorical(feature.name)
+        c = current.categorical(feature.name)
+        new = sorted(set(c.counts) - set(b.counts))
+        vanished = sorted(set(b.counts) - set(c.counts))
+        parts = []
+        if new:
+            parts.append("new categories: " + ", ".join(new[:5]) + (" ..." if len(new) > 5 else ""))
+        if vanished:
+            parts.append(
+                "vanished categories: "
+                + ", ".join(vanished[:5])
+                + (" ..." if len(vanished) > 5 else "")
+            )
+        return "; ".join(parts)
+    bn = baseline.numeric(feature.name)
+    if bn.count and bn.std == 0:
+        return "constant in the baseline: wasserstein is reported unnormalised"
+    return ""
+
+
+def _prediction_section(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> SectionReport:
+    assert spec.prediction is not None
+    column = spec.prediction.column
+    b_col, c_col = baseline.columns[column], current.columns[column]
+    if b_col.count < spec.min_samples or c_col.count < spec.min_samples:
+        return SectionReport(
+            Severity.NONE, f"insufficient data for prediction drift on {column!r}", None
+        )
+    if isinstance(b_col, NumericProfile) and isinstance(c_col, NumericProfile):
+        methods = [str(m) for m in DEFAULT_NUMERIC_METHODS]
+        stats = numeric_statistics(b_col.sample(), c_col.sample(), methods, spec.decision.bins)
+    elif isinstance(b_col, CategoricalProfile) and isinstance(c_col, CategoricalProfile):
+        methods = [str(m) for m in DEFAULT_CATEGORICAL_METHODS]
+        stats = categorical_statistics(b_col.counts, c_col.counts, methods)
+    else:  # pragma: no cover - both profiles come from the same kinds
+        raise DetectionInputError(f"prediction column {column!r} has different kinds")
+    levels = {}
+    for m in methods:
+        t = spec.thresholds_for(None, Method(m))
+        levels[m] = Levels(t.warning, t.critical)
+    case = decide([FeatureEvidence(column, "prediction", stats, levels)], spec.decision.alpha)
+    verdict = case.features[0]
+    data: dict[str, object] = {
+        "column": column,
+        "drift_detected": verdict.drift_detected,
+        "p_value": verdict.p_value,
+        "methods": [
+            {
+                "method": m.method,
+                "statistic": m.statistic,
+                "effect": m.effect,
+                "p_value": m.p_value,
+                "threshold": m.threshold,
+                "drift_detected": m.drift_detected,
+                "severity": str(m.severity),
+            }
+            for m in verdict.methods
+        ],
+    }
+    summary = (
+        f"prediction drift on {column!r} ({verdict.severity})"
+        if verdict.drift_detected
+        else f"no prediction drift on {column!r}"
+    )
+    return SectionReport(verdict.severity, summary, _severity_score(verdict.severity), data)
+
+
+def _severity_score(severity: Severity) -> float:
+    return {Severity.NONE: 1.0, Severity.WARNING: 0.6, Severity.CRITICAL: 0.2}[severity]
+
+
+def _health(
+    spec: DetectionSpec,
+    case: CaseVerdict,
+    sections: Mapping[str, SectionReport],
+    status: str,
+) -> float:
+    """Weighted mean of part scores over the parts assessed, times 100."""
+    weights = spec.health_weights
+    parts: list[tuple[float, float]] = []
+    if status == STATUS_OK and case.features:
+        drifted = [f for f in case.features if f.drift_detected]
+        worst = _severity_score(case.severity)
+        share = len(drifted) / len(case.features)
+        parts.append((weights.data_drift, worst * (1.0 - 0.5 * share)))
+    name_to_weight = {
+        "prediction": weights.prediction_drift,
+        "performance": weights.performance,
+        "concept": weights.concept_drift,
+        "quality": weights.data_quality,
+        "operational": weights.operational,
+    }
+    for name, section in sections.items():
+        if section.score is not None:
+            parts.append((name_to_weight.get(name, 0.0), section.score))
+    total = sum(w for w, _ in parts)
+    if total <= 0:
+        return 100.0
+    score = sum(w * s for w, s in parts) / total
+    return float(np.clip(100.0 * score, 0.0, 100.0)) if math.isfinite(score) else 0.0
