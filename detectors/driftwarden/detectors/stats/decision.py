@@ -18,7 +18,8 @@ The rule, in three steps (the README quotes the false-alarm and detection rates 
    p-value is below alpha but no single feature is, and some feature's effect reaches its
    warning threshold, the run warns ("drift spread over several features").
 
-Methods without a p-value (wasserstein) take the feature's significance.
+Every method reports the p-value of the test behind it (wasserstein: KS on the same ECDFs;
+psi, js, kl, hellinger: chi-square on the same bins).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 from driftwarden.detectors.stats.combine import benjamini_hochberg, cauchy_combination
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
-from driftwarden.detectors.stats.univariate import BINNED_METHODS, MethodStatistic
+from driftwarden.detectors.stats.univariate import MethodStatistic
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +91,18 @@ class CaseVerdict:
 def feature_p_value(statistics: Sequence[MethodStatistic]) -> float:
     """Cauchy combination of the distinct tests behind a feature's methods.
 
-    The binned methods share one chi-square test, so it enters once.
+    Methods that share a test (the binned methods share one chi-square, wasserstein uses
+    KS) enter once per test.
     """
     p_values: list[float] = []
-    binned_seen = False
+    seen: set[str] = set()
     for stat in statistics:
         if stat.p_value is None:
             continue
-        if stat.method in BINNED_METHODS:
-            if binned_seen:
-                continue
-            binned_seen = True
+        key = stat.test or stat.method
+        if key in seen:
+            continue
+        seen.add(key)
         p_values.append(stat.p_value)
     if not p_values:
         return 1.0

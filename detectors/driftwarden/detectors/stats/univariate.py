@@ -8,7 +8,8 @@ Numeric methods
 - ks: two-sample KS statistic D (`stats.ecdf`), p-value as scipy's ks_2samp (`stats.ks`);
   effect = D.
 - wasserstein: W1 distance in the feature's units; effect = W1 / baseline standard deviation
-  (scale-free), so one threshold fits income and age.
+  (scale-free), so one threshold fits income and age; p-value = the KS test on the same
+  ECDFs (W1 has no cheap exact null distribution; KS is its natural companion).
 - psi, js, kl, hellinger: on `bins` baseline-quantile bins (`stats.binning`); effect = the
   statistic minus its no-drift expectation (`stats.divergence.bias_corrected`); p-value =
   chi-square homogeneity test on the same bins (one test shared by the four).
@@ -76,6 +77,8 @@ class MethodStatistic:
     n_baseline: int
     n_current: int
     detail: Mapping[str, float]
+    #: the hypothesis test behind p_value ("ks" or "chi2"); methods sharing one count once
+    test: str = ""
 
 
 def numeric_statistics(
@@ -98,19 +101,19 @@ def numeric_statistics(
             ecdf = compare_weighted(
                 baseline.values, _weights(baseline), current.values, _weights(current)
             )
+    ks_p = ks_p_value(ecdf.ks_statistic, n_b, n_c) if ecdf is not None else None
     for method in wanted:
         if method == "ks":
             assert ecdf is not None
             d = ecdf.ks_statistic
-            results.append(MethodStatistic("ks", d, d, ks_p_value(d, n_b, n_c), n_b, n_c, {}))
+            results.append(MethodStatistic("ks", d, d, ks_p, n_b, n_c, {}, test="ks"))
         elif method == "wasserstein":
             assert ecdf is not None
             spread = baseline.std if baseline.std > 0 else 1.0
             w = ecdf.wasserstein
+            detail = {"baseline_std": baseline.std}
             results.append(
-                MethodStatistic(
-                    "wasserstein", w, w / spread, None, n_b, n_c, {"baseline_std": baseline.std}
-                )
+                MethodStatistic("wasserstein", w, w / spread, ks_p, n_b, n_c, detail, test="ks")
             )
     binned = [m for m in wanted if m in BINNED_METHODS]
     if binned:
@@ -153,6 +156,7 @@ def categorical_statistics(
                     n_b,
                     n_c,
                     {"dof": float(chi.dof), "cramers_v": chi.cramers_v},
+                    test="chi2",
                 )
             )
     binned = [m for m in wanted if m in BINNED_METHODS]
@@ -187,7 +191,14 @@ def _binned_statistics(
         effect = divergence.bias_corrected(method, raw, b_counts.sum(), c_counts.sum(), n_bins)
         out.append(
             MethodStatistic(
-                method, raw, effect, chi.p_value, n_b, n_c, {"bins": float(b_counts.shape[0])}
+                method,
+                raw,
+                effect,
+                chi.p_value,
+                n_b,
+                n_c,
+                {"bins": float(b_counts.shape[0])},
+                test="chi2",
             )
         )
     return out
