@@ -66,7 +66,7 @@ def test_identical_windows_never_drift() -> None:
     verdict = decide(features)
     assert not verdict.drift_detected
     assert verdict.severity is Severity.NONE
-    assert all(f.p_value == pytest.approx(1.0) for f in verdict.features)
+    assert all(f.p_value >= 0.99 for f in verdict.features)
 
 
 def test_strong_shift_is_named_and_critical() -> None:

@@ -49,6 +49,11 @@ from driftwarden.detectors.stats.decision import (
     Levels,
     decide,
 )
+from driftwarden.detectors.stats.multivariate import (
+    MultivariateResult,
+    hotelling_rank_test,
+    one_hot,
+)
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import (
     MethodStatistic,
@@ -223,7 +228,10 @@ def compare(
             evidences = list(pool.map(evidence, evaluable))
     else:
         evidences = [evidence(f) for f in evaluable]
-    case = decide(evidences, spec.decision.alpha)
+    joint = _multivariate(evaluable, baseline, current)
+    case = decide(
+        evidences, spec.decision.alpha, multivariate_p=None if joint is None else joint.p_value
+    )
     by_name: dict[str, FeatureVerdict] = {v.name: v for v in case.features}
     reports: list[FeatureReport] = []
     for feature in features:
@@ -276,6 +284,7 @@ def compare(
         sections=sections,
         detector_version=__version__,
         notes=tuple(notes),
+        multivariate=None if joint is None else _multivariate_dict(joint),
     )
 
 
@@ -295,6 +304,49 @@ def detect_frames(
 
 
 # --- internals ----------------------------------------------------------------------------
+
+# Rows per window for the multivariate test: plenty of power, bounded cost (ranks of 2 x 20k).
+MULTIVARIATE_ROWS = 20_000
+# Most frequent categories of a feature that get an indicator column in the joint test.
+MULTIVARIATE_CATEGORIES = 12
+
+
+def _multivariate(
+    features: Sequence[ResolvedFeature], baseline: WindowProfile, current: WindowProfile
+) -> MultivariateResult | None:
+    """The joint test over the row samples; None when it cannot run (too few rows)."""
+    if len(features) < 2:
+        return None
+    b_rows = baseline.row_sample.iloc[:MULTIVARIATE_ROWS]
+    c_rows = current.row_sample.iloc[:MULTIVARIATE_ROWS]
+    b_parts: list[np.ndarray] = []
+    c_parts: list[np.ndarray] = []
+    for feature in features:
+        if feature.name not in b_rows.columns or feature.name not in c_rows.columns:
+            return None
+        if feature.kind is FeatureKind.NUMERIC:
+            b_parts.append(
+                pd.to_numeric(b_rows[feature.name], errors="coerce").to_numpy(float)[:, None]
+            )
+            c_parts.append(
+                pd.to_numeric(c_rows[feature.name], errors="coerce").to_numpy(float)[:, None]
+            )
+        else:
+            counts = baseline.categorical(feature.name).counts
+            top = sorted(counts, key=lambda k: (-counts[k], k))[:MULTIVARIATE_CATEGORIES]
+            b_parts.append(one_hot(b_rows[feature.name].to_numpy(dtype=object), top))
+            c_parts.append(one_hot(c_rows[feature.name].to_numpy(dtype=object), top))
+    return hotelling_rank_test(np.hstack(b_parts), np.hstack(c_parts))
+
+
+def _multivariate_dict(result: MultivariateResult) -> dict[str, object]:
+    return {
+        "method": "hotelling_rank",
+        "statistic": result.statistic,
+        "p_value": result.p_value,
+        "dof": result.dof,
+        "rows": {"baseline": result.n_baseline, "current": result.n_current},
+    }
 
 
 def _count(profile: WindowProfile, name: str) -> int:

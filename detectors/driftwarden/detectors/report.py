@@ -85,6 +85,7 @@ class Report:
     sections: Mapping[str, SectionReport]
     detector_version: str
     notes: tuple[str, ...] = ()
+    multivariate: Mapping[str, JSON] | None = None
 
     @property
     def drifted_features(self) -> list[FeatureReport]:
@@ -103,6 +104,7 @@ class Report:
             "drifted_features": len(self.drifted_features),
             "total_features": len(self.features),
             "features": [f.to_dict() for f in self.features],
+            "multivariate": None if self.multivariate is None else _clean(self.multivariate),
             "detector_version": self.detector_version,
             "notes": list(self.notes),
         }

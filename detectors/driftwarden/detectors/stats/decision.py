@@ -33,6 +33,9 @@ from driftwarden.detectors.stats.combine import benjamini_hochberg, cauchy_combi
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
 from driftwarden.detectors.stats.univariate import MethodStatistic
 
+# Share of the run's evidence given to the multivariate test (the rest to the features).
+MULTIVARIATE_WEIGHT = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Levels:
@@ -109,10 +112,23 @@ def feature_p_value(statistics: Sequence[MethodStatistic]) -> float:
     return cauchy_combination(p_values)
 
 
-def decide(features: Sequence[FeatureEvidence], alpha: float = 0.05) -> CaseVerdict:
-    """Apply the three-step rule of this module to the features of one run."""
+def decide(
+    features: Sequence[FeatureEvidence],
+    alpha: float = 0.05,
+    *,
+    multivariate_p: float | None = None,
+    multivariate_weight: float = MULTIVARIATE_WEIGHT,
+) -> CaseVerdict:
+    """Apply the three-step rule of this module to the features of one run.
+
+    `multivariate_p` is the p-value of a joint test of all features (stats.multivariate);
+    when given it enters the run's Cauchy combination with weight `multivariate_weight`,
+    the features sharing the rest equally.
+    """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if not 0 <= multivariate_weight < 1:
+        raise ValueError(f"multivariate_weight must be in [0, 1), got {multivariate_weight}")
     if not features:
         return CaseVerdict(1.0, alpha, False, Severity.NONE, "no features evaluated", ())
     raw = np.array([feature_p_value(f.statistics) for f in features])
@@ -121,7 +137,13 @@ def decide(features: Sequence[FeatureEvidence], alpha: float = 0.05) -> CaseVerd
     # Gatekeeping: features are named only when the run as a whole is significant, so the
     # run-level false alarm rate stays at alpha (BH alone could reject where the combined
     # test does not, near the boundary).
-    case_p = cauchy_combination(raw)
+    if multivariate_p is None:
+        case_p = cauchy_combination(raw)
+    else:
+        weights = np.full(raw.shape[0], (1.0 - multivariate_weight) / raw.shape[0])
+        case_p = cauchy_combination(
+            np.append(raw, multivariate_p), np.append(weights, multivariate_weight)
+        )
     verdicts: list[FeatureVerdict] = []
     for index, feature in enumerate(features):
         significant = bool(adjusted[index] < alpha) and case_p < alpha
