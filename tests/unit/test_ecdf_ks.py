@@ -45,6 +45,16 @@ def test_ks_and_wasserstein_equal_scipy(kind: str, n_b: int, n_c: int) -> None:
     assert ours.wasserstein == pytest.approx(w_ref, rel=1e-9, abs=1e-18)
 
 
+@pytest.mark.parametrize("n", [120_000, 600_000])
+@pytest.mark.parametrize("z", [0.5, 1.0, 1.4, 1.8, 2.4])
+def test_large_sample_p_value_within_stated_tolerance(n: int, z: float) -> None:
+    """Above n_eff = 50,000 we use Stephens' corrected limit: within 0.5% of scipy."""
+    d = z / np.sqrt(n / 2)
+    ours = ks_p_value(d, n, n)
+    reference = stats.kstwo.sf(d, round(n / 2))
+    assert ours == pytest.approx(reference, rel=5e-3)
+
+
 def test_signed_zero_ties() -> None:
     b = np.array([-0.0, 0.0, 1.0, 2.0])
     c = np.array([0.0, 0.0, -0.0, 3.0])

@@ -138,11 +138,18 @@ def _detect(args: argparse.Namespace) -> int:
     columns = _needed_columns(spec, features)
     if baseline_profile is None:
         baseline_profile = profile_frames(
-            iter_chunks(args.baseline, columns, chunk_rows=args.chunk_rows), spec, features
+            iter_chunks(args.baseline, columns, chunk_rows=args.chunk_rows),
+            spec,
+            features,
+            workers=args.workers,
         )
     _check_rows(baseline_profile, args.baseline)
     current_profile = profile_frames(
-        iter_chunks(args.current, columns, chunk_rows=args.chunk_rows), spec, features, seed=10_000
+        iter_chunks(args.current, columns, chunk_rows=args.chunk_rows),
+        spec,
+        features,
+        seed=10_000,
+        workers=args.workers,
     )
     _check_rows(current_profile, args.current)
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)

@@ -162,6 +162,7 @@ def profile_frames(
     *,
     max_points: int | None = None,
     seed: int = 0,
+    workers: int = 1,
 ) -> WindowProfile:
     """Profile a window given as one or more chunks (data frames)."""
     kinds, sample_columns = profile_columns(spec, features)
@@ -174,7 +175,12 @@ def profile_frames(
             )
         options = {} if max_points is None else {"max_points": max_points}
         chunk = window_profile(
-            frame, kinds, row_sample_columns=sample_columns, seed=seed + index, **options
+            frame,
+            kinds,
+            row_sample_columns=sample_columns,
+            seed=seed + index,
+            workers=workers,
+            **options,
         )
         profile = chunk if profile is None else merge_windows(profile, chunk)
     if profile is None:
@@ -298,8 +304,8 @@ def detect_frames(
 ) -> Report:
     """Convenience: compare two in-memory data frames."""
     features = resolve_features(spec, baseline, exclude)
-    base_profile = profile_frames([baseline], spec, features)
-    current_profile = profile_frames([current], spec, features)
+    base_profile = profile_frames([baseline], spec, features, workers=workers)
+    current_profile = profile_frames([current], spec, features, seed=10_000, workers=workers)
     return compare(spec, features, base_profile, current_profile, workers=workers)
 
 

@@ -32,6 +32,9 @@ U64 = npt.NDArray[np.uint64]
 _SIGN = np.uint64(1 << 63)
 _LABEL = np.uint64(1)
 _NOT_LABEL = ~np.uint64(1)
+_ALL_ONES = ~np.uint64(0)
+_LOW63 = ~np.uint64(1 << 63)
+_TOP = np.uint64(63)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +59,14 @@ def order_keys(values: F64) -> U64:
 
 
 def keys_to_values(keys: U64) -> F64:
-    """Inverse of `order_keys` (up to the lowest bit, which callers may have relabelled)."""
-    bits = np.where(keys & _SIGN, keys & ~_SIGN, ~keys)
-    return bits.view(np.float64)
+    """Inverse of `order_keys` (up to the lowest bit, which callers may have relabelled).
+
+    Keys with the top bit set came from non-negative floats (clear the bit); the others
+    from negative floats (flip every bit): bits = key XOR (top ? SIGN : ALL_ONES).
+    """
+    flip = _ALL_ONES - (keys >> _TOP) * _LOW63
+    flip ^= keys
+    return flip.view(np.float64)
 
 
 def compare_sorted(baseline_sorted: F64, current_sorted: F64) -> EcdfComparison:
@@ -74,21 +82,29 @@ def compare_keys(baseline_keys: U64, current_keys: U64) -> EcdfComparison:
     n_c = current_keys.shape[0]
     if n_b == 0 or n_c == 0:
         raise ValueError("both samples must be non-empty")
-    merged = np.concatenate((baseline_keys & _NOT_LABEL, current_keys | _LABEL))
+    total = n_b + n_c
+    merged = np.empty(total, dtype=np.uint64)
+    np.bitwise_and(baseline_keys, _NOT_LABEL, out=merged[:n_b])
+    np.bitwise_or(current_keys, _LABEL, out=merged[n_b:])
     merged.sort()  # two sorted runs; numpy's integer sort makes light work of them
-    is_current = (merged & _LABEL).astype(np.int64)
-    current_count = np.cumsum(is_current)
-    baseline_count = np.arange(1, merged.shape[0] + 1, dtype=np.int64) - current_count
-    # Evaluate the ECDFs only at the last element of each run of equal values (right-continuous).
-    unlabelled = merged >> _LABEL
-    run_end = np.empty(merged.shape[0], dtype=bool)
-    np.not_equal(unlabelled[1:], unlabelled[:-1], out=run_end[:-1])
+    current_count = np.cumsum(merged & _LABEL, dtype=np.int64)
+    # n_b n_c (F_b - F_c) = c_b n_c - c_c n_b with c_b = i - c_c: exact in integers.
+    gap = np.arange(1, total + 1, dtype=np.int64)
+    gap *= n_c
+    current_count *= total
+    gap -= current_count
+    np.abs(gap, out=gap)
+    # Evaluate only at the last element of each run of equal values (right-continuous):
+    # neighbours differ in more than the label bit.
+    run_end = np.empty(total, dtype=bool)
+    np.greater(merged[1:] ^ merged[:-1], _LABEL, out=run_end[:-1])
     run_end[-1] = True
-    # Integer arithmetic first: |c_b * n_c - c_c * n_b| / (n_b * n_c) is exact until the division.
-    gap = np.abs(baseline_count[run_end] * n_c - current_count[run_end] * n_b)
+    if not run_end.all():
+        gap = gap[run_end]
+        merged = merged[run_end]
     scale = float(n_b) * float(n_c)
     ks = float(gap.max()) / scale
-    distinct = keys_to_values(merged[run_end] & _NOT_LABEL)
+    distinct = keys_to_values(merged & _NOT_LABEL)
     wasserstein = float(np.dot(np.diff(distinct), gap[:-1].astype(np.float64))) / scale
     return EcdfComparison(ks, wasserstein, n_b, n_c)
 

@@ -1,9 +1,16 @@
-"""Two-sample Kolmogorov–Smirnov p-value, the same as `scipy.stats.ks_2samp` (two-sided).
+"""Two-sample Kolmogorov–Smirnov p-value (two-sided), as `scipy.stats.ks_2samp` computes it.
 
 The statistic comes from `stats.ecdf`; here only its null distribution. Like scipy's
 method="auto": the exact distribution when both samples have at most 10,000 values, else
-Smirnov's asymptotic one, `kstwo.sf(D, round(n*m/(n+m)))`. Reference: Hodges (1958), "The
-significance probability of the Smirnov two-sample test"; scipy.stats.ks_2samp.
+the one-sample distribution at the effective size, `kstwo.sf(D, round(n*m/(n+m)))`.
+Reference: Hodges (1958), "The significance probability of the Smirnov two-sample test".
+
+Where we leave scipy: for effective sizes above 50,000, `kstwo.sf` sums an O(n) series
+whenever the p-value is small (measured: 0.5 s at n_eff = 200k, 4-5 s at 1M, per call).
+There we use the Kolmogorov limit with Stephens' finite-n correction,
+Q((sqrt(n) + 0.12 + 0.11/sqrt(n)) D) (Stephens 1970, JRSS B 32:115), which agrees with
+scipy to a relative 5e-3 or better (3e-3 at p ~ 1e-5, 5e-4 at p > 0.01 measured at
+n_eff = 200k; tests/unit/test_ecdf_ks.py states the bound).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on the installed scipy
     _attempt_exact_2kssamp = None
 
 EXACT_MAX_N = 10_000
+SCIPY_MAX_EFFECTIVE_N = 50_000
 
 
 def ks_p_value(statistic: float, n_baseline: int, n_current: int) -> float:
@@ -37,5 +45,9 @@ def ks_p_value(statistic: float, n_baseline: int, n_current: int) -> float:
             return float(min(max(prob, 0.0), 1.0))
     m, n = sorted((float(n_baseline), float(n_current)), reverse=True)
     effective_n = round(m * n / (m + n))
-    prob = float(scipy_stats.kstwo.sf(statistic, effective_n))
+    if effective_n <= SCIPY_MAX_EFFECTIVE_N:
+        prob = float(scipy_stats.kstwo.sf(statistic, effective_n))
+    else:
+        root = math.sqrt(m * n / (m + n))
+        prob = float(scipy_stats.kstwobign.sf((root + 0.12 + 0.11 / root) * statistic))
     return min(max(prob, 0.0), 1.0)
