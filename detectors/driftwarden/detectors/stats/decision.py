@@ -5,9 +5,13 @@ The rule, in three steps (the README quotes the false-alarm and detection rates 
 1. Evidence per feature. A feature's p-value is the Cauchy combination of its tests'
    p-values (KS and the binned chi-square for numeric features, chi-square for categorical
    ones); the combination is valid although the tests are strongly dependent.
-2. The run's verdict. The Cauchy combination of all features' p-values is the run's
-   p-value; drift is declared only when it is below alpha (default 0.05), so the case-level
-   false alarm rate is alpha whatever the number of features and their correlation.
+2. The run's verdict. The Cauchy combination of all features' p-values (and of the
+   multivariate test's, when given) is the run's p-value; drift is declared only when it is
+   below CALIBRATION x alpha. The Cauchy combination is exact in the tail and slightly
+   liberal at 0.05 under strong dependence, and the chi-square on baseline-quantile bins is
+   slightly liberal too: on correlated simulated tables (benchmarks/bench_decision.py) the
+   uncorrected rule false-alarmed on 5.7-7% of no-drift runs at 1,000 rows. Testing at
+   0.8 alpha brings the measured rate under alpha at every size we simulate.
    Per-feature p-values are also adjusted (Benjamini–Hochberg across features) and reported
    raw and adjusted; features are named only inside a significant run (gatekeeping).
 3. Effect size. A feature (and a method on it) is drifted only when it is significant
@@ -35,6 +39,8 @@ from driftwarden.detectors.stats.univariate import MethodStatistic
 
 # Share of the run's evidence given to the multivariate test (the rest to the features).
 MULTIVARIATE_WEIGHT = 0.5
+# The run's p-value is compared with CALIBRATION * alpha (see step 2 above).
+CALIBRATION = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +150,10 @@ def decide(
         case_p = cauchy_combination(
             np.append(raw, multivariate_p), np.append(weights, multivariate_weight)
         )
+    case_level = CALIBRATION * alpha
     verdicts: list[FeatureVerdict] = []
     for index, feature in enumerate(features):
-        significant = bool(adjusted[index] < alpha) and case_p < alpha
+        significant = bool(adjusted[index] < alpha) and case_p < case_level
         methods: list[MethodVerdict] = []
         ratio = 0.0
         for stat in feature.statistics:
@@ -184,8 +191,8 @@ def decide(
             )
         )
     drifted = [v for v in verdicts if v.drift_detected]
-    if case_p >= alpha:
-        reason = f"no drift: combined p-value {case_p:.3g} >= alpha {alpha}"
+    if case_p >= case_level:
+        reason = f"no drift: combined p-value {case_p:.3g} >= {case_level:.3g} (0.8 alpha)"
         return CaseVerdict(case_p, alpha, False, Severity.NONE, reason, tuple(verdicts))
     if drifted:
         severity = Severity.worst(v.severity for v in drifted)
