@@ -158,7 +158,8 @@ def parquet_memory(rows_list: list[int], chunk_rows: int) -> None:
                 "t = time.perf_counter()\n"
                 f"rc = main(['detect', '--baseline', {str(base)!r}, '--current', {str(cur)!r},"
                 f" '--chunk-rows', '{chunk_rows}', '--format', 'json', '--output', '/dev/null'])\n"
-                "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+                "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+                "print(time.perf_counter() - t, usage.ru_maxrss)\n"
             )
             out = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True, check=True
