@@ -44,6 +44,7 @@ import numpy.typing as npt
 from scipy import stats
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
+from driftwarden.detectors.stats.labels import label_strings
 from driftwarden.detectors.stats.severity import Severity
 
 ConceptTask = Literal["classification", "regression"]
@@ -219,7 +220,7 @@ def concept_drift(
     xb, yb, xc, yc = xb[keep_b], yb[keep_b], xc[keep_c], yc[keep_c]
     if task == "classification":
         # One encoding for both windows (labels compared by string form).
-        _, codes = np.unique(np.r_[yb.astype(str), yc.astype(str)], return_inverse=True)
+        _, codes = np.unique(np.r_[label_strings(yb), label_strings(yc)], return_inverse=True)
         yb_enc: npt.NDArray[np.generic] = codes[: yb.size]
         yc_enc: npt.NDArray[np.generic] = codes[yb.size :]
     else:
@@ -289,3 +290,113 @@ def concept_drift(
         METHOD, task, statistic, threshold, p_value, alpha, detected, severity, spearman,
         features, n_b, n_c, m, n_chunks, reason,
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- label-conditional
+
+
+@dataclass(frozen=True)
+class ConditionalShift:
+    """Two-sample KS test of one feature within one class: P(x_j | y = label), baseline vs
+    current. `p_value_adjusted` is Holm-adjusted over every (feature, class) pair tested."""
+
+    feature: str
+    label: str
+    statistic: float
+    p_value: float
+    p_value_adjusted: float
+    n_baseline: int
+    n_current: int
+
+
+@dataclass(frozen=True)
+class LabelConditionalDrift:
+    """Label-conditional drift of a classifier's inputs, plus the label shift.
+
+    `label_shift_p_value`: chi-square test of equal class proportions (two-sample
+    contingency table, `scipy.stats.chi2_contingency` without continuity correction); None
+    when only one class occurs in both windows together. `shifts` are sorted by adjusted
+    p-value; `skipped` names (feature, label) pairs with fewer than `min_rows` non-missing
+    values on a side. `drift_detected` when any adjusted p-value <= alpha.
+    """
+
+    shifts: tuple[ConditionalShift, ...]
+    skipped: tuple[tuple[str, str], ...]
+    label_shift_p_value: float | None
+    alpha: float
+    drift_detected: bool
+
+
+def _holm(p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Holm's step-down adjusted p-values (Holm 1979), monotone and capped at 1."""
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def label_conditional_drift(
+    x_baseline: npt.ArrayLike,
+    y_baseline: npt.ArrayLike,
+    x_current: npt.ArrayLike,
+    y_current: npt.ArrayLike,
+    *,
+    feature_names: Sequence[str] | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    min_rows: int = 30,
+) -> LabelConditionalDrift:
+    """For every class and feature, the two-sample Kolmogorov–Smirnov test
+    (`scipy.stats.ks_2samp`, exact or asymptotic as scipy chooses) of x_j among rows with
+    y = label, baseline vs current; p-values Holm-adjusted over all pairs tested. NaN
+    feature values are dropped per feature; rows with a missing label are dropped.
+
+    A shift of P(x | y) with an unchanged P(y | x) happens under plain covariate shift too,
+    so this names where the classes' inputs moved; `concept_drift` is the verdict on the
+    relation itself. Raises ValueError as `concept_drift` does for bad shapes.
+    """
+    xb, yb = _check_window("baseline", x_baseline, y_baseline)
+    xc, yc = _check_window("current", x_current, y_current)
+    d = xb.shape[1]
+    if xc.shape[1] != d:
+        raise ValueError(f"x_current has {xc.shape[1]} features, x_baseline has {d}")
+    names = [f"x{j}" for j in range(d)] if feature_names is None else list(feature_names)
+    if len(names) != d:
+        raise ValueError(f"feature_names has {len(names)} names for {d} features")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    if min_rows < 1:
+        raise ValueError(f"min_rows must be at least 1, got {min_rows}")
+    keep_b, keep_c = ~_target_missing(yb), ~_target_missing(yc)
+    xb, xc = xb[keep_b], xc[keep_c]
+    lb, lc = label_strings(yb[keep_b]), label_strings(yc[keep_c])
+    labels = sorted(set(lb.tolist()) | set(lc.tolist()))
+    label_p: float | None = None
+    if len(labels) >= 2 and lb.size and lc.size:
+        table = np.array([[np.count_nonzero(lb == k) for k in labels],
+                          [np.count_nonzero(lc == k) for k in labels]])  # fmt: skip
+        table = table[:, table.sum(axis=0) > 0]
+        label_p = float(stats.chi2_contingency(table, correction=False).pvalue)
+    tested: list[tuple[str, str, float, float, int, int]] = []
+    skipped: list[tuple[str, str]] = []
+    for label in labels:
+        in_b, in_c = xb[lb == label], xc[lc == label]
+        for j, name in enumerate(names):
+            vb = in_b[:, j][~np.isnan(in_b[:, j])]
+            vc = in_c[:, j][~np.isnan(in_c[:, j])]
+            if vb.size < min_rows or vc.size < min_rows:
+                skipped.append((name, label))
+                continue
+            ks = stats.ks_2samp(vb, vc)
+            tested.append((name, label, float(ks.statistic), float(ks.pvalue), vb.size, vc.size))
+    adjusted = _holm(np.array([t[3] for t in tested])) if tested else np.array([])
+    shifts = sorted(
+        (
+            ConditionalShift(name, label, stat, p, float(adj), nb, nc)
+            for (name, label, stat, p, nb, nc), adj in zip(tested, adjusted, strict=True)
+        ),
+        key=lambda s: (s.p_value_adjusted, -s.statistic),
+    )
+    detected = bool(adjusted.size and adjusted.min() <= alpha)
+    return LabelConditionalDrift(tuple(shifts), tuple(skipped), label_p, alpha, detected)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from driftwarden.detectors.stats.labels import label_str, label_strings
 from driftwarden.detectors.stats.missing import missing_mask
 from driftwarden.detectors.stats.proportions import ProportionTest, two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
@@ -169,32 +170,6 @@ def _as_1d(name: str, values: npt.ArrayLike) -> npt.NDArray[Any]:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     return arr
-
-
-def _label_strings(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
-    """Labels compared by their string form, so 1, 1.0 (from a float column) and "1" are
-    the same class only when they print the same; integral floats print as integers."""
-    if values.dtype.kind == "f":
-        as_int = np.isfinite(values) & (values == np.round(values))
-        if as_int.all():
-            return values.astype(np.int64).astype(str)
-    if values.dtype.kind in "biu":
-        return values.astype(np.int64).astype(str)
-    if values.dtype.kind == "U":
-        return values.astype(str)
-    return (
-        np.array([_label_str(v) for v in values.tolist()], dtype=str)
-        if values.size
-        else (np.array([], dtype=str))
-    )
-
-
-def _label_str(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _sorted_labels(*arrays: npt.NDArray[np.str_]) -> list[str]:
@@ -359,16 +334,14 @@ def classification_metrics(
             raise ValueError(f"y_pred has {pred_raw.size} values but y_true has {true_raw.size}")
         keep &= ~missing_mask(pred_raw)
     n_dropped = int(keep.size - np.count_nonzero(keep))
-    true_s = _label_strings(true_raw[keep])
+    true_s = label_strings(true_raw[keep])
     if score is not None:
         score = score[keep]
         if score.size and (score.min() < 0.0 or score.max() > 1.0):
             raise ValueError("y_score must hold probabilities in [0, 1]")
-    pos = _label_str(
-        positive_label.item() if isinstance(positive_label, np.generic) else (positive_label)
-    )
+    pos = label_str(positive_label)
     if pred_raw is not None:
-        pred_s = _label_strings(pred_raw[keep])
+        pred_s = label_strings(pred_raw[keep])
     else:
         assert score is not None
         pred_s = np.where(score >= threshold, pos, "\x00neg")
@@ -663,16 +636,14 @@ def positive_rate_change(
 
     Raises ValueError naming the argument when it is not 1-D or has no non-missing value.
     """
-    pos = _label_str(
-        positive_label.item() if isinstance(positive_label, np.generic) else (positive_label)
-    )
+    pos = label_str(positive_label)
     counts = []
     for name, values in (("baseline_pred", baseline_pred), ("current_pred", current_pred)):
         arr = _as_1d(name, values)
         arr = arr[~missing_mask(arr)]
         if arr.size == 0:
             raise ValueError(f"{name} has no non-missing prediction")
-        counts.append((int(np.count_nonzero(_label_strings(arr) == pos)), int(arr.size)))
+        counts.append((int(np.count_nonzero(label_strings(arr) == pos)), int(arr.size)))
     (xb, nb), (xc, nc) = counts
     test: ProportionTest = two_proportion_test(xb, nb, xc, nc)
     rel = None if test.baseline_rate == 0 else test.difference / test.baseline_rate
