@@ -313,3 +313,64 @@ def test_positive_rate_change() -> None:
     assert labels.baseline_rate == 0.5
     with pytest.raises(ValueError, match="current_pred"):
         positive_rate_change([1, 0], [None])
+
+
+def test_metric_p_values_equal_scipy_and_hand_formula() -> None:
+    y_b, s_b = _binary_data(10, n=3000)
+    y_c, s_c = _binary_data(11, n=2000)
+    s_c = np.clip(s_c + np.random.default_rng(0).normal(0, 0.15, s_c.size), 0, 1)
+    base, cur = classification_metrics(y_b, s_b), classification_metrics(y_c, s_c)
+    changes = {c.metric: c for c in compare_performance(base, cur)}
+    correct_b = round(base.accuracy * base.n)  # type: ignore[operator]
+    correct_c = round(cur.accuracy * cur.n)  # type: ignore[operator]
+    chi2 = stats.chi2_contingency(
+        [[correct_b, base.n - correct_b], [correct_c, cur.n - correct_c]], correction=False
+    )
+    assert changes["accuracy"].p_value == pytest.approx(chi2.pvalue, rel=1e-9)
+    assert changes["accuracy"].test == Z_TEST
+    (_, _), (fn, tp) = cur.confusion.counts
+    assert cur.recall == pytest.approx(tp / (tp + fn))
+
+    def hanley_mcneil(a: float, n1: int, n0: int) -> float:
+        q1, q2 = a / (2 - a), 2 * a**2 / (1 + a)
+        return (a * (1 - a) + (n1 - 1) * (q1 - a**2) + (n0 - 1) * (q2 - a**2)) / (n1 * n0)
+
+    assert base.roc_auc is not None
+    assert cur.roc_auc is not None
+    var = hanley_mcneil(base.roc_auc, int(y_b.sum()), int((1 - y_b).sum())) + hanley_mcneil(
+        cur.roc_auc, int(y_c.sum()), int((1 - y_c).sum())
+    )
+    z = (cur.roc_auc - base.roc_auc) / math.sqrt(var)
+    assert changes["roc_auc"].p_value == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    assert changes["f1"].p_value is None
+    assert changes["brier"].p_value is None
+
+
+def test_auc_and_accuracy_tests_hold_their_level() -> None:
+    # Same population, 200 independent pairs of 400-row windows: about 5% p < 0.05.
+    rejections = {"roc_auc": 0, "accuracy": 0}
+    for seed in range(200):
+        y_b, s_b = _binary_data(1000 + 2 * seed, n=400)
+        y_c, s_c = _binary_data(1001 + 2 * seed, n=400)
+        changes = compare_performance(
+            classification_metrics(y_b, s_b), classification_metrics(y_c, s_c)
+        )
+        for change in changes:
+            if change.metric in rejections and change.p_value is not None:
+                rejections[change.metric] += change.p_value < 0.05
+    assert rejections["roc_auc"] <= 20  # 10% at most
+    assert rejections["accuracy"] <= 20
+
+
+def test_alpha_gates_noise_on_small_windows() -> None:
+    y = np.r_[np.ones(50, dtype=int), np.zeros(50, dtype=int)]
+    good = classification_metrics(y, y_pred=np.where(np.arange(100) < 90, y, 1 - y))  # 0.90
+    worse = classification_metrics(y, y_pred=np.where(np.arange(100) < 84, y, 1 - y))  # 0.84
+    ungated = {c.metric: c for c in compare_performance(good, worse)}
+    assert ungated["accuracy"].severity is Severity.WARNING
+    gated = {c.metric: c for c in compare_performance(good, worse, alpha=0.05)}
+    assert gated["accuracy"].severity is Severity.NONE
+    assert gated["accuracy"].reason is not None
+    assert gated["accuracy"].reason.startswith("not significant")
+    with pytest.raises(ValueError, match="alpha"):
+        compare_performance(good, worse, alpha=1.0)

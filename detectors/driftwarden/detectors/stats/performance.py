@@ -131,6 +131,10 @@ class MetricChange:
     current - baseline. When the drop cannot be computed (a side is undefined, or the
     baseline is 0 and the current differs) `relative_drop` is None, `severity` none and
     `reason` says why.
+
+    `p_value` (two-sided, H0: same value in both windows) and `test` are given for the
+    metrics that have a cheap test when both sides are result objects (see
+    `metric_change_p_value`); None otherwise.
     """
 
     metric: str
@@ -141,6 +145,8 @@ class MetricChange:
     higher_is_better: bool
     severity: Severity
     reason: str | None = None
+    p_value: float | None = None
+    test: str | None = None
 
 
 @dataclass(frozen=True)
@@ -565,12 +571,67 @@ def relative_drop(metric: str, baseline: float, current: float) -> float | None:
     return delta / abs(baseline)
 
 
+def _auc_variance(auc: float, n_pos: int, n_neg: int) -> float:
+    """Hanley & McNeil (1982) variance of an empirical AUC:
+    (A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)) / (n1 n0), Q1 = A/(2-A), Q2 = 2A^2/(1+A)."""
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    num = auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)
+    return max(num, 0.0) / (n_pos * n_neg)
+
+
+def _proportions(m: ClassificationMetrics) -> dict[str, tuple[int, int]]:
+    counts = np.array(m.confusion.counts, dtype=np.int64)
+    if counts.size == 0:
+        return {}
+    out = {"accuracy": (int(np.trace(counts)), int(counts.sum()))}
+    if m.task == "binary":
+        (_, fp), (fn, tp) = counts.tolist()
+        out["precision"] = (tp, tp + fp)
+        out["recall"] = (tp, tp + fn)
+    return out
+
+
+def metric_change_p_value(
+    metric: str, baseline: ClassificationMetrics, current: ClassificationMetrics
+) -> tuple[float, str] | None:
+    """Two-sided p-value of H0 "the metric is the same in both windows", for the metrics
+    with a cheap, standard test (windows are independent samples):
+
+    - accuracy, precision, recall: they are proportions (correct / rows, TP / predicted
+      positives, TP / actual positives), compared with `two_proportion_test` (pooled z-test,
+      Fisher's exact test for small counts) on the confusion-matrix counts;
+    - roc_auc: z = (A_c - A_b) / sqrt(V_b + V_c) with Hanley & McNeil's (1982) variance.
+
+    None for the other metrics, or when a side is undefined.
+    """
+    if metric == "roc_auc":
+        a_b, a_c = baseline.roc_auc, current.roc_auc
+        if a_b is None or a_c is None:
+            return None
+        sides = []
+        for m, a in ((baseline, a_b), (current, a_c)):
+            (tn, fp), (fn, tp) = m.confusion.counts
+            sides.append(_auc_variance(a, tp + fn, tn + fp))
+        var = sides[0] + sides[1]
+        if var <= 0.0:
+            return (1.0 if a_b == a_c else 0.0), "hanley-mcneil z-test"
+        z = (a_c - a_b) / float(np.sqrt(var))
+        return float(2.0 * stats.norm.sf(abs(z))), "hanley-mcneil z-test"
+    pb, pc = _proportions(baseline).get(metric), _proportions(current).get(metric)
+    if pb is None or pc is None or pb[1] == 0 or pc[1] == 0:
+        return None
+    test = two_proportion_test(pb[0], pb[1], pc[0], pc[1])
+    return test.p_value, test.method
+
+
 def compare_performance(
     baseline: ClassificationMetrics | RegressionMetrics | Mapping[str, float | None],
     current: ClassificationMetrics | RegressionMetrics | Mapping[str, float | None],
     *,
     warning: float = DEFAULT_WARNING_DROP,
     critical: float = DEFAULT_CRITICAL_DROP,
+    alpha: float | None = None,
 ) -> list[MetricChange]:
     """Each metric's change from the baseline window to the current one.
 
@@ -581,15 +642,25 @@ def compare_performance(
     a reason. Metrics are listed in the baseline's order; a metric only on one side is
     reported with the other side None.
 
-    No sampling uncertainty is applied here: gate on `minSamples` before comparing.
-    Raises ValueError naming the argument for levels outside [0, inf) or warning > critical.
+    Sampling uncertainty: when both sides are `ClassificationMetrics`, accuracy,
+    precision, recall and ROC-AUC carry a p-value (`metric_change_p_value`). With `alpha`
+    set, those metrics only alarm when p < alpha (a 6% drop of accuracy on 100 rows is
+    noise); metrics without a test are judged on the drop alone, so gate small windows by
+    `minSamples` too. `alpha=None` (default) reports the p-values without gating.
+    Raises ValueError naming the argument for negative levels, warning > critical or
+    alpha outside (0, 1).
     """
     if warning < 0 or critical < 0:
         raise ValueError(f"warning and critical must be >= 0, got {warning}, {critical}")
     if warning > critical:
         raise ValueError(f"warning ({warning}) must not exceed critical ({critical})")
+    if alpha is not None and not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1) or None, got {alpha}")
     base, base_why = _metric_map(baseline)
     cur, cur_why = _metric_map(current)
+    both = isinstance(baseline, ClassificationMetrics) and isinstance(
+        current, ClassificationMetrics
+    )
     names = list(base) + [name for name in cur if name not in base]
     changes = []
     for name in names:
@@ -598,25 +669,33 @@ def compare_performance(
         b, c = base.get(name), cur.get(name)
         higher = name in HIGHER_IS_BETTER
         if b is None or c is None:
-            side, why = (
-                ("baseline", base_why.get(name))
-                if b is None
-                else (
-                    "current",
-                    cur_why.get(name),
-                )
-            )
-            reason = f"undefined in the {side} window" + (f": {why}" if why else "")
-            changes.append(MetricChange(name, b, c, None, None, higher, Severity.NONE, reason))
+            side = "baseline" if b is None else "current"
+            why = (base_why if b is None else cur_why).get(name)
+            undefined = f"undefined in the {side} window" + (f": {why}" if why else "")
+            changes.append(MetricChange(name, b, c, None, None, higher, Severity.NONE, undefined))
             continue
+        tested = None
+        if both:
+            assert isinstance(baseline, ClassificationMetrics)
+            assert isinstance(current, ClassificationMetrics)
+            tested = metric_change_p_value(name, baseline, current)
+        p_value, test = tested if tested is not None else (None, None)
         drop = relative_drop(name, b, c)
         if drop is None:
+            zero = "baseline value is 0"
             changes.append(
-                MetricChange(name, b, c, c - b, None, higher, Severity.NONE, "baseline value is 0")
+                MetricChange(name, b, c, c - b, None, higher, Severity.NONE, zero, p_value, test)
             )
             continue
         severity = severity_from_levels(drop, warning, critical)
-        changes.append(MetricChange(name, b, c, c - b, drop, higher, severity))
+        reason: str | None = None
+        if alpha is not None and p_value is not None and p_value >= alpha:
+            if severity is not Severity.NONE:
+                reason = f"not significant (p = {p_value:.3g} >= alpha {alpha:g})"
+            severity = Severity.NONE
+        changes.append(
+            MetricChange(name, b, c, c - b, drop, higher, severity, reason, p_value, test)
+        )
     return changes
 
 
