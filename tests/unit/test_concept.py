@@ -105,7 +105,7 @@ def test_insufficient_data_and_constant_target_are_named() -> None:
     xb2, yb2 = _window(rng, 4_000)
     constant = concept_drift(xb2, yb2, xc, np.ones(500), n_estimators=FAST_TREES)
     assert constant.p_value is None
-    assert constant.reason == "target is constant in a window"
+    assert constant.reason == "target is constant in a window (in the sampled rows)"
 
 
 def test_missing_targets_dropped_and_missing_features_allowed() -> None:

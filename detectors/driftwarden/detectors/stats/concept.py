@@ -44,7 +44,7 @@ import numpy.typing as npt
 from scipy import stats
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
-from driftwarden.detectors.stats.labels import label_strings
+from driftwarden.detectors.stats.labels import encode_labels
 from driftwarden.detectors.stats.severity import Severity
 
 ConceptTask = Literal["classification", "regression"]
@@ -216,19 +216,9 @@ def concept_drift(
     if min_rows < 10 or max_rows < min_rows:
         raise ValueError(f"need 10 <= min_rows <= max_rows, got {min_rows}, {max_rows}")
 
-    keep_b, keep_c = ~_target_missing(yb), ~_target_missing(yc)
-    xb, yb, xc, yc = xb[keep_b], yb[keep_b], xc[keep_c], yc[keep_c]
-    if task == "classification":
-        # One encoding for both windows (labels compared by string form).
-        _, codes = np.unique(np.r_[label_strings(yb), label_strings(yc)], return_inverse=True)
-        yb_enc: npt.NDArray[np.generic] = codes[: yb.size]
-        yc_enc: npt.NDArray[np.generic] = codes[yb.size :]
-    else:
-        try:
-            yb_enc, yc_enc = yb.astype(np.float64), yc.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"y must be numeric for regression: {exc}") from exc
-    n_b, n_c = int(yb.size), int(yc.size)
+    kept_b = np.flatnonzero(~_target_missing(yb))
+    kept_c = np.flatnonzero(~_target_missing(yc))
+    n_b, n_c = int(kept_b.size), int(kept_c.size)
     m = min(max_rows, n_c, n_b // n_chunks)
 
     def empty(reason: str) -> ConceptDriftResult:
@@ -242,17 +232,27 @@ def concept_drift(
             f"{INSUFFICIENT}: {m} rows per fit < min_rows {min_rows} "
             f"(baseline {n_b} rows over {n_chunks} chunks, current {n_c} rows)"
         )
-    if np.unique(yb_enc).size < 2 or np.unique(yc_enc).size < 2:
-        return empty("target is constant in a window")
-
+    # Sample first, then encode: on million-row windows only the sampled rows are touched.
     rng = np.random.default_rng(seed)
-    order = rng.permutation(n_b)[: n_chunks * m].reshape(n_chunks, m)
-    cur_rows = rng.choice(n_c, size=m, replace=False)
+    pick_b = kept_b[rng.permutation(n_b)[: n_chunks * m]]
+    pick_c = kept_c[rng.choice(n_c, size=m, replace=False)]
+    xb, yb, xc, yc = xb[pick_b], yb[pick_b], xc[pick_c], yc[pick_c]
+    if task == "classification":
+        # One encoding for both windows (labels compared by string form).
+        (yb_enc, yc_enc), _ = encode_labels(yb, yc)
+    else:
+        try:
+            yb_enc, yc_enc = yb.astype(np.float64), yc.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"y must be numeric for regression: {exc}") from exc
+    if np.unique(yb_enc).size < 2 or np.unique(yc_enc).size < 2:
+        return empty("target is constant in a window (in the sampled rows)")
+
     base_imp = np.stack(
         [_importances(xb[rows], yb_enc[rows], task, seed + i, n_estimators)
-         for i, rows in enumerate(order)]
+         for i, rows in enumerate(np.arange(n_chunks * m).reshape(n_chunks, m))]
     )  # fmt: skip
-    cur_imp = _importances(xc[cur_rows], yc_enc[cur_rows], task, seed + n_chunks, n_estimators)
+    cur_imp = _importances(xc, yc_enc, task, seed + n_chunks, n_estimators)
 
     pairwise = _tv(base_imp[:, None, :], base_imp[None, :, :])  # (k, k), zero diagonal
     null = pairwise.sum(axis=1) / (n_chunks - 1)
@@ -370,18 +370,16 @@ def label_conditional_drift(
         raise ValueError(f"min_rows must be at least 1, got {min_rows}")
     keep_b, keep_c = ~_target_missing(yb), ~_target_missing(yc)
     xb, xc = xb[keep_b], xc[keep_c]
-    lb, lc = label_strings(yb[keep_b]), label_strings(yc[keep_c])
-    labels = sorted(set(lb.tolist()) | set(lc.tolist()))
+    (lb, lc), labels = encode_labels(yb[keep_b], yc[keep_c])
     label_p: float | None = None
     if len(labels) >= 2 and lb.size and lc.size:
-        table = np.array([[np.count_nonzero(lb == k) for k in labels],
-                          [np.count_nonzero(lc == k) for k in labels]])  # fmt: skip
-        table = table[:, table.sum(axis=0) > 0]
+        k = len(labels)
+        table = np.stack([np.bincount(lb, minlength=k), np.bincount(lc, minlength=k)])
         label_p = float(stats.chi2_contingency(table, correction=False).pvalue)
     tested: list[tuple[str, str, float, float, int, int]] = []
     skipped: list[tuple[str, str]] = []
-    for label in labels:
-        in_b, in_c = xb[lb == label], xc[lc == label]
+    for code, label in enumerate(labels):
+        in_b, in_c = xb[lb == code], xc[lc == code]
         for j, name in enumerate(names):
             vb = in_b[:, j][~np.isnan(in_b[:, j])]
             vc = in_c[:, j][~np.isnan(in_c[:, j])]

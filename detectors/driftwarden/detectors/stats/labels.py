@@ -33,3 +33,24 @@ def label_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def encode_labels(
+    *windows: npt.NDArray[Any],
+) -> tuple[list[npt.NDArray[np.intp]], list[str]]:
+    """One integer code per label across all windows, and the labels' string forms (sorted
+    by value for numeric labels, by text otherwise). Numeric and boolean windows take a
+    vectorised path (no per-value strings), so million-row windows stay cheap; labels that
+    print the same (1 and 1.0) share a code either way."""
+    sizes = [w.size for w in windows]
+    if all(w.dtype.kind in "biuf" for w in windows):
+        joined = np.concatenate([w.astype(np.float64) for w in windows])
+        uniq, codes = np.unique(joined, return_inverse=True)
+        names = [label_str(float(u)) for u in uniq.tolist()]
+    else:
+        strings = np.concatenate([label_strings(w) for w in windows])
+        uniq_s, codes = np.unique(strings, return_inverse=True)
+        names = [str(u) for u in uniq_s.tolist()]
+    bounds = np.cumsum([0, *sizes])
+    parts = [codes[bounds[i] : bounds[i + 1]] for i in range(len(windows))]
+    return parts, names
