@@ -107,7 +107,7 @@ def test_type_errors() -> None:
     assert result.n_values == 9
     assert result.count == 4  # "abc" twice, "", "n/a"
     assert result.share == pytest.approx(4 / 9)
-    assert result.examples == ("abc", "", "n/a")
+    assert result.examples == ("abc", "", "n/a")  # most frequent first, then by text
     assert result.severity is Severity.CRITICAL
     assert type_errors(np.array([1.0, np.nan])).count == 0
     one = type_errors(np.array(["1"] * 999 + ["x"], dtype=object))

@@ -140,7 +140,7 @@ class CategoryChanges:
 @dataclass(frozen=True)
 class TypeErrors:
     """Non-missing values of a numeric column that are not numbers. `examples` lists up to
-    five distinct offending values (as text)."""
+    five distinct offending values (as text), most frequent first."""
 
     count: int
     share: float | None
@@ -323,21 +323,20 @@ def type_errors(values: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS
     present = arr[~missing_mask(arr)]
     n = int(present.size)
     verdict: dict[Any, bool] = {}
-    bad = 0
-    examples: list[str] = []
+    bad_counts: Counter[str] = Counter()
     for v in present.tolist():
         try:
             ok = verdict[v]
         except KeyError:
-            ok = _parse_number(v) is not None
-            verdict[v] = ok
-            if not ok and len(examples) < 5:
-                examples.append(str(v))
+            ok = verdict[v] = _parse_number(v) is not None
         except TypeError:  # unhashable (a list in a cell): never a number
             ok = False
-            if len(examples) < 5:
-                examples.append(str(v))
-        bad += not ok
+        if not ok:
+            bad_counts[str(v)] += 1
+    bad = sum(bad_counts.values())
+    # The most frequent offenders first (ties by text): independent of row order.
+    ranked = sorted(bad_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    examples = [text for text, _ in ranked[:5]]
     share = bad / n if n else None
     severity = Severity.NONE
     if share is not None and bad > 0:
