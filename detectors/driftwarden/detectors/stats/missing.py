@@ -14,6 +14,8 @@ _MISSING_TYPE_NAMES = frozenset({"NAType", "NaTType"})
 
 
 def _is_missing_scalar(value: Any) -> bool:
+    if isinstance(value, str):  # the common case in object columns: decide it first
+        return False
     if value is None:
         return True
     if isinstance(value, float | np.floating):

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from driftwarden.detectors.stats.labels import label_str, label_strings
+from driftwarden.detectors.stats.labels import encode_labels, label_str
 from driftwarden.detectors.stats.missing import missing_mask
 from driftwarden.detectors.stats.proportions import ProportionTest, two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
@@ -51,8 +51,9 @@ EceStrategy = Literal["uniform", "quantile"]
 class ConfusionMatrix:
     """Counts of true label (rows) against predicted label (columns), in `labels` order.
 
-    Labels are the string forms of the label values; for a binary task the order is
-    (negative, positive).
+    Labels are the string forms of the label values (`stats.labels`): for a binary task
+    in the order (negative, positive); for multiclass sorted by value when every label is
+    numeric, by text otherwise.
     """
 
     labels: tuple[str, ...]
@@ -176,32 +177,6 @@ def _as_1d(name: str, values: npt.ArrayLike) -> npt.NDArray[Any]:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     return arr
-
-
-def _sorted_labels(*arrays: npt.NDArray[np.str_]) -> list[str]:
-    labels = set()
-    for arr in arrays:
-        labels.update(np.unique(arr).tolist())
-
-    def key(label: str) -> tuple[int, float, str]:
-        try:
-            return (0, float(label), label)
-        except ValueError:
-            return (1, 0.0, label)
-
-    return sorted(labels, key=key)
-
-
-def _confusion(
-    y_true: npt.NDArray[np.str_], y_pred: npt.NDArray[np.str_], labels: list[str]
-) -> npt.NDArray[np.int64]:
-    index = {label: i for i, label in enumerate(labels)}
-    k = len(labels)
-    if y_true.size == 0:
-        return np.zeros((k, k), dtype=np.int64)
-    t = np.array([index[v] for v in y_true.tolist()], dtype=np.int64)
-    p = np.array([index[v] for v in y_pred.tolist()], dtype=np.int64)
-    return np.bincount(t * k + p, minlength=k * k).reshape(k, k).astype(np.int64)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -340,34 +315,38 @@ def classification_metrics(
             raise ValueError(f"y_pred has {pred_raw.size} values but y_true has {true_raw.size}")
         keep &= ~missing_mask(pred_raw)
     n_dropped = int(keep.size - np.count_nonzero(keep))
-    true_s = label_strings(true_raw[keep])
     if score is not None:
         score = score[keep]
         if score.size and (score.min() < 0.0 or score.max() > 1.0):
             raise ValueError("y_score must hold probabilities in [0, 1]")
+    windows = [true_raw[keep]] if pred_raw is None else [true_raw[keep], pred_raw[keep]]
+    codes, labels = encode_labels(*windows)
+    true_c = codes[0]
     pos = label_str(positive_label)
-    if pred_raw is not None:
-        pred_s = label_strings(pred_raw[keep])
-    else:
-        assert score is not None
-        pred_s = np.where(score >= threshold, pos, "\x00neg")
-    labels = [lbl for lbl in _sorted_labels(true_s, pred_s) if lbl != "\x00neg"]
     if task is None:
         task = "binary" if score is not None or len(labels) <= 2 else "multiclass"
     if task == "multiclass":
         if score is not None:
             raise ValueError("y_score is only supported for a binary task; give y_pred")
-        return _multiclass(true_s, pred_s, labels, n_dropped, ece_bins, ece_strategy)
+        if pred_raw is None:
+            raise ValueError("y_pred must be given for a multiclass task")
+        return _multiclass(true_c, codes[1], labels, n_dropped, ece_bins, ece_strategy)
     negatives = [lbl for lbl in labels if lbl != pos]
     if len(negatives) > 1:
         raise ValueError(
             f"a binary task allows two labels, got {len(labels)} "
             f"({', '.join(labels[:5])}); positive_label is {pos!r}"
         )
+    pos_code = labels.index(pos) if pos in labels else -1
+    if pred_raw is not None:
+        pred_pos = codes[1] == pos_code
+    else:
+        assert score is not None
+        pred_pos = score >= threshold
     neg = negatives[0] if negatives else f"not {pos}"
     return _binary(
-        true_s == pos,
-        pred_s == pos,
+        true_c == pos_code,
+        pred_pos,
         score,
         (neg, pos),
         n_dropped=n_dropped,
@@ -450,15 +429,16 @@ def _binary(
 
 
 def _multiclass(
-    true_s: npt.NDArray[np.str_],
-    pred_s: npt.NDArray[np.str_],
+    true_c: npt.NDArray[np.intp],
+    pred_c: npt.NDArray[np.intp],
     labels: list[str],
     n_dropped: int,
     ece_bins: int,
     ece_strategy: EceStrategy,
 ) -> ClassificationMetrics:
-    cm = _confusion(true_s, pred_s, labels)
-    n = int(true_s.size)
+    k = len(labels)
+    cm = np.bincount(true_c * k + pred_c, minlength=k * k).reshape(k, k)
+    n = int(true_c.size)
     undefined: dict[str, str] = dict.fromkeys(
         ("roc_auc", "pr_auc", "brier", "ece"), "scores are not supported for multiclass"
     )
@@ -722,7 +702,9 @@ def positive_rate_change(
         arr = arr[~missing_mask(arr)]
         if arr.size == 0:
             raise ValueError(f"{name} has no non-missing prediction")
-        counts.append((int(np.count_nonzero(label_strings(arr) == pos)), int(arr.size)))
+        (codes,), names = encode_labels(arr)
+        hits = int(np.count_nonzero(codes == names.index(pos))) if pos in names else 0
+        counts.append((hits, int(arr.size)))
     (xb, nb), (xc, nc) = counts
     test: ProportionTest = two_proportion_test(xb, nb, xc, nc)
     rel = None if test.baseline_rate == 0 else test.difference / test.baseline_rate

@@ -201,9 +201,9 @@ def missing_rate_change(
 def _numeric(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Non-missing values as floats; unparseable values are dropped (see `type_errors`)."""
     arr = _as_1d(name, values)
-    if arr.dtype.kind in "biuf":
-        out = arr.astype(np.float64)
-        return out[~np.isnan(out)]
+    fast = _as_float(arr)
+    if fast is not None:
+        return fast[~np.isnan(fast)]
     parsed = [_parse_number(v) for v in arr[~missing_mask(arr)].tolist()]
     return np.array([v for v in parsed if v is not None and not math.isnan(v)], dtype=np.float64)
 
@@ -291,6 +291,20 @@ def category_changes(
     )
 
 
+def _as_float(arr: npt.NDArray[Any]) -> npt.NDArray[np.float64] | None:
+    """The whole array as float64 in one vectorised cast, or None when some value does not
+    convert (then the caller checks value by value). numpy's cast agrees with
+    `_parse_number`: None becomes NaN (missing), strings go through `float()`."""
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64)
+    if arr.dtype.kind not in "OUS":
+        return None
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
 def _parse_number(value: Any) -> float | None:
     """The value as a float, or None when it is not a number. Numbers (bool included, as
     0/1) pass; strings pass when `float()` parses them after stripping whitespace
@@ -309,15 +323,16 @@ def _parse_number(value: Any) -> float | None:
 
 def type_errors(values: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS) -> TypeErrors:
     """Count the non-missing values of a numeric column that are not numbers (see
-    `_parse_number` for what parses). Numeric and boolean arrays have none by construction
-    (a vectorised fast path); object and string arrays are checked once per distinct value.
+    `_parse_number` for what parses). When the whole array casts to float in one
+    vectorised step there is none; otherwise values are checked one by one (once per
+    distinct value).
 
     share = count / (non-missing values); None when there are none. Severity: critical
     when share >= type_error_critical, warning when count >= 1 and share >=
     type_error_warning, else none.
     """
     arr = _as_1d("values", values)
-    if arr.dtype.kind in "biuf":
+    if _as_float(arr) is not None:  # every value converts: no type error
         n = int(arr.size - np.count_nonzero(missing_mask(arr)))
         return TypeErrors(0, 0.0 if n else None, n, (), Severity.NONE)
     present = arr[~missing_mask(arr)]
