@@ -139,6 +139,11 @@ def test_bad_input_names_the_argument() -> None:
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="x_current has infinite"):
         concept_drift(x, y, bad, y)
+    rng = np.random.default_rng(0)
+    xb, yb = _window(rng, 2_000, regression=True)
+    yb[3] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        concept_drift(xb, yb, xb[:500], yb[:500], task="regression", max_rows=100)
 
 
 def test_label_conditional_drift_equals_scipy_and_finds_the_shift() -> None:

@@ -216,6 +216,13 @@ def concept_drift(
     if min_rows < 10 or max_rows < min_rows:
         raise ValueError(f"need 10 <= min_rows <= max_rows, got {min_rows}, {max_rows}")
 
+    if task == "regression":
+        try:
+            yb, yc = yb.astype(np.float64), yc.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"y must be numeric for regression: {exc}") from exc
+        if np.isinf(yb).any() or np.isinf(yc).any():
+            raise ValueError("y_baseline and y_current must be finite for regression")
     kept_b = np.flatnonzero(~_target_missing(yb))
     kept_c = np.flatnonzero(~_target_missing(yc))
     n_b, n_c = int(kept_b.size), int(kept_c.size)
@@ -237,14 +244,11 @@ def concept_drift(
     pick_b = kept_b[rng.permutation(n_b)[: n_chunks * m]]
     pick_c = kept_c[rng.choice(n_c, size=m, replace=False)]
     xb, yb, xc, yc = xb[pick_b], yb[pick_b], xc[pick_c], yc[pick_c]
+    yb_enc: npt.NDArray[np.generic] = yb  # regression: float, checked above
+    yc_enc: npt.NDArray[np.generic] = yc
     if task == "classification":
         # One encoding for both windows (labels compared by string form).
         (yb_enc, yc_enc), _ = encode_labels(yb, yc)
-    else:
-        try:
-            yb_enc, yc_enc = yb.astype(np.float64), yc.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"y must be numeric for regression: {exc}") from exc
     if np.unique(yb_enc).size < 2 or np.unique(yc_enc).size < 2:
         return empty("target is constant in a window (in the sampled rows)")
 
