@@ -29,6 +29,14 @@ Caveat: importances also move when only the feature distribution P(X) moves (a f
 that stops varying stops being useful), so read an alarm here together with the data-drift
 report; `label_conditional_drift` is the complementary per-class view.
 
+Measured (`benchmarks/bench_concept.py`, 100 pairs each, baseline 20,000 rows, current
+2,000, 8 features, defaults): false alarms on same-population pairs 8/100
+(classification) and 5/100 (regression), as expected at alpha 0.05; a weak change (a new
+feature enters y | X with coefficient 0.6) detected 76/100 and 87/100; a strong change
+(one feature replaced) 100/100. About 0.5 s of CPU per call, also on 1M-row windows.
+Under pure covariate shift (y | X unchanged) halving or doubling the spread of the most
+important feature alarmed 30/30; a mean shift of a minor feature 2/30.
+
 NaN policy: rows with a missing target are dropped; missing feature values are allowed
 (the trees route them). Infinite feature values raise ValueError.
 """
