@@ -8,7 +8,6 @@ profile.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +41,12 @@ from driftwarden.detectors.report import (
     Report,
     SectionReport,
 )
+from driftwarden.detectors.sections import (
+    concept_section,
+    operational_section,
+    performance_section,
+    quality_section,
+)
 from driftwarden.detectors.stats.decision import (
     CaseVerdict,
     FeatureEvidence,
@@ -49,11 +54,13 @@ from driftwarden.detectors.stats.decision import (
     Levels,
     decide,
 )
+from driftwarden.detectors.stats.health import health_score, severity_score
 from driftwarden.detectors.stats.multivariate import (
     MultivariateResult,
     hotelling_rank_test,
     one_hot,
 )
+from driftwarden.detectors.stats.performance import positive_rate_change
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import (
     MethodStatistic,
@@ -152,7 +159,8 @@ def profile_columns(
         for column in (spec.operational.latency_column, spec.operational.error_column):
             if column:
                 kinds.setdefault(column, "numeric")
-    return kinds, sample_columns
+                sample_columns.append(column)
+    return kinds, list(dict.fromkeys(sample_columns))
 
 
 def profile_frames(
@@ -264,6 +272,13 @@ def compare(
     sections: dict[str, SectionReport] = {}
     if spec.prediction is not None:
         sections["prediction"] = _prediction_section(spec, baseline, current)
+    optional = {
+        "performance": performance_section(spec, baseline, current),
+        "concept": concept_section(spec, evaluable, baseline, current),
+        "quality": quality_section(_quality_columns(spec, features), baseline, current),
+        "operational": operational_section(spec, baseline, current),
+    }
+    sections.update({name: section for name, section in optional.items() if section is not None})
     status = STATUS_OK
     if not evaluable:
         status = STATUS_INSUFFICIENT
@@ -451,11 +466,44 @@ def _prediction_section(
         if verdict.drift_detected
         else f"no prediction drift on {column!r}"
     )
-    return SectionReport(verdict.severity, summary, _severity_score(verdict.severity), data)
+    if spec.prediction.type is PredictionType.PROBABILITY:
+        rate = _positive_rate(spec, baseline, current)
+        if rate is not None:
+            data["positive_rate"] = rate
+            summary += f"; positive rate {rate['baseline_rate']:.1%} -> {rate['current_rate']:.1%}"
+    return SectionReport(verdict.severity, summary, severity_score(verdict.severity), data)
 
 
-def _severity_score(severity: Severity) -> float:
-    return {Severity.NONE: 1.0, Severity.WARNING: 0.6, Severity.CRITICAL: 0.2}[severity]
+def _positive_rate(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> dict[str, object] | None:
+    """Share of predictions at or above the decision threshold, baseline vs current."""
+    assert spec.prediction is not None
+    column, threshold = spec.prediction.column, spec.prediction.threshold
+    b, c = baseline.numeric(column), current.numeric(column)
+    if not b.count or not c.count:
+        return None
+    b_pos = b.count - _below(b, threshold)
+    c_pos = c.count - _below(c, threshold)
+    change = positive_rate_change(
+        np.repeat([1, 0], [round(b_pos), b.count - round(b_pos)]),
+        np.repeat([1, 0], [round(c_pos), c.count - round(c_pos)]),
+    )
+    return {
+        "threshold": threshold,
+        "baseline_rate": change.baseline_rate,
+        "current_rate": change.current_rate,
+        "difference": change.difference,
+        "p_value": change.p_value,
+        "test": change.method,
+    }
+
+
+def _below(profile: NumericProfile, threshold: float) -> float:
+    index = int(np.searchsorted(profile.values, threshold, side="left"))
+    if profile.weights is None:
+        return float(index)
+    return float(profile.weights[:index].sum())
 
 
 def _health(
@@ -464,26 +512,46 @@ def _health(
     sections: Mapping[str, SectionReport],
     status: str,
 ) -> float:
-    """Weighted mean of part scores over the parts assessed, times 100."""
-    weights = spec.health_weights
-    parts: list[tuple[float, float]] = []
+    """The health score (stats.health): part scores weighted by spec.healthWeights.
+
+    Data drift's part: the severity score of the run's verdict, times (1 - half the share
+    of drifted features), so three drifted features of 25 weigh less than 20 of 25.
+    """
+    parts: dict[str, float | None] = dict.fromkeys(_HEALTH_PART)
     if status == STATUS_OK and case.features:
-        drifted = [f for f in case.features if f.drift_detected]
-        worst = _severity_score(case.severity)
-        share = len(drifted) / len(case.features)
-        parts.append((weights.data_drift, worst * (1.0 - 0.5 * share)))
-    name_to_weight = {
-        "prediction": weights.prediction_drift,
-        "performance": weights.performance,
-        "concept": weights.concept_drift,
-        "quality": weights.data_quality,
-        "operational": weights.operational,
-    }
+        share = sum(f.drift_detected for f in case.features) / len(case.features)
+        parts["data_drift"] = severity_score(case.severity) * (1.0 - 0.5 * share)
     for name, section in sections.items():
-        if section.score is not None:
-            parts.append((name_to_weight.get(name, 0.0), section.score))
-    total = sum(w for w, _ in parts)
-    if total <= 0:
+        if name in _SECTION_PART:
+            parts[_SECTION_PART[name]] = section.score
+    weights = spec.health_weights.model_dump()
+    if not any(score is not None and weights[name] > 0 for name, score in parts.items()):
         return 100.0
-    score = sum(w * s for w, s in parts) / total
-    return float(np.clip(100.0 * score, 0.0, 100.0)) if math.isfinite(score) else 0.0
+    return health_score(parts, weights)
+
+
+_HEALTH_PART = (
+    "data_drift",
+    "prediction_drift",
+    "performance",
+    "concept_drift",
+    "data_quality",
+    "operational",
+)
+_SECTION_PART = {
+    "prediction": "prediction_drift",
+    "performance": "performance",
+    "concept": "concept_drift",
+    "quality": "data_quality",
+    "operational": "operational",
+}
+
+
+def _quality_columns(
+    spec: DetectionSpec, features: Sequence[ResolvedFeature]
+) -> list[tuple[str, str]]:
+    columns = [(f.name, str(f.kind)) for f in features]
+    if spec.prediction is not None:
+        kind = "categorical" if spec.prediction.type is PredictionType.CLASS else "numeric"
+        columns.append((spec.prediction.column, kind))
+    return columns

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -186,6 +186,27 @@ def missing_rate_change(
             raise ValueError(f"{name} is empty")
         counts.append((int(np.count_nonzero(missing_mask(arr))), int(arr.size)))
     (xb, nb), (xc, nc) = counts
+    return missing_rate_from_counts(xb, nb, xc, nc, levels=levels)
+
+
+def missing_rate_from_counts(
+    missing_baseline: int,
+    rows_baseline: int,
+    missing_current: int,
+    rows_current: int,
+    *,
+    levels: QualityLevels = DEFAULT_LEVELS,
+) -> MissingRateChange:
+    """`missing_rate_change` from counts (what a window profile keeps)."""
+    for name, x, n in (
+        ("baseline", missing_baseline, rows_baseline),
+        ("current", missing_current, rows_current),
+    ):
+        if n <= 0:
+            raise ValueError(f"{name} is empty")
+        if not 0 <= x <= n:
+            raise ValueError(f"{name} missing count {x} is outside [0, {n}]")
+    xb, nb, xc, nc = missing_baseline, rows_baseline, missing_current, rows_current
     test = two_proportion_test(xb, nb, xc, nc)
     severity = Severity.NONE
     if test.p_value < levels.alpha:
@@ -228,13 +249,40 @@ def out_of_range(
             f"no non-missing numeric value in the {side} window",
         )  # fmt: skip
     lo, hi = float(b.min()), float(b.max())
-    below = float(np.count_nonzero(c < lo) / c.size)
-    above = float(np.count_nonzero(c > hi) / c.size)
-    share = below + above
+    return out_of_range_from_counts(
+        lo,
+        hi,
+        int(np.count_nonzero(c < lo)),
+        int(np.count_nonzero(c > hi)),
+        int(c.size),
+        levels=levels,
+    )
+
+
+def out_of_range_from_counts(
+    baseline_min: float,
+    baseline_max: float,
+    below: float,
+    above: float,
+    n_current: int,
+    *,
+    levels: QualityLevels = DEFAULT_LEVELS,
+) -> OutOfRange:
+    """`out_of_range` from the baseline's range and the current counts outside it."""
+    if n_current <= 0:
+        return OutOfRange(
+            baseline_min, baseline_max, None, None, None, 0, Severity.NONE,
+            "no non-missing numeric value in the current window",
+        )  # fmt: skip
+    share_below = float(below / n_current)
+    share_above = float(above / n_current)
+    share = share_below + share_above
     severity = severity_from_levels(
         share, levels.out_of_range_warning, levels.out_of_range_critical
     )
-    return OutOfRange(lo, hi, below, above, share, int(c.size), severity)
+    return OutOfRange(
+        baseline_min, baseline_max, share_below, share_above, share, int(n_current), severity
+    )
 
 
 def _category_counts(name: str, values: npt.ArrayLike) -> tuple[Counter[Hashable], int]:
@@ -257,12 +305,25 @@ def category_changes(
     new_category_critical) and severity_from_levels(vanished_share, vanished_*); a window
     with no non-missing value has shares 0.
     """
-    b, nb = _category_counts("baseline", baseline)
-    c, nc = _category_counts("current", current)
+    b, _ = _category_counts("baseline", baseline)
+    c, _ = _category_counts("current", current)
+    return category_changes_from_counts(b, c, levels=levels)
+
+
+def category_changes_from_counts(
+    baseline: Mapping[Any, float],
+    current: Mapping[Any, float],
+    *,
+    levels: QualityLevels = DEFAULT_LEVELS,
+) -> CategoryChanges:
+    """`category_changes` from category -> count mappings (what a window profile keeps)."""
+    b, c = baseline, current
+    nb = round(sum(b.values()))
+    nc = round(sum(c.values()))
     new = {k: v for k, v in c.items() if k not in b}
     gone = {k: v for k, v in b.items() if k not in c}
 
-    def listed(counts: dict[Hashable, int], n: int) -> tuple[CategoryShare, ...]:
+    def listed(counts: Mapping[Any, float], n: int) -> tuple[CategoryShare, ...]:
         top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         return tuple(CategoryShare(str(k), v / n, int(v)) for k, v in top[:MAX_LISTED_CATEGORIES])
 
@@ -352,6 +413,20 @@ def type_errors(values: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS
     # The most frequent offenders first (ties by text): independent of row order.
     ranked = sorted(bad_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     examples = [text for text, _ in ranked[:5]]
+    return type_errors_from_counts(bad, n, examples=tuple(examples), levels=levels)
+
+
+def type_errors_from_counts(
+    count: int,
+    n_values: int,
+    *,
+    examples: tuple[str, ...] = (),
+    levels: QualityLevels = DEFAULT_LEVELS,
+) -> TypeErrors:
+    """`type_errors` from a count of unparseable values among n_values non-missing ones."""
+    if not 0 <= count <= n_values:
+        raise ValueError(f"count {count} is outside [0, n_values={n_values}]")
+    bad, n = count, n_values
     share = bad / n if n else None
     severity = Severity.NONE
     if share is not None and bad > 0:
@@ -359,7 +434,7 @@ def type_errors(values: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS
             severity = Severity.CRITICAL
         elif share >= levels.type_error_warning:
             severity = Severity.WARNING
-    return TypeErrors(bad, share, n, tuple(examples), severity)
+    return TypeErrors(bad, share, n, examples, severity)
 
 
 def column_quality(
