@@ -9,7 +9,6 @@ module raises goes through `redact`, and URLs are shown with `mask_url`.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +18,24 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from driftwarden.detectors.redaction import describe_error, mask_url, redact
+
 ENV_URL = "DRIFTWARDEN_DATABASE_URL"
 ENV_SQLITE_PATH = "DRIFTWARDEN_SQLITE_PATH"
+__all__ = [
+    "DatabaseConfigError",
+    "DatabaseUnreachableError",
+    "StorageError",
+    "connection",
+    "create_engine",
+    "default_sqlite_path",
+    "describe_error",
+    "mask_url",
+    "redact",
+    "resolve_database_url",
+    "transaction",
+]
+
 _PG_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
 
@@ -34,28 +49,6 @@ class DatabaseConfigError(StorageError):
 
 class DatabaseUnreachableError(StorageError):
     """The database server could not be reached or refused the connection."""
-
-
-def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
-    """`text` with passwords removed: the given secrets, `PGPASSWORD`, and anything that
-    looks like the password part of a URL (`scheme://user:secret@host`) or a libpq DSN
-    (`password=secret`)."""
-    for secret in (*secrets, os.environ.get("PGPASSWORD")):
-        if secret:
-            text = text.replace(secret, "***")
-    text = re.sub(r"(\b[\w.+-]+://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
-    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
-
-
-def mask_url(url: URL | str) -> str:
-    """The URL as text with its password replaced by `***`."""
-    if isinstance(url, str):
-        text = url
-        try:
-            url = make_url(text)
-        except exc.ArgumentError:
-            return redact(text)
-    return url.render_as_string(hide_password=True)
 
 
 def default_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
@@ -136,13 +129,6 @@ def create_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
-def describe_error(engine: Engine, error: BaseException) -> str:
-    """A one-line description of a driver error with credentials removed."""
-    original = getattr(error, "orig", None) or error
-    text = " ".join(str(original).split())
-    return redact(text, (engine.url.password if isinstance(engine.url.password, str) else None,))
-
-
 @contextmanager
 def connection(engine: Engine) -> Iterator[Connection]:
     """A connection whose failures surface as StorageError subclasses without secrets."""
@@ -150,14 +136,14 @@ def connection(engine: Engine) -> Iterator[Connection]:
         conn = engine.connect()
     except exc.DBAPIError as error:
         raise DatabaseUnreachableError(
-            f"cannot connect to {mask_url(engine.url)}: {describe_error(engine, error)}"
+            f"cannot connect to {mask_url(engine.url)}: {describe_error(error, engine.url)}"
         ) from None
     with conn:
         try:
             yield conn
         except exc.DBAPIError as error:
             raise StorageError(
-                f"database error on {mask_url(engine.url)}: {describe_error(engine, error)}"
+                f"database error on {mask_url(engine.url)}: {describe_error(error, engine.url)}"
             ) from None
 
 

@@ -20,7 +20,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from driftwarden.detectors.storage import models as m
-from driftwarden.detectors.storage.database import StorageError, connection, transaction
+from driftwarden.detectors.storage.database import (
+    StorageError,
+    connection,
+    describe_error,
+    mask_url,
+    transaction,
+)
 from driftwarden.detectors.storage.types import (
     AlertRow,
     AlertState,
@@ -164,8 +170,15 @@ def _copy_rows(
     cursor = dbapi_connection.cursor()
     try:
         cursor.copy_expert(f"COPY {target} ({names}) FROM STDIN", buffer)
+    except conn.dialect.loaded_dbapi.Error as error:
+        # The raw cursor's errors do not pass through SQLAlchemy: translate them here.
+        raise StorageError(
+            f"writing {table.name} to {mask_url(conn.engine.url)} failed: "
+            f"{describe_error(error, conn.engine.url)}"
+        ) from None
     finally:
-        cursor.close()
+        if not cursor.closed:
+            cursor.close()
 
 
 def _insert_rows(
