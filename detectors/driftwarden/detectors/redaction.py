@@ -22,13 +22,13 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 def mask_url(url: URL | str) -> str:
-    """The URL as text with its password replaced by `***`."""
+    """The URL as text with its password replaced by `***` (a placeholder when the text
+    does not parse: where its password would be cannot be told)."""
     if isinstance(url, str):
-        text = url
         try:
-            url = make_url(text)
+            url = make_url(url)
         except exc.ArgumentError:
-            return redact(text)
+            return "<unparseable URL, not shown>"
     return url.render_as_string(hide_password=True)
 
 

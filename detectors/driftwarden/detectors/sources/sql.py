@@ -78,7 +78,7 @@ class SqlSource(Source):
             try:
                 parsed = make_url(url) if isinstance(url, str) else url
             except exc.ArgumentError:
-                raise SourceError(f"not a valid database URL: {mask_url(str(url))}") from None
+                raise SourceError("not a valid database URL (value not shown)") from None
             connect_args: dict[str, Any] = {}
             if parsed.get_backend_name() == "postgresql":
                 connect_args["connect_timeout"] = connect_timeout_s
@@ -167,11 +167,11 @@ class SqlSource(Source):
         names = list(dict.fromkeys(columns))
         query = self._query(window, names)
         with self._connect() as conn:
-            streaming = conn.execution_options(yield_per=size)
             try:
-                with streaming.begin():
-                    self._guard(streaming)
-                    result = streaming.execute(query)
+                with conn.begin():
+                    self._guard(conn)
+                    # A server-side cursor fetching `size` rows at a time.
+                    result = conn.execute(query.execution_options(yield_per=size))
                     for part in result.partitions(size):
                         yield pd.DataFrame.from_records(part, columns=names, nrows=len(part))
             except exc.DBAPIError as error:

@@ -76,7 +76,8 @@ def resolve_database_url(
             url = make_url(raw)
         except exc.ArgumentError:
             raise DatabaseConfigError(
-                f"{ENV_URL} is not a valid database URL: {mask_url(raw)}"
+                f"{ENV_URL} is not a valid database URL (value not shown); expected e.g. "
+                "postgresql://user:password@host:5432/database"
             ) from None
         if url.drivername in ("postgres", "postgresql"):
             url = url.set(drivername="postgresql+psycopg2")
@@ -118,7 +119,7 @@ def create_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
         try:
             url = make_url(url)
         except exc.ArgumentError:
-            raise DatabaseConfigError(f"not a valid database URL: {mask_url(url)}") from None
+            raise DatabaseConfigError("not a valid database URL (value not shown)") from None
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

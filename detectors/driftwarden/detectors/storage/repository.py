@@ -428,7 +428,7 @@ def feature_trend(
         query = query.where(d.c.drift_type == drift_type.value)
     if since is not None:
         query = query.where(d.c.observed_at >= since)
-    query = query.order_by(d.c.observed_at.desc(), d.c.method).limit(limit)
+    query = query.order_by(d.c.observed_at.desc(), d.c.method.desc()).limit(limit)
     with connection(engine) as conn:
         rows = conn.execute(query).all()
     points = [
