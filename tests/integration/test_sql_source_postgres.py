@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -33,7 +32,7 @@ HOSTILE = 'x"; DROP TABLE runs; --'
 
 
 @pytest.fixture(scope="module")
-def data_url(postgres_server: PostgresServer) -> Iterator[str]:
+def data_url(postgres_server: PostgresServer) -> str:
     url = postgres_server.create_database("inference")
     conn = psycopg2.connect(postgres_server.dsn("inference"))
     with conn, conn.cursor() as cursor:
@@ -56,7 +55,7 @@ def data_url(postgres_server: PostgresServer) -> Iterator[str]:
         cursor.execute("CREATE VIEW recent AS SELECT ts, age FROM inference_log")
         cursor.execute("CREATE VIEW slow AS SELECT ts, age FROM inference_log, pg_sleep(2) AS s")
     conn.close()
-    yield url
+    return url
 
 
 def _window(length: str, end_offset: str = "0s") -> TimeWindow:
@@ -119,7 +118,7 @@ def test_reserved_words_are_quoted(data_url: str) -> None:
 def test_hostile_names_are_rejected_and_nothing_is_dropped(
     data_url: str, postgres_server: PostgresServer, where: str
 ) -> None:
-    with pytest.raises(InvalidNameError, match="invalid"):
+    def attempt() -> None:
         if where == "table":
             SqlSource(data_url, HOSTILE, "ts")
         elif where == "timestamp":
@@ -129,6 +128,9 @@ def test_hostile_names_are_rejected_and_nothing_is_dropped(
         else:
             with SqlSource(data_url, "inference_log", "ts") as source:
                 source.read(_window("24h"), ["age", HOSTILE])
+
+    with pytest.raises(InvalidNameError, match="invalid"):
+        attempt()
     conn = psycopg2.connect(postgres_server.dsn("inference"))
     with conn, conn.cursor() as cursor:
         cursor.execute("SELECT to_regclass('public.runs') IS NOT NULL")
@@ -137,27 +139,38 @@ def test_hostile_names_are_rejected_and_nothing_is_dropped(
 
 
 def test_hostile_filter_value_is_just_a_value(data_url: str) -> None:
-    with SqlSource(data_url, "inference_log", "ts", filters={"region": HOSTILE}) as source:
-        with pytest.raises(EmptyWindowError):
-            source.read(_window("24h"), ["age"])
+    with (
+        SqlSource(data_url, "inference_log", "ts", filters={"region": HOSTILE}) as source,
+        pytest.raises(EmptyWindowError),
+    ):
+        source.read(_window("24h"), ["age"])
 
 
 def test_missing_table_and_columns_are_named(data_url: str) -> None:
-    with SqlSource(data_url, "no_such_table", "ts") as source:
-        with pytest.raises(TableNotFoundError, match="no_such_table"):
-            source.read(_window("24h"), ["age"])
-    with SqlSource(data_url, "inference_log", "ts", filters={"shard": 1}) as source:
-        with pytest.raises(ColumnNotFoundError, match="'salary'.*'shard'"):
-            source.read(_window("24h"), ["age", "salary"])
-    with SqlSource(data_url, "recent", "ts") as source:  # views work, and are checked too
-        with pytest.raises(ColumnNotFoundError, match="'income'"):
-            source.read(_window("24h"), ["income"])
+    with (
+        SqlSource(data_url, "no_such_table", "ts") as source,
+        pytest.raises(TableNotFoundError, match="no_such_table"),
+    ):
+        source.read(_window("24h"), ["age"])
+    with (
+        SqlSource(data_url, "inference_log", "ts", filters={"shard": 1}) as source,
+        pytest.raises(ColumnNotFoundError, match=r"'salary'.*'shard'"),
+    ):
+        source.read(_window("24h"), ["age", "salary"])
+    # views work, and are checked too
+    with (
+        SqlSource(data_url, "recent", "ts") as source,
+        pytest.raises(ColumnNotFoundError, match="'income'"),
+    ):
+        source.read(_window("24h"), ["income"])
 
 
 def test_timestamp_column_of_the_wrong_type(data_url: str) -> None:
-    with SqlSource(data_url, "inference_log", "note") as source:
-        with pytest.raises(TimestampTypeError, match="'note'.*TEXT"):
-            source.read(_window("24h"), ["age"])
+    with (
+        SqlSource(data_url, "inference_log", "note") as source,
+        pytest.raises(TimestampTypeError, match=r"'note'.*TEXT"),
+    ):
+        source.read(_window("24h"), ["age"])
 
 
 def test_empty_window_and_too_few_rows(data_url: str) -> None:
@@ -179,8 +192,10 @@ def test_statement_timeout(data_url: str) -> None:
 def test_unreachable_source_hides_the_password(postgres_server: PostgresServer) -> None:
     secret = "Wr0ng-" + postgres_server.password
     url = postgres_server.url("inference", password=secret)
-    with SqlSource(url, "inference_log", "ts") as source:
-        with pytest.raises(SourceUnreachableError) as failed:
-            source.read(_window("24h"), ["age"])
+    with (
+        SqlSource(url, "inference_log", "ts") as source,
+        pytest.raises(SourceUnreachableError) as failed,
+    ):
+        source.read(_window("24h"), ["age"])
     assert secret not in str(failed.value)
     assert "password authentication failed" in str(failed.value)
