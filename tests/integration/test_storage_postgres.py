@@ -69,8 +69,10 @@ def test_upgrade_is_idempotent_and_creates_tables_and_views(scratch_database: st
     assert {"latest_monitor_runs", "daily_feature_drift", "performance_over_time"} <= set(
         inspector.get_view_names()
     )
-    indexes = {i["name"] for i in inspector.get_indexes("drift_results")}
-    assert "ix_drift_results_monitor_feature_observed" in indexes
+    # the key that keeps drift results unique also serves the feature-trend query
+    key = inspector.get_pk_constraint("drift_results")["constrained_columns"]
+    assert key[:4] == ["monitor_namespace", "monitor_name", "feature", "observed_at"]
+    assert {"run_id", "method", "drift_type"} <= set(key)
     engine.dispose()
 
 
@@ -159,7 +161,7 @@ def test_failure_in_the_middle_of_a_write_leaves_no_rows(history: Engine) -> Non
 def test_failed_rewrite_keeps_the_previous_copy_of_the_run(history: Engine) -> None:
     write_run(history, run(), drift_rows(features=3), performance_rows())
     duplicate = drift_rows(features=1)  # the same feature x method twice: a constraint error
-    with pytest.raises(StorageError, match="uq_drift_results"):
+    with pytest.raises(StorageError, match="pk_drift_results"):
         write_run(history, run(), [*drift_rows(features=5), *duplicate])
     assert counts(history)["drift_results"] == 6
     assert counts(history)["performance_metrics"] == 2

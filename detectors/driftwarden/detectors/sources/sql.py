@@ -170,18 +170,24 @@ class SqlSource(Source):
             try:
                 with conn.begin():
                     self._guard(conn)
-                    # A server-side cursor fetching `size` rows at a time.
-                    result = conn.execute(query.execution_options(yield_per=size))
-                    for part in result.partitions(size):
-                        yield pd.DataFrame.from_records(part, columns=names, nrows=len(part))
-            except exc.DBAPIError as error:
-                code = getattr(error.orig, "pgcode", None)
+                    if conn.dialect.driver == "psycopg2":
+                        yield from _psycopg2_chunks(conn, query, names, size)
+                    else:
+                        # A server-side cursor where the driver has one, `size` rows a time.
+                        result = conn.execute(query.execution_options(yield_per=size))
+                        for part in result.partitions(size):
+                            yield pd.DataFrame.from_records(
+                                [tuple(row) for row in part], columns=names, nrows=len(part)
+                            )
+            except (exc.DBAPIError, conn.dialect.loaded_dbapi.Error) as error:
+                original = getattr(error, "orig", error)
+                code = getattr(original, "pgcode", None)
                 if code == _QUERY_CANCELED:
                     raise QueryTimeoutError(
                         f"reading {self.describe()} exceeded the statement timeout of "
                         f"{self.statement_timeout}"
                     ) from None
-                if error.connection_invalidated:
+                if getattr(error, "connection_invalidated", False) or conn.invalidated:
                     raise SourceUnreachableError(
                         f"lost the connection to {mask_url(self._engine.url)}: "
                         f"{describe_error(error, self._engine.url)}"
@@ -204,3 +210,26 @@ class SqlSource(Source):
             conn.execute(sa.select(set_config("TimeZone", "UTC", True)))
         elif dialect == "sqlite":
             conn.exec_driver_sql("PRAGMA query_only = ON")
+
+
+def _psycopg2_chunks(
+    conn: Connection, query: sa.Select[Any], names: list[str], size: int
+) -> Iterator[pd.DataFrame]:
+    """Stream through a psycopg2 named (server-side) cursor, `size` rows per round trip.
+
+    The statement is compiled by SQLAlchemy (identifiers quoted) and its values are passed
+    to the driver as parameters, exactly as `Connection.execute` would; the rows arrive as
+    plain tuples, which pandas turns into columns much faster than SQLAlchemy rows.
+    """
+    compiled = query.compile(dialect=conn.dialect)
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection is None:  # pragma: no cover - an open Connection always has one
+        raise SourceError("the database connection was closed")
+    cursor = dbapi_connection.cursor(name="driftwarden_window")
+    try:
+        cursor.execute(str(compiled), compiled.params)
+        while rows := cursor.fetchmany(size):
+            yield pd.DataFrame.from_records(rows, columns=names, nrows=len(rows))
+    finally:
+        if not cursor.closed:
+            cursor.close()

@@ -61,22 +61,19 @@ class RetentionResult:
 
 def _targets(
     policy: RetentionPolicy, now: datetime
-) -> list[tuple[sa.Table, sa.Column[str], sa.ColumnElement[bool]]]:
+) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
     alerts = m.alerts
     return [
         (
             m.drift_results,
-            m.drift_results.c.id,
             m.drift_results.c.observed_at < now - policy.feature_rows,
         ),
         (
             m.performance_metrics,
-            m.performance_metrics.c.id,
             m.performance_metrics.c.observed_at < now - policy.feature_rows,
         ),
         (
             alerts,
-            alerts.c.alert_id,
             sa.and_(
                 alerts.c.state == AlertState.RESOLVED.value,
                 alerts.c.resolved_at < now - policy.resolved_alerts,
@@ -84,10 +81,9 @@ def _targets(
         ),
         (
             m.retrain_events,
-            m.retrain_events.c.event_id,
             m.retrain_events.c.created_at < now - policy.retrain_events,
         ),
-        (m.monitor_runs, m.monitor_runs.c.run_id, m.monitor_runs.c.started_at < now - policy.runs),
+        (m.monitor_runs, m.monitor_runs.c.started_at < now - policy.runs),
     ]
 
 
@@ -105,7 +101,8 @@ def apply_retention(
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be positive, got {batch_rows}")
     deleted: dict[str, int] = {}
-    for table, key, expired in _targets(policy, now):
+    for table, expired in _targets(policy, now):
+        key = sa.tuple_(*table.primary_key.columns)
         if dry_run:
             with transaction(engine) as conn:
                 count = conn.execute(sa.select(sa.func.count()).select_from(table).where(expired))
@@ -113,7 +110,7 @@ def apply_retention(
             continue
         total = 0
         while True:
-            batch = sa.select(key).where(expired).limit(batch_rows)
+            batch = sa.select(*table.primary_key.columns).where(expired).limit(batch_rows)
             with transaction(engine) as conn:
                 removed = conn.execute(sa.delete(table).where(key.in_(batch))).rowcount
             total += removed

@@ -19,7 +19,6 @@ branch_labels = None
 depends_on = None
 
 _TS = sa.DateTime(timezone=True)
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _SEVERITY = "severity IN ('none', 'warning', 'critical')"
 
 
@@ -61,14 +60,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_monitor_runs_started_at", "monitor_runs", ["started_at"])
 
+    # High-volume tables: one B-tree (the primary key, which also serves the trend queries)
+    # plus BRIN on time, and no foreign key (see models.py for why that is safe).
     op.create_table(
         "drift_results",
-        sa.Column("id", _ID, nullable=False, autoincrement=True),
-        sa.Column("run_id", sa.String(253), _run_fk("CASCADE"), nullable=False),
         sa.Column("monitor_namespace", sa.String(253), nullable=False),
         sa.Column("monitor_name", sa.String(253), nullable=False),
-        sa.Column("observed_at", _TS, nullable=False),
         sa.Column("feature", sa.String(253), nullable=False),
+        sa.Column("observed_at", _TS, nullable=False),
+        sa.Column("run_id", sa.String(253), nullable=False),
         sa.Column("method", sa.String(32), nullable=False),
         sa.Column("drift_type", sa.String(16), nullable=False),
         sa.Column("feature_kind", sa.String(16)),
@@ -77,45 +77,48 @@ def upgrade() -> None:
         sa.Column("threshold", sa.Float()),
         sa.Column("drift_detected", sa.Boolean(), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_drift_results"),
-        sa.CheckConstraint(_SEVERITY, name="ck_drift_results_severity"),
-        sa.UniqueConstraint(
-            "run_id",
+        sa.PrimaryKeyConstraint(
+            "monitor_namespace",
+            "monitor_name",
             "feature",
+            "observed_at",
+            "run_id",
             "method",
             "drift_type",
-            name="uq_drift_results_run_id_feature_method_drift_type",
+            name="pk_drift_results",
         ),
+        sa.CheckConstraint(_SEVERITY, name="ck_drift_results_severity"),
     )
     op.create_index(
-        "ix_drift_results_monitor_feature_observed",
-        "drift_results",
-        ["monitor_namespace", "monitor_name", "feature", "observed_at"],
+        "ix_drift_results_observed_at", "drift_results", ["observed_at"], postgresql_using="brin"
     )
-    op.create_index("ix_drift_results_observed_at", "drift_results", ["observed_at"])
 
     op.create_table(
         "performance_metrics",
-        sa.Column("id", _ID, nullable=False, autoincrement=True),
-        sa.Column("run_id", sa.String(253), _run_fk("CASCADE"), nullable=False),
         sa.Column("monitor_namespace", sa.String(253), nullable=False),
         sa.Column("monitor_name", sa.String(253), nullable=False),
-        sa.Column("observed_at", _TS, nullable=False),
         sa.Column("metric", sa.String(64), nullable=False),
+        sa.Column("observed_at", _TS, nullable=False),
+        sa.Column("run_id", sa.String(253), nullable=False),
+        sa.Column("split", sa.String(32), nullable=False, server_default="current"),
         sa.Column("value", sa.Float()),
         sa.Column("baseline_value", sa.Float()),
-        sa.Column("split", sa.String(32), nullable=False, server_default="current"),
-        sa.PrimaryKeyConstraint("id", name="pk_performance_metrics"),
-        sa.UniqueConstraint(
-            "run_id", "metric", "split", name="uq_performance_metrics_run_id_metric_split"
+        sa.PrimaryKeyConstraint(
+            "monitor_namespace",
+            "monitor_name",
+            "metric",
+            "observed_at",
+            "run_id",
+            "split",
+            name="pk_performance_metrics",
         ),
     )
     op.create_index(
-        "ix_performance_metrics_monitor_metric_observed",
+        "ix_performance_metrics_observed_at",
         "performance_metrics",
-        ["monitor_namespace", "monitor_name", "metric", "observed_at"],
+        ["observed_at"],
+        postgresql_using="brin",
     )
-    op.create_index("ix_performance_metrics_observed_at", "performance_metrics", ["observed_at"])
 
     op.create_table(
         "alerts",
