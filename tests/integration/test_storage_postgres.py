@@ -76,6 +76,17 @@ def test_upgrade_is_idempotent_and_creates_tables_and_views(scratch_database: st
     engine.dispose()
 
 
+def test_models_match_the_migrations(history: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from driftwarden.detectors.storage.models import metadata
+
+    with history.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
 def test_schema_newer_than_the_code_is_refused(scratch_database: str) -> None:
     engine = create_engine(scratch_database)
     upgrade(engine)

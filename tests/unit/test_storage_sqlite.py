@@ -116,3 +116,18 @@ def test_cli_upgrade_then_write_and_query_on_the_default_sqlite(
     assert "deleted drift_results 6" in capsys.readouterr().out
     assert _cli(["db", "retention", "--keep-feature-rows", "9d", "--keep-runs", "2d"]) == 2
     assert "cannot be kept longer" in capsys.readouterr().err
+
+
+def test_models_match_the_migrations(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from driftwarden.detectors.storage import upgrade
+    from driftwarden.detectors.storage.models import metadata
+
+    engine = create_engine(make_url(f"sqlite:///{tmp_path / 'h.db'}"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()

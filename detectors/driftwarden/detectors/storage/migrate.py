@@ -4,6 +4,17 @@
 `check_schema_compatible(engine)` is what the operator and the detector Jobs call at start:
 a schema newer than this code (a rollback of driftwarden after an upgrade) is refused with a
 clear message instead of writing rows the newer schema does not expect.
+
+Adding a migration: change `models.py`, then generate a revision against a database at the
+current head and review it (SQLite needs batch operations, which env.py turns on)::
+
+    python -c "from alembic import command; \
+      from driftwarden.detectors.storage.database import create_engine; \
+      from driftwarden.detectors.storage.migrate import alembic_config; \
+      command.revision(alembic_config(create_engine()), 'what changed', \
+                       rev_id='0002', autogenerate=True)"
+
+A test compares the models with the migrated schema and fails when they differ.
 """
 
 from __future__ import annotations

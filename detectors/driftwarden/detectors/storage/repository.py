@@ -541,7 +541,8 @@ def open_alerts(
 ) -> list[AlertRow]:
     """Alerts that are firing or acknowledged (not resolved), newest first."""
     a = m.alerts
-    query = sa.select(a).where(a.c.state != AlertState.RESOLVED.value)
+    open_states = (AlertState.FIRING.value, AlertState.ACKNOWLEDGED.value)
+    query = sa.select(a).where(a.c.state.in_(open_states))
     if namespace is not None:
         query = query.where(a.c.monitor_namespace == namespace)
     if name is not None:
