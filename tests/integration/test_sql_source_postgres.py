@@ -16,6 +16,7 @@ from driftwarden.detectors.sources import (
     InsufficientData,
     InvalidNameError,
     QueryTimeoutError,
+    SourceError,
     SourceUnreachableError,
     SqlSource,
     TableNotFoundError,
@@ -54,6 +55,13 @@ def data_url(postgres_server: PostgresServer) -> str:
         cursor.execute("CREATE TABLE runs (id integer)")  # the hostile name's target
         cursor.execute("CREATE VIEW recent AS SELECT ts, age FROM inference_log")
         cursor.execute("CREATE VIEW slow AS SELECT ts, age FROM inference_log, pg_sleep(2) AS s")
+        # A view whose read would write: the source's READ ONLY transaction must stop it.
+        cursor.execute("CREATE TABLE audit (x integer)")
+        cursor.execute(
+            "CREATE FUNCTION touch() RETURNS integer LANGUAGE sql "
+            "AS 'INSERT INTO audit VALUES (1) RETURNING 1'"
+        )
+        cursor.execute("CREATE VIEW sneaky AS SELECT ts, age, touch() AS t FROM inference_log")
     conn.close()
     return url
 
@@ -181,6 +189,14 @@ def test_empty_window_and_too_few_rows(data_url: str) -> None:
     assert isinstance(outcome, InsufficientData)
     assert (outcome.rows, outcome.minimum) == (48, 200)
     assert "fewer than the minimum of 200" in outcome.message
+
+
+def test_reads_run_in_a_read_only_transaction(data_url: str) -> None:
+    with (
+        SqlSource(data_url, "sneaky", "ts") as source,
+        pytest.raises(SourceError, match="read-only transaction"),
+    ):
+        source.read(_window("24h"), ["age", "t"])
 
 
 def test_statement_timeout(data_url: str) -> None:

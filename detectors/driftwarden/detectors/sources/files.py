@@ -112,10 +112,17 @@ class FileSource(Source):
                 )
             elif self.hive_partitioning:
                 partitioning = "hive"
+            file_type: Any = file_format
+            if file_format == "parquet":
+                # pre_buffer would fetch row groups ahead of the scan: memory then grows
+                # with the file, not with the chunk (measured in benchmarks/bench_storage.py).
+                file_type = ds.ParquetFileFormat(
+                    default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False)
+                )
             try:
                 self._dataset = ds.dataset(
                     source,
-                    format=file_format,
+                    format=file_type,
                     partitioning=partitioning,
                     exclude_invalid_files=False,
                 )

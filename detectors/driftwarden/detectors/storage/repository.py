@@ -9,10 +9,11 @@ through COPY on the same connection and transaction; elsewhere through batched e
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
-from itertools import islice
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from itertools import chain, islice
+from typing import Any, AnyStr, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -159,16 +160,36 @@ def _number(value: float | None) -> str:
 
 
 def _drift_line(run: RunRecord) -> Callable[[DriftResultRow], str]:
+    """The COPY line of a drift result. The repeating parts (a feature's key prefix, the
+    method/type/kind and verdict columns) are formatted once and reused from small caches;
+    only the three numbers are formatted per row."""
     monitor = _text(run.monitor_namespace) + "\t" + _text(run.monitor_name)
     tail = run.started_at.astimezone(UTC).isoformat() + "\t" + _text(run.run_id)
-    escapes = _COPY_ESCAPES
+    null = "\\N"
+    heads: dict[str, str] = {}
+    middles: dict[tuple[str, str, str | None], str] = {}
+    ends: dict[tuple[bool, str], str] = {}
 
     def line(r: DriftResultRow) -> str:
+        head = heads.get(r.feature)
+        if head is None:
+            head = heads[r.feature] = f"{monitor}\t{_text(r.feature)}\t{tail}\t"
+        kind = (r.method, r.drift_type, r.feature_kind)
+        middle = middles.get(kind)
+        if middle is None:
+            middle = middles[kind] = (
+                f"{_text(r.method)}\t{_text(str(r.drift_type))}\t{_text(r.feature_kind)}\t"
+            )
+        verdict = (r.drift_detected, r.severity)
+        end = ends.get(verdict)
+        if end is None:
+            flag = "t" if r.drift_detected else "f"
+            end = ends[verdict] = f"\t{flag}\t{_text(str(r.severity))}\n"
+        st, pv, th = r.statistic, r.p_value, r.threshold
         return (
-            f"{monitor}\t{r.feature.translate(escapes)}\t{tail}\t{r.method.translate(escapes)}"
-            f"\t{str(r.drift_type).translate(escapes)}\t{_text(r.feature_kind)}"
-            f"\t{_number(r.statistic)}\t{_number(r.p_value)}\t{_number(r.threshold)}"
-            f"\t{'t' if r.drift_detected else 'f'}\t{str(r.severity).translate(escapes)}\n"
+            f"{head}{middle}{null if st is None or st != st else repr(float(st))}"
+            f"\t{null if pv is None or pv != pv else repr(float(pv))}"
+            f"\t{null if th is None or th != th else repr(float(th))}{end}"
         )
 
     return line
@@ -187,35 +208,114 @@ def _performance_line(run: RunRecord) -> Callable[[PerformanceRow], str]:
     return line
 
 
-class _LineReader:
+# Binary COPY (PostgreSQL's own format) for drift results, the high-volume rows: floats and
+# times are packed, not printed and parsed. A row is the field count, then per field a
+# 4-byte length (-1 for NULL) and the value: text as UTF-8, float8 big-endian IEEE 754,
+# timestamptz as microseconds since 2000-01-01 UTC, bool as one byte.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_BINARY_TRAILER = struct.pack(">h", -1)
+_BINARY_NULL = struct.pack(">i", -1)
+_FLOAT8 = struct.Struct(">id")
+_FLOAT8_X3 = struct.Struct(">ididid")
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _binary_text(value: str | None) -> bytes:
+    if value is None:
+        return _BINARY_NULL
+    data = value.encode()
+    return struct.pack(">i", len(data)) + data
+
+
+def _binary_time(value: datetime) -> bytes:
+    micros = (value - _PG_EPOCH) // timedelta(microseconds=1)
+    return struct.pack(">iq", 8, micros)
+
+
+def _server_is_utf8(conn: Connection) -> bool:
+    encoding = conn.exec_driver_sql("SHOW server_encoding").scalar_one()
+    return str(encoding).upper() in ("UTF8", "UTF-8")
+
+
+def _drift_binary(run: RunRecord) -> Callable[[DriftResultRow], bytes]:
+    """The binary COPY row of a drift result. The parts that repeat across rows (a
+    feature's key prefix, method/type/kind, the verdict) are encoded once and cached."""
+    monitor = struct.pack(">h", len(_DRIFT_COLUMNS)) + (
+        _binary_text(run.monitor_namespace) + _binary_text(run.monitor_name)
+    )
+    tail = _binary_time(run.started_at) + _binary_text(run.run_id)
+    null, pack = _BINARY_NULL, _FLOAT8.pack
+    pack3 = _FLOAT8_X3.pack
+    heads: dict[str, bytes] = {}
+    middles: dict[tuple[str, str, str | None], bytes] = {}
+    ends: dict[tuple[bool, str], bytes] = {}
+
+    def row(r: DriftResultRow) -> bytes:
+        head = heads.get(r.feature)
+        if head is None:  # a feature repeats once per method
+            head = heads[r.feature] = monitor + _binary_text(r.feature) + tail
+        kind = (r.method, r.drift_type, r.feature_kind)
+        middle = middles.get(kind)
+        if middle is None:  # a handful of combinations per run
+            middle = middles[kind] = (
+                _binary_text(r.method)
+                + _binary_text(str(r.drift_type))
+                + _binary_text(r.feature_kind)
+            )
+        prefix = head + middle
+        verdict = (r.drift_detected, r.severity)
+        end = ends.get(verdict)
+        if end is None:
+            flag = b"\x00\x00\x00\x01" + (b"\x01" if r.drift_detected else b"\x00")
+            end = ends[verdict] = flag + _binary_text(str(r.severity))
+        st, pv, th = r.statistic, r.p_value, r.threshold
+        if (
+            st is not None and pv is not None and th is not None and st == st and pv == pv
+        ) and th == th:  # no NULL and no NaN (x != x): the common case, packed at once
+            return prefix + pack3(8, st, 8, pv, 8, th) + end
+        return b"".join(
+            (
+                prefix,
+                null if st is None or st != st else pack(8, st),
+                null if pv is None or pv != pv else pack(8, pv),
+                null if th is None or th != th else pack(8, th),
+                end,
+            )
+        )
+
+    return row
+
+
+class _LineReader(Generic[AnyStr]):
     """A file-like object COPY reads from, formatting rows only as the driver asks for
     them: the server parses one block while the next is being formatted."""
 
-    def __init__(self, lines: Iterator[str]) -> None:
-        self._lines = lines
-        self._pending = ""
+    def __init__(self, lines: Iterator[AnyStr], empty: AnyStr) -> None:
+        self._lines: Iterator[AnyStr] = lines
+        self._empty: AnyStr = empty
+        self._pending: AnyStr = empty
 
-    def read(self, size: int = -1) -> str:
-        parts = [self._pending]
+    def read(self, size: int = -1) -> AnyStr:
+        parts: list[AnyStr] = [self._pending]
         filled = len(self._pending)
         for line in self._lines:
             parts.append(line)
             filled += len(line)
             if 0 <= size <= filled:
                 break
-        text = "".join(parts)
+        data: AnyStr = self._empty.join(parts)
         if size < 0:
-            self._pending = ""
-            return text
-        self._pending = text[size:]
-        return text[:size]
+            self._pending = self._empty
+            return data
+        self._pending = data[size:]
+        return data[:size]
 
-    def readline(self, size: int = -1) -> str:  # pragma: no cover - COPY FROM uses read()
+    def readline(self, size: int = -1) -> AnyStr:  # pragma: no cover - COPY FROM uses read()
         return self.read(size)
 
 
-def _copy_lines(
-    conn: Connection, table: sa.Table, columns: Sequence[str], lines: Iterator[str]
+def _copy(
+    conn: Connection, table: sa.Table, columns: Sequence[str], source: _LineReader[Any]
 ) -> None:
     preparer = conn.dialect.identifier_preparer
     target = preparer.format_table(table)
@@ -225,7 +325,8 @@ def _copy_lines(
         raise StorageError("the database connection was closed during a write")
     cursor = dbapi_connection.cursor()
     try:
-        cursor.copy_expert(f"COPY {target} ({names}) FROM STDIN", _LineReader(lines), 1 << 16)
+        binary = " (FORMAT binary)" if isinstance(source._empty, bytes) else ""
+        cursor.copy_expert(f"COPY {target} ({names}) FROM STDIN{binary}", source, 1 << 16)
     except conn.dialect.loaded_dbapi.Error as error:
         # The raw cursor's errors do not pass through SQLAlchemy: translate them here.
         raise StorageError(
@@ -245,16 +346,23 @@ def _insert_rows(
     *,
     as_tuple: Callable[[T], tuple[Any, ...]],
     as_line: Callable[[T], str],
+    as_binary: Callable[[T], bytes] | None = None,
     batch_rows: int,
     progress: ProgressHook | None,
 ) -> int:
     """Insert in batches: COPY on PostgreSQL/psycopg2, executemany elsewhere."""
     use_copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
+    if use_copy and as_binary is not None and not _server_is_utf8(conn):
+        as_binary = None  # binary COPY sends text as UTF-8 bytes: only for UTF8 databases
     written = 0
     iterator = iter(items)
     while batch := list(islice(iterator, batch_rows)):
         if use_copy:
-            _copy_lines(conn, table, columns, map(as_line, batch))
+            if as_binary is not None:
+                rows = chain((_BINARY_HEADER,), map(as_binary, batch), (_BINARY_TRAILER,))
+                _copy(conn, table, columns, _LineReader(rows, b""))
+            else:
+                _copy(conn, table, columns, _LineReader(map(as_line, batch), ""))
         else:
             conn.execute(
                 sa.insert(table),
@@ -314,6 +422,7 @@ def write_run(
             drift_results,
             as_tuple=_drift_tuple(run),
             as_line=_drift_line(run),
+            as_binary=_drift_binary(run),
             batch_rows=batch_rows,
             progress=progress,
         )

@@ -22,6 +22,11 @@ _TS = sa.DateTime(timezone=True)
 _SEVERITY = "severity IN ('none', 'warning', 'critical')"
 
 
+def _key(length: int) -> sa.types.TypeEngine[str]:
+    # byte-order collation on PostgreSQL for the key columns of the high-volume tables
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def _run_fk(ondelete: str) -> sa.ForeignKey:
     return sa.ForeignKey("monitor_runs.run_id", ondelete=ondelete)
 
@@ -64,13 +69,13 @@ def upgrade() -> None:
     # plus BRIN on time, and no foreign key (see models.py for why that is safe).
     op.create_table(
         "drift_results",
-        sa.Column("monitor_namespace", sa.String(253), nullable=False),
-        sa.Column("monitor_name", sa.String(253), nullable=False),
-        sa.Column("feature", sa.String(253), nullable=False),
+        sa.Column("monitor_namespace", _key(253), nullable=False),
+        sa.Column("monitor_name", _key(253), nullable=False),
+        sa.Column("feature", _key(253), nullable=False),
         sa.Column("observed_at", _TS, nullable=False),
-        sa.Column("run_id", sa.String(253), nullable=False),
-        sa.Column("method", sa.String(32), nullable=False),
-        sa.Column("drift_type", sa.String(16), nullable=False),
+        sa.Column("run_id", _key(253), nullable=False),
+        sa.Column("method", _key(32), nullable=False),
+        sa.Column("drift_type", _key(16), nullable=False),
         sa.Column("feature_kind", sa.String(16)),
         sa.Column("statistic", sa.Float()),
         sa.Column("p_value", sa.Float()),
@@ -95,12 +100,12 @@ def upgrade() -> None:
 
     op.create_table(
         "performance_metrics",
-        sa.Column("monitor_namespace", sa.String(253), nullable=False),
-        sa.Column("monitor_name", sa.String(253), nullable=False),
-        sa.Column("metric", sa.String(64), nullable=False),
+        sa.Column("monitor_namespace", _key(253), nullable=False),
+        sa.Column("monitor_name", _key(253), nullable=False),
+        sa.Column("metric", _key(64), nullable=False),
         sa.Column("observed_at", _TS, nullable=False),
-        sa.Column("run_id", sa.String(253), nullable=False),
-        sa.Column("split", sa.String(32), nullable=False, server_default="current"),
+        sa.Column("run_id", _key(253), nullable=False),
+        sa.Column("split", _key(32), nullable=False, server_default="current"),
         sa.Column("value", sa.Float()),
         sa.Column("baseline_value", sa.Float()),
         sa.PrimaryKeyConstraint(
