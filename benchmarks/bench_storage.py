@@ -6,8 +6,9 @@ prints:
 1. rows/s writing drift results with `write_run` (one large run, then many small runs);
 2. rows/s and peak memory reading a `--rows` x 20-column window from PostgreSQL (server-side
    cursor) and from Parquet (pyarrow dataset), each read in a fresh subprocess whose peak RSS
-   (ru_maxrss) is reported against its RSS before reading: memory follows the chunk size,
-   not the window.
+   (ru_maxrss) is reported against its RSS before reading; a tenth of the window with the
+   same chunk and with a quarter of the chunk shows that memory follows the chunk size (and,
+   for Parquet, the files' row-group size), not the window.
 
     python benchmarks/bench_storage.py                 # 5,000,000 rows (a few minutes)
     python benchmarks/bench_storage.py --rows 500000   # quicker
@@ -42,7 +43,8 @@ def _column_names() -> list[str]:
 def _read_child(args: argparse.Namespace) -> None:
     from driftwarden.detectors.sources import FileSource, SqlSource, TimeWindow
 
-    window = TimeWindow(END - timedelta(days=3650), END)
+    # rows are one second apart, ending one second before END: N seconds hold N rows
+    window = TimeWindow(END - timedelta(seconds=args.window_rows), END)
     columns = _column_names()
     source = (
         SqlSource(args.url, "bench_window", "ts", chunk_rows=args.chunk_rows)
@@ -74,7 +76,7 @@ def _read_child(args: argparse.Namespace) -> None:
     )
 
 
-def _measure_read(kind: str, url: str, chunk_rows: int) -> dict[str, float]:
+def _measure_read(kind: str, url: str, chunk_rows: int, window_rows: int) -> dict[str, float]:
     output = subprocess.run(
         [
             sys.executable,
@@ -85,6 +87,8 @@ def _measure_read(kind: str, url: str, chunk_rows: int) -> dict[str, float]:
             url,
             "--chunk-rows",
             str(chunk_rows),
+            "--window-rows",
+            str(window_rows),
         ],
         check=True,
         capture_output=True,
@@ -212,6 +216,17 @@ def _fill_parquet(path: Path, rows: int, row_group: int) -> None:
         writer.close()
 
 
+def _read_plan(rows: int, chunk_rows: int) -> list[tuple[str, int, int]]:
+    """The whole window, a tenth of it with the same chunk (peak memory should not move),
+    and the tenth with a quarter of the chunk (peak memory should drop)."""
+    tenth = rows // 10
+    return [
+        (f"whole window {rows:,} rows, chunk {chunk_rows:,}", chunk_rows, rows),
+        (f"1/10 window {tenth:,} rows, chunk {chunk_rows:,}", chunk_rows, tenth),
+        (f"1/10 window {tenth:,} rows, chunk {chunk_rows // 4:,}", chunk_rows // 4, tenth),
+    ]
+
+
 def _report_read(label: str, result: dict[str, float], rows: int) -> None:
     print(
         f"read {label}: {result['rows']:,.0f} rows in {result['seconds']:.1f} s = "
@@ -229,6 +244,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000, help="rows of the read window")
     parser.add_argument("--write-rows", type=int, default=200_000, help="drift results written")
     parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--window-rows", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--read-child", choices=["postgres", "parquet"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -250,17 +266,17 @@ def main() -> None:
         started = time.perf_counter()
         _fill_postgres(server.dsn("bench_data"), args.rows)
         print(f"(filled PostgreSQL in {time.perf_counter() - started:.0f} s)")
-        for chunk_rows in (args.chunk_rows, args.chunk_rows // 4):
-            result = _measure_read("postgres", url, chunk_rows)
-            _report_read(f"PostgreSQL, chunk {chunk_rows:,}", result, args.rows)
+        for label, chunk_rows, rows in _read_plan(args.rows, args.chunk_rows):
+            result = _measure_read("postgres", url, chunk_rows, rows)
+            _report_read(f"PostgreSQL, {label}", result, rows)
 
         parquet = Path(tmp) / "window.parquet"
         started = time.perf_counter()
         _fill_parquet(parquet, args.rows, row_group=args.chunk_rows)
         print(f"(wrote Parquet in {time.perf_counter() - started:.0f} s)")
-        for chunk_rows in (args.chunk_rows, args.chunk_rows // 4):
-            result = _measure_read("parquet", str(parquet), chunk_rows)
-            _report_read(f"Parquet, chunk {chunk_rows:,}", result, args.rows)
+        for label, chunk_rows, rows in _read_plan(args.rows, args.chunk_rows):
+            result = _measure_read("parquet", str(parquet), chunk_rows, rows)
+            _report_read(f"Parquet, {label}", result, rows)
 
 
 if __name__ == "__main__":
