@@ -24,6 +24,7 @@ from driftwarden.detectors.sources import (
     TimeWindow,
     WindowData,
 )
+from driftwarden.detectors.sources import sql as sql_source
 
 pytestmark = pytest.mark.postgres
 
@@ -108,10 +109,15 @@ def test_equality_filters_are_bound_values(data_url: str) -> None:
     assert data.rows == 8  # i in 1..48 divisible by 6
 
 
-def test_streams_in_chunks(data_url: str) -> None:
+def test_streams_in_chunks(data_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with SqlSource(data_url, "inference_log", "ts") as source:
         chunks = list(source.iter_chunks(_window("30d"), ["age", "income"], chunk_rows=250))
     assert [len(c) for c in chunks] == [250] * 5 + [1440 - 1250]
+    # chunks larger than one round trip of the cursor are assembled from several fetches
+    monkeypatch.setattr(sql_source, "_FETCH_ROWS", 400)
+    with SqlSource(data_url, "inference_log", "ts") as source:
+        sizes = [len(c) for c in source.iter_chunks(_window("41d"), ["age"], chunk_rows=1500)]
+    assert sizes == [1500, 41 * 48 - 1500]
     assert all(list(c.columns) == ["age", "income"] for c in chunks)
 
 

@@ -40,6 +40,7 @@ from driftwarden.detectors.sources.errors import (
 )
 
 _QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE query_canceled (statement_timeout)
+_FETCH_ROWS = 10_000  # rows per round trip of the server-side cursor
 
 
 class SqlSource(Source):
@@ -226,10 +227,25 @@ def _psycopg2_chunks(
     if dbapi_connection is None:  # pragma: no cover - an open Connection always has one
         raise SourceError("the database connection was closed")
     cursor = dbapi_connection.cursor(name="driftwarden_window")
+    # Python row tuples cost ~20x the memory of the columns they become, so rows are fetched
+    # in small slices, turned into columns at once, and the slices joined into a chunk.
     try:
         cursor.execute(str(compiled), compiled.params)
-        while rows := cursor.fetchmany(size):
-            yield pd.DataFrame.from_records(rows, columns=names, nrows=len(rows))
+        pending: list[pd.DataFrame] = []
+        held = 0
+        while rows := cursor.fetchmany(min(_FETCH_ROWS, size - held)):
+            pending.append(pd.DataFrame.from_records(rows, columns=names, nrows=len(rows)))
+            held += len(rows)
+            del rows
+            if held >= size:
+                yield _join(pending)
+                pending, held = [], 0
+        if pending:
+            yield _join(pending)
     finally:
         if not cursor.closed:
             cursor.close()
+
+
+def _join(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
