@@ -30,7 +30,7 @@ def _cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="driftwarden")
     add_db_subcommands(parser.add_subparsers())
     args = parser.parse_args(argv)
-    code: int = args.func(args)
+    code: int = args.handler(args)
     return code
 
 

@@ -1,7 +1,7 @@
 """`driftwarden db ...`: schema upgrades, the compatibility check and retention.
 
 The top-level CLI calls `add_db_subcommands(subparsers)`; every leaf parser sets
-`func(args) -> int` (the exit code). The database comes from the environment
+`handler(args) -> int` (the exit code). The database comes from the environment
 (`DRIFTWARDEN_DATABASE_URL` or PG*), else the local SQLite file; it is printed masked.
 Exit codes: 0 done, 2 invalid input or incompatible schema (retrying will not help),
 1 anything else (e.g. the database is unreachable).
@@ -39,16 +39,16 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         description="Manage the history database. The URL comes from DRIFTWARDEN_DATABASE_URL "
         "or the PG* variables; without either, a local SQLite file is used.",
     )
-    db.set_defaults(func=_needs_subcommand(db))
+    db.set_defaults(handler=_needs_subcommand(db))
     commands = db.add_subparsers(title="commands", metavar="COMMAND")
 
     up = commands.add_parser("upgrade", help="apply pending schema migrations (safe to run again)")
-    up.set_defaults(func=_guarded(_upgrade))
+    up.set_defaults(handler=_guarded(_upgrade))
 
     check = commands.add_parser(
         "check", help="exit 0 when the schema is exactly what this version expects"
     )
-    check.set_defaults(func=_guarded(_check))
+    check.set_defaults(handler=_guarded(_check))
 
     retention = commands.add_parser(
         "retention", help="delete history older than the retention policy keeps"
@@ -66,7 +66,7 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     retention.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
     )
-    retention.set_defaults(func=_guarded(_retention))
+    retention.set_defaults(handler=_guarded(_retention))
 
 
 def _needs_subcommand(parser: argparse.ArgumentParser) -> Handler:
