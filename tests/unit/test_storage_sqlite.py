@@ -131,3 +131,35 @@ def test_models_match_the_migrations(tmp_path: Path) -> None:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
     engine.dispose()
+
+
+def test_a_real_report_round_trips_through_the_history(tmp_path: Path) -> None:
+    """The report of a real comparison, adapted and written to the embedded SQLite store."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+    import pandas as pd
+
+    from driftwarden.detectors.config import DetectionSpec
+    from driftwarden.detectors.engine import detect_frames
+    from driftwarden.detectors.history import drift_rows, performance_rows, run_record
+    from driftwarden.detectors.storage import create_engine, feature_trend, upgrade, write_run
+
+    rng = np.random.default_rng(0)
+    frame = lambda shift: pd.DataFrame(  # noqa: E731
+        {"x": rng.normal(shift, 1, 500), "c": rng.choice(["a", "b"], 500),
+         "p": rng.random(500), "y": rng.integers(0, 2, 500)}
+    )  # fmt: skip
+    spec = DetectionSpec.model_validate(
+        {"prediction": {"column": "p"}, "labels": {"column": "y", "task": "binary"}}
+    )
+    report = detect_frames(frame(0.0), frame(1.0), spec)
+    engine = create_engine(f"sqlite:///{tmp_path}/history.db")
+    upgrade(engine)
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    record = run_record(report, run_id="r1", monitor_namespace="ns", monitor_name="m",
+                        started_at=now, finished_at=now)  # fmt: skip
+    write_run(engine, record, drift_rows(report), performance_rows(report), [])
+    trend = feature_trend(engine, "ns", "m", "x", method="ks")
+    assert len(trend) == 1
+    assert trend[0].drift_detected is True

@@ -39,6 +39,7 @@ from driftwarden.detectors.engine import (
 )
 from driftwarden.detectors.profile import ProfileFormatError, WindowProfile, dumps, loads
 from driftwarden.detectors.report import render_table
+from driftwarden.detectors.storage.cli import add_db_subcommands
 from driftwarden.detectors.tables import DEFAULT_CHUNK_ROWS, TableError, iter_chunks, read_head
 
 EXIT_OK = 0
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec_options(profile)
     profile.add_argument("--chunk-rows", type=_positive_int, default=DEFAULT_CHUNK_ROWS)
     profile.set_defaults(handler=_profile)
+    add_db_subcommands(sub)
     return parser
 
 
