@@ -10,7 +10,8 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
@@ -33,7 +34,9 @@ def in_ci() -> bool:
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+def control_plane(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[ControlPlane]:
     """etcd + kube-apiserver + kube-controller-manager, with the pod runner, for the session.
 
     Skips when Go is missing and no prebuilt folder is given, except in CI (``CI=true``) where
@@ -42,7 +45,13 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     workdir = tmp_path_factory.mktemp("controlplane")
     began = time.monotonic()
     try:
-        bin_dir = locate_binaries(workdir / "build.log")
+        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+
+        def announce(text: str) -> None:
+            if reporter is not None:
+                reporter.write_line(f"\n{text}")
+
+        bin_dir = locate_binaries(workdir / "build.log", announce)
     except ControlPlaneUnavailableError as e:
         if in_ci():
             pytest.fail(f"CI must run the cluster tests: {e}", pytrace=False)
@@ -50,9 +59,8 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
     except RuntimeError as e:
         pytest.fail(str(e), pytrace=False)
     _STARTUP["locate/build binaries"] = round(time.monotonic() - began, 2)
-    plane = ControlPlane(bin_dir, workdir)
     began = time.monotonic()
-    plane.start()
+    plane = start_control_plane(bin_dir, workdir)
     runner = PodRunner(plane.client("pod-runner"), workdir / "pods")
     try:
         runner.start()
@@ -70,6 +78,20 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
         runner.stop()
         plane.stop()
     assert not runner.errors, f"the pod runner hit errors: {runner.errors}"
+
+
+def start_control_plane(bin_dir: Path, workdir: Path, attempts: int = 3) -> ControlPlane:
+    """Start a control plane; on a port taken between picking and binding, try new ports."""
+    for attempt in range(1, attempts + 1):
+        plane = ControlPlane(bin_dir, workdir / f"attempt-{attempt}")
+        try:
+            plane.start()
+        except RuntimeError as e:
+            if attempt == attempts or "address already in use" not in str(e):
+                raise
+            continue
+        return plane
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
@@ -139,9 +161,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the last lines of every component's log to a failed cluster test's report."""
-    report: pytest.TestReport = yield
+    report = yield
     plane = _ACTIVE.get("control_plane")
     runner = _ACTIVE.get("pod_runner")
     if report.failed and "control_plane" in getattr(item, "fixturenames", ()):
@@ -151,7 +175,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append(("control plane folder", str(plane.workdir)))
         if isinstance(runner, PodRunner) and runner.errors:
             report.sections.append(("pod runner errors", "\n".join(runner.errors)))
-    return report  # type: ignore[return-value]
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
