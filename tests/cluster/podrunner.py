@@ -54,7 +54,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -548,7 +548,7 @@ class PodRunner:
         statuses: dict[str, dict[str, Any]],
         deadline: dt.datetime | None,
         restart: bool,
-        report: Any,
+        report: Callable[[], None],
     ) -> str:
         """Run one container to its end; return ``ok``, ``failed``, ``deadline`` or ``deleted``."""
         status = statuses[container.name]

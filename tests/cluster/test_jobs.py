@@ -328,3 +328,28 @@ def test_runner_uses_this_python_environment(admin_api: k8s.ApiClient, namespace
     )
     pod = read_pod(core, namespace, "which")
     assert pod.status.container_statuses[0].state.terminated.message == sys.prefix
+
+
+def test_on_failure_restarts_the_container_in_place(
+    admin_api: k8s.ApiClient, namespace: str
+) -> None:
+    """restartPolicy OnFailure: the first run fails, the restart (same Pod) succeeds."""
+    batch, core = k8s.BatchV1Api(admin_api), k8s.CoreV1Api(admin_api)
+    code = (
+        "import os, sys\n"
+        "if not os.path.exists('tried'):\n"
+        "    open('tried', 'w').close(); sys.exit(1)\n"
+    )
+    spec = job_spec(python(code), backoff_limit=3)
+    spec["template"]["spec"]["restartPolicy"] = "OnFailure"
+    batch.create_namespaced_job(namespace, {"metadata": {"name": "flaky"}, "spec": spec})
+    wait_for(
+        lambda: job_condition(batch, namespace, "flaky", "Complete"),
+        60,
+        lambda: describe_job(batch, core, namespace, "flaky"),
+    )
+    (pod,) = job_pods(core, namespace, "flaky")
+    (container,) = pod.status.container_statuses
+    assert container.restart_count == 1
+    assert container.last_state.terminated.exit_code == 1
+    assert container.state.terminated.exit_code == 0
