@@ -428,6 +428,8 @@ class ControlPlane:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
+                # SIGTERM from the kernel if this test process dies without stopping it.
+                env={**os.environ, "KCP_DIE_WITH_PARENT": "1"},
                 start_new_session=True,  # its own process group, so stop() reaches children
             )
         component = Component(name, process, log)

@@ -58,7 +58,7 @@ tmp="$(mktemp -d "$cache/.building-XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS
 echo "build.sh: building the control plane (kubernetes $k8s, helm $helm) into $dest" >&2
-echo "build.sh: a cold build takes about half an hour on 2 cores; later ones reuse Go's build cache" >&2
+echo "build.sh: a cold build takes about 15 minutes on 2 cores; later ones reuse Go's build cache" >&2
 
 minor="${k8s#v1.}"
 minor="${minor%%.*}"

@@ -32,6 +32,7 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
+	dieWithParent()
 	mode, rest := os.Args[1], os.Args[2:]
 	var command *cobra.Command
 	switch mode {
