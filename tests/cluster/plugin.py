@@ -29,8 +29,10 @@ _ACTIVE: dict[str, ControlPlane | PodRunner] = {}
 _STARTUP: dict[str, float] = {}
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+def cluster_required() -> bool:
+    """In CI (``CI=true``, or ``DRIFTWARDEN_REQUIRE_CLUSTER=1`` from ``.ci/run``) never skip."""
+    flags = (os.environ.get("CI", ""), os.environ.get("DRIFTWARDEN_REQUIRE_CLUSTER", ""))
+    return any(flag.strip().lower() in {"1", "true", "yes"} for flag in flags)
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +41,8 @@ def control_plane(
 ) -> Iterator[ControlPlane]:
     """etcd + kube-apiserver + kube-controller-manager, with the pod runner, for the session.
 
-    Skips when Go is missing and no prebuilt folder is given, except in CI (``CI=true``) where
-    that, like a failed build, fails the tests.
+    Skips when Go is missing and no prebuilt folder is given, except in CI (``CI=true`` or
+    ``DRIFTWARDEN_REQUIRE_CLUSTER=1``) where that, like a failed build, fails the tests.
     """
     workdir = tmp_path_factory.mktemp("controlplane")
     began = time.monotonic()
@@ -53,7 +55,7 @@ def control_plane(
 
         bin_dir = locate_binaries(workdir / "build.log", announce)
     except ControlPlaneUnavailableError as e:
-        if in_ci():
+        if cluster_required():
             pytest.fail(f"CI must run the cluster tests: {e}", pytrace=False)
         pytest.skip(str(e))
     except RuntimeError as e:
