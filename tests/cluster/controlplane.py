@@ -407,8 +407,11 @@ class ControlPlane:
     def service_account_token(self, namespace: str, name: str, seconds: int = 3600) -> str:
         """A fresh token for a ServiceAccount from the TokenRequest API (as admin)."""
         core = k8s.CoreV1Api(self.client("admin"))
-        request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest"}
-        request["spec"] = {"expirationSeconds": seconds}  # type: ignore[assignment]
+        request: dict[str, Any] = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": seconds},
+        }
         response = core.create_namespaced_service_account_token(name, namespace, request)
         token: str = response.status.token
         return token
@@ -533,8 +536,11 @@ class ControlPlane:
         rbac.create_cluster_role_binding(
             {
                 "metadata": {"name": name},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole"}
-                | {"name": name},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": name,
+                },
                 "subjects": [
                     {
                         "apiGroup": "rbac.authorization.k8s.io",
