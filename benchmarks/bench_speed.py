@@ -152,14 +152,15 @@ def parquet_memory(rows_list: list[int], chunk_rows: int) -> None:
                 frame = make_frame(rows, 20, 0, seed=seed, shift=0.05 * (seed - 1))
                 frame.to_parquet(path, row_group_size=chunk_rows, index=False)
                 del frame
+            # VmHWM, not ru_maxrss: a forked child's ru_maxrss starts from the parent's RSS.
             code = (
-                "import resource, sys, time\n"
+                "import sys, time\n"
                 "from driftwarden.detectors.cli import main\n"
                 "t = time.perf_counter()\n"
                 f"rc = main(['detect', '--baseline', {str(base)!r}, '--current', {str(cur)!r},"
                 f" '--chunk-rows', '{chunk_rows}', '--format', 'json', '--output', '/dev/null'])\n"
-                "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
-                "print(time.perf_counter() - t, usage.ru_maxrss)\n"
+                "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+                "print(time.perf_counter() - t, hwm.split()[1])\n"
             )
             out = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True, check=True

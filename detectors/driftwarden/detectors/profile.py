@@ -32,7 +32,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from driftwarden.detectors.stats.ecdf import order_keys
 from driftwarden.detectors.stats.univariate import NumericSample
 
 F64 = npt.NDArray[np.float64]
@@ -76,10 +75,8 @@ class NumericProfile:
         return self.weights is None
 
     def sample(self) -> NumericSample:
-        """The view the statistics take (computes the sort keys)."""
-        return NumericSample(
-            self.values, order_keys(self.values), self.weights, self.count, self.std
-        )
+        """The view the statistics take."""
+        return NumericSample(self.values, self.weights, self.count, self.std)
 
 
 @dataclass(frozen=True)

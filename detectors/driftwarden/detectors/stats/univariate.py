@@ -31,16 +31,10 @@ import numpy.typing as npt
 from driftwarden.detectors.stats import divergence
 from driftwarden.detectors.stats.binning import quantile_edges, sorted_bin_counts
 from driftwarden.detectors.stats.divergence import chi_square_homogeneity, cramers_v_corrected
-from driftwarden.detectors.stats.ecdf import (
-    EcdfComparison,
-    compare_keys,
-    compare_weighted,
-    order_keys,
-)
+from driftwarden.detectors.stats.ecdf import EcdfComparison, compare_sorted, compare_weighted
 from driftwarden.detectors.stats.ks import ks_p_value
 
 F64 = npt.NDArray[np.float64]
-U64 = npt.NDArray[np.uint64]
 
 BINNED_METHODS = ("psi", "js", "kl", "hellinger")
 NUMERIC_METHOD_NAMES = frozenset({"ks", "wasserstein", *BINNED_METHODS})
@@ -51,12 +45,10 @@ CATEGORICAL_METHOD_NAMES = frozenset({"chi2", *BINNED_METHODS})
 class NumericSample:
     """A NaN-free numeric sample, sorted, as a profile keeps it.
 
-    `keys` are `ecdf.order_keys(values)` (cached so a baseline is keyed once); `weights` is
-    None for a full sample, or per-point weights for a compressed one.
+    `weights` is None for a full sample, or per-point weights for a compressed one.
     """
 
     values: F64
-    keys: U64
     weights: F64 | None
     count: int
     std: float
@@ -96,7 +88,7 @@ def numeric_statistics(
     ecdf: EcdfComparison | None = None
     if "ks" in wanted or "wasserstein" in wanted:
         if baseline.exact and current.exact:
-            ecdf = compare_keys(baseline.keys, current.keys)
+            ecdf = compare_sorted(baseline.values, current.values)
         else:
             ecdf = compare_weighted(
                 baseline.values, _weights(baseline), current.values, _weights(current)
@@ -220,4 +212,4 @@ def sample_from_values(values: npt.ArrayLike) -> NumericSample:
         raise ValueError("values must be finite (infinite values found)")
     arr = np.sort(arr)
     std = float(arr.std()) if arr.shape[0] else math.nan
-    return NumericSample(arr, order_keys(arr), None, int(arr.shape[0]), std)
+    return NumericSample(arr, None, int(arr.shape[0]), std)
