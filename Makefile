@@ -45,6 +45,10 @@ demo: $(STAMP)
 	$(BIN)/driftwarden detect --baseline examples/data/baseline.parquet \
 		--current examples/data/current.parquet --config examples/detect-config.yaml
 
+# CRDs and the API reference page from the pydantic models (the one generator).
+crds: $(STAMP)
+	$(BIN)/python -m driftwarden.operator.api.generate
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_speed.py
 	$(BIN)/python benchmarks/bench_decision.py
