@@ -82,7 +82,9 @@ def set_conditions(
             last_transition_time=since,
             observed_generation=generation,
         )
-    order = {name: i for i, name in enumerate(c.MONITOR_CONDITION_TYPES + c.POLICY_CONDITION_TYPES)}
+    order: dict[str, int] = {}
+    for name in c.MONITOR_CONDITION_TYPES + c.POLICY_CONDITION_TYPES:
+        order.setdefault(name, len(order))
     return sorted(by_type.values(), key=lambda cond: (order.get(cond.type, len(order)), cond.type))
 
 
