@@ -21,6 +21,8 @@ from driftwarden.operator.reconcile.retrain import (
     RetrainDecision,
     TrainingJob,
     decide_retrain,
+    plan_policy_status,
+    training_job_name,
     trigger_window,
 )
 
@@ -293,7 +295,7 @@ def scenarios(
         }
     )
     if policy.spec.approval == "Manual" and draw(st.booleans()):
-        policy = approved(policy, f"p-{trigger_window(policy, now):%Y%m%d%H%M%S}")
+        policy = approved(policy, training_job_name(policy, trigger_window(policy, now)))
     monitor = ModelMonitor.model_validate(
         {
             "metadata": {"name": "m", "namespace": "n"},
@@ -447,3 +449,67 @@ def test_property_over_time_never_too_often_nor_too_many(
         assert sum(j.active for j in jobs) <= max_concurrent
     cooldown = timedelta(hours=cooldown_hours)
     assert all(b - a >= cooldown for a, b in itertools.pairwise(triggers))
+
+
+# --- policy status ------------------------------------------------------------------------------
+
+
+def _status_after(
+    policy: RetrainPolicy, decision: RetrainDecision, jobs: list[TrainingJob], now: datetime
+) -> RetrainPolicy:
+    plan = plan_policy_status(policy, decision, jobs, ["credit-scoring"], now)
+    return policy.model_copy(update={"status": plan.status})
+
+
+def test_policy_status_over_a_pending_approval(
+    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor, golden: Golden
+) -> None:
+    runs = [MonitorRuns(credit_monitor, [run("r1", NOW - timedelta(hours=1), Severity.CRITICAL)])]
+    pending = decide_retrain(credit_policy, runs, [], NOW)
+    plan = plan_policy_status(credit_policy, pending, [], ["credit-scoring"], NOW)
+    assert [(e.reason, e.type) for e in plan.events] == [(c.PENDING_APPROVAL, "Normal")]
+    policy = credit_policy.model_copy(update={"status": plan.status})
+    assert policy.status.pending_approval is not None
+    assert policy.status.pending_approval.job_name == pending.job_name
+    # The next reconcile decides the same: nothing to write, no Event.
+    later = NOW + timedelta(minutes=5)
+    again = plan_policy_status(
+        policy, decide_retrain(policy, runs, [], later), [], ["credit-scoring"], later
+    )
+    assert not again.changed
+    assert again.events == ()
+    assert pending.job_name is not None
+    policy = approved(policy, pending.job_name)
+    go = decide_retrain(policy, runs, [], later)
+    plan = plan_policy_status(policy, go, [], ["credit-scoring"], later)
+    assert [e.reason for e in plan.events] == [c.TRIGGERED]
+    golden(
+        "status-retrainpolicy-triggered",
+        plan.status.model_dump(mode="json", by_alias=True, exclude_none=True),
+    )
+    status = plan.status
+    assert status.pending_approval is None
+    assert status.last_triggered == later
+    assert status.cooldown_until == later + timedelta(days=7)
+    assert status.active_jobs == 1
+    assert [d.reason for d in status.recent_decisions] == [c.TRIGGERED, c.PENDING_APPROVAL]
+    # The run that fired is spent; a new critical run within the cooldown is held back.
+    policy = policy.model_copy(update={"status": status})
+    jobs = [TrainingJob(go.job_name or "", later, active=True)]
+    hour = later + timedelta(hours=1)
+    assert decide_retrain(policy, runs, jobs, hour).reason == c.NOT_TRIGGERED
+    runs = [MonitorRuns(credit_monitor, [*runs[0].runs, run("r2", hour, Severity.CRITICAL)])]
+    cool = decide_retrain(policy, runs, jobs, hour)
+    assert cool.reason == c.COOLDOWN
+    plan = plan_policy_status(policy, cool, jobs, ["credit-scoring"], hour)
+    assert [e.reason for e in plan.events] == [c.COOLDOWN]
+    assert plan.status.active_jobs == 1
+
+
+def test_policy_without_monitor_is_not_ready(credit_policy: RetrainPolicy) -> None:
+    decision = decide_retrain(credit_policy, [], [], NOW)
+    assert decision.reason == c.NOT_TRIGGERED
+    plan = plan_policy_status(credit_policy, decision, [], [], NOW)
+    ready = next(cond for cond in plan.status.conditions if cond.type == c.READY)
+    assert (ready.status, ready.reason) == ("False", c.MONITOR_NOT_FOUND)
+    assert plan.events == ()

@@ -17,13 +17,16 @@ from typing import Any, Final
 
 from driftwarden.detectors.config import Severity, parse_duration
 from driftwarden.operator.api import conditions as c
+from driftwarden.operator.api.conditions import ConditionStatus
 from driftwarden.operator.api.modelmonitor import ModelMonitor, RunOutcome
 from driftwarden.operator.api.retrainpolicy import (
     KIND,
     Approval,
     DecisionAction,
     DecisionRecord,
+    PendingApproval,
     RetrainPolicy,
+    RetrainPolicyStatus,
     Trigger,
 )
 from driftwarden.operator.api.run import RunSummary
@@ -44,6 +47,7 @@ from .naming import (
     label_value,
     owner_reference,
 )
+from .status import DesiredCondition, EventSpec, EventType, set_conditions
 
 ENV_PREFIX: Final = "DRIFTWARDEN_"
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -137,8 +141,8 @@ def trigger_window(policy: RetrainPolicy, now: datetime) -> datetime:
 
 
 def training_job_name(policy: RetrainPolicy, window: datetime) -> str:
-    """`<policy>-<window start as yyyymmddhhmmss>`; at most 63 characters."""
-    return f"{bounded(policy.metadata.name, 48)}-{window:%Y%m%d%H%M%S}"
+    """`<policy>-retrain-<window start as yyyymmddhhmmss>`; at most 63 characters."""
+    return f"{bounded(policy.metadata.name, 40)}-retrain-{window:%Y%m%d%H%M%S}"
 
 
 def last_triggered(policy: RetrainPolicy, jobs: Sequence[TrainingJob]) -> datetime | None:
@@ -351,7 +355,9 @@ def plan_training_job(
     template = policy.spec.job_template.model_dump(mode="json", by_alias=True, exclude_none=True)
     job_meta = template.get("metadata", {})
     spec = template["spec"]
-    pod_meta = spec["template"].setdefault("metadata", {})
+    pod_template = spec["template"]
+    pod_meta = pod_template.pop("metadata", {})
+    spec["template"] = {"metadata": pod_meta, "spec": pod_template["spec"]}
     ours = {
         LABEL_NAME: "driftwarden",
         LABEL_COMPONENT: "training",
@@ -383,3 +389,91 @@ def plan_training_job(
         },
         "spec": spec,
     }
+
+
+@dataclass(frozen=True)
+class PolicyStatusPlan:
+    """The RetrainPolicy status to write (only when `changed`) and the Events to emit."""
+
+    status: RetrainPolicyStatus
+    events: tuple[EventSpec, ...]
+    changed: bool
+
+
+_DECISION_EVENTS = {c.TRIGGERED, c.PENDING_APPROVAL, c.COOLDOWN, c.MAX_CONCURRENT}
+_DECISION_EVENTS |= {c.INSUFFICIENT_SAMPLES}
+RECENT_DECISIONS = 10
+
+
+def _same_decision(a: DecisionRecord | None, b: DecisionRecord) -> bool:
+    return a is not None and a.model_dump(exclude={"time"}) == b.model_dump(exclude={"time"})
+
+
+def plan_policy_status(
+    policy: RetrainPolicy,
+    decision: RetrainDecision,
+    jobs: Sequence[TrainingJob],
+    monitors: Sequence[str],
+    now: datetime,
+) -> PolicyStatusPlan:
+    """The status after a decision. Repeating the same decision changes nothing (no write,
+    no Event); lastDecision.time is when that decision was first made."""
+    old = policy.status
+    generation = policy.metadata.generation
+    record = decision.record(now)
+    repeated = _same_decision(old.last_decision, record)
+    if repeated:
+        assert old.last_decision is not None
+        record = old.last_decision
+    triggered_at = [job.triggered_at for job in jobs]
+    if old.last_triggered is not None:
+        triggered_at.append(old.last_triggered)
+    if decision.trigger:
+        triggered_at.append(now)
+    last = max(triggered_at, default=None)
+    cooldown = parse_duration(policy.spec.cooldown)
+    pending = None
+    if decision.reason == c.PENDING_APPROVAL and decision.job_name is not None:
+        since = now
+        if old.pending_approval is not None and old.pending_approval.job_name == decision.job_name:
+            since = old.pending_approval.since
+        pending = PendingApproval(job_name=decision.job_name, since=since, message=record.message)
+    if not monitors:
+        ready = DesiredCondition(
+            c.READY, ConditionStatus.FALSE, c.MONITOR_NOT_FOUND, "no ModelMonitor matches"
+        )
+    elif decision.reason in (c.SUSPENDED, c.DISABLED):
+        ready = DesiredCondition(c.READY, ConditionStatus.FALSE, decision.reason, decision.message)
+    else:
+        ready = DesiredCondition(
+            c.READY,
+            ConditionStatus.TRUE,
+            c.POLICY_ACTIVE,
+            f"watching {', '.join(sorted(monitors))}",
+        )
+    approval = DesiredCondition(
+        c.RETRAIN_PENDING_APPROVAL,
+        ConditionStatus.TRUE if pending else ConditionStatus.FALSE,
+        decision.reason,
+        record.message if pending else "",
+    )
+    desired = [DesiredCondition(c.ACCEPTED, ConditionStatus.TRUE, c.SPEC_VALID), ready, approval]
+    recent = list(old.recent_decisions)
+    if not repeated:
+        recent = [record, *recent][:RECENT_DECISIONS]
+    status = RetrainPolicyStatus(
+        observed_generation=generation,
+        conditions=set_conditions(old.conditions, desired, generation, now),
+        monitors=sorted(monitors),
+        last_decision=record,
+        last_triggered=last,
+        last_job_name=decision.job_name if decision.trigger else old.last_job_name,
+        cooldown_until=None if last is None else last + cooldown,
+        active_jobs=sum(job.active for job in jobs) + (1 if decision.trigger else 0),
+        pending_approval=pending,
+        recent_decisions=recent,
+    )
+    events: tuple[EventSpec, ...] = ()
+    if not repeated and decision.reason in _DECISION_EVENTS:
+        events = (EventSpec(EventType.NORMAL, decision.reason, record.message),)
+    return PolicyStatusPlan(status=status, events=events, changed=status != old)
