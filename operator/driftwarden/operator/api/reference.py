@@ -10,6 +10,7 @@ from typing import Any
 
 from driftwarden.detectors.config import DURATION_PATTERN
 
+from . import run
 from .conditions import documented_reasons
 
 Schema = dict[str, Any]
@@ -148,6 +149,7 @@ def render_reference(crds: list[dict[str, Any]]) -> str:
                     continue
                 seen[key] = path
                 lines += _object_section(path, node)
+    lines += _contract_section()
     lines += [
         "## Condition types and reasons",
         "",
@@ -158,3 +160,55 @@ def render_reference(crds: list[dict[str, Any]]) -> str:
         lines.append(f"| `{name}` | {_escape(meaning)} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def _contract_section() -> list[str]:
+    """What a detector Job is given and must give back (`driftwarden.operator.api.run`)."""
+    lines = [
+        "## Annotations",
+        "",
+        "| Annotation | On | Effect |",
+        "|---|---|---|",
+        "| `driftwarden.io/run-now: <any new value>` | ModelMonitor | Start one run now "
+        "(one Job per value, also while the schedule is suspended). |",
+        "| `driftwarden.io/approve: <job name>` | RetrainPolicy | Approve the retrain named in "
+        "`status.pendingApproval.jobName` (approval `Manual`). |",
+        "",
+        "## Detector Job contract",
+        "",
+        f"The detector container runs `driftwarden run --config {run.CONFIG_PATH}`; the file",
+        "is the monitor's manifest with every default filled in (so `driftwarden detect",
+        "--config` reads it too). Secrets arrive as environment variables, never in the file.",
+        "",
+        "| Variable | Meaning |",
+        "|---|---|",
+    ]
+    for name, meaning in run.documented_env().items():
+        lines.append(f"| `{name}` | {_escape(meaning)} |")
+    lines += ["", "| Exit code | Meaning |", "|---|---|"]
+    for code, meaning in run.documented_exit_codes().items():
+        lines.append(f"| {code} | {_escape(meaning)} |")
+    lines += [
+        "",
+        f"Before exiting, the Job writes a `RunSummary` as compact JSON to `{run.SUMMARY_PATH}` "
+        f"(at most {run.TERMINATION_MESSAGE_LIMIT} bytes):",
+        "",
+        "| Field | Type | Description |",
+        "|---|---|---|",
+    ]
+    schema = run.RunSummary.model_json_schema(by_alias=True)
+    required = set(schema.get("required", []))
+    for name, prop in schema["properties"].items():
+        kind = prop.get("type") or "/".join(
+            str(o.get("type", o.get("$ref", "").rsplit("/", 1)[-1])) for o in prop.get("anyOf", [])
+        )
+        if "$ref" in prop:
+            kind = prop["$ref"].rsplit("/", 1)[-1]
+        if kind == "array":
+            kind = "list"
+        if prop.get("format") == "date-time":
+            kind = "timestamp"
+        text = prop.get("description", "") + (" (**required**)" if name in required else "")
+        lines.append(f"| `{name}` | {kind} | {_escape(text)} |")
+    lines.append("")
+    return lines

@@ -26,24 +26,43 @@ SUMMARY_PATH: Final = "/dev/termination-log"
 DATA_DIR: Final = "/data"
 
 ENV_RUN_ID: Final = "DRIFTWARDEN_RUN_ID"
-"""Run id: the Job's name (unique per run, deterministic for run-now requests)."""
 ENV_SOURCE_URL: Final = "DRIFTWARDEN_SOURCE_URL"
-"""Connection URL of the Postgres source (from spec.source.postgres.connectionSecretRef)."""
 ENV_DATABASE_URL: Final = "DRIFTWARDEN_DATABASE_URL"
-"""Connection URL of the results database (spec.storage or the operator's default)."""
 ENV_SUMMARY_PATH: Final = "DRIFTWARDEN_SUMMARY_PATH"
-"""Where to write the RunSummary JSON (the termination message file)."""
 ENV_MONITOR: Final = "DRIFTWARDEN_MONITOR"
-"""namespace/name of the ModelMonitor."""
 
 EXIT_EVALUATED: Final = 0
-"""Both windows evaluated (drift or not), or too little data: see the summary's outcome."""
 EXIT_UNEXPECTED: Final = 1
-"""Unexpected failure; the Job retries up to backoffLimit."""
 EXIT_INVALID_INPUT: Final = 2
-"""Invalid input (missing column, unreadable table, bad config); never retried."""
+
+_ENV: dict[str, str] = {
+    ENV_RUN_ID: "Run id: the Job's name (unique per run, deterministic for run-now requests).",
+    ENV_SOURCE_URL: "Connection URL of the Postgres source "
+    "(from spec.source.postgres.connectionSecretRef).",
+    ENV_DATABASE_URL: "Connection URL of the results database "
+    "(spec.storage or the operator's default).",
+    ENV_SUMMARY_PATH: "Where to write the RunSummary JSON (the termination message file).",
+    ENV_MONITOR: "namespace/name of the ModelMonitor.",
+}
+_EXIT: dict[int, str] = {
+    EXIT_EVALUATED: "Both windows evaluated (drift or not), or too little data: "
+    "see the summary's outcome.",
+    EXIT_UNEXPECTED: "Unexpected failure; the Job retries up to backoffLimit.",
+    EXIT_INVALID_INPUT: "Invalid input (missing column, unreadable table, bad config); "
+    "never retried.",
+}
 
 TERMINATION_MESSAGE_LIMIT: Final = 4096
+
+
+def documented_env() -> dict[str, str]:
+    """Every environment variable of the detector container and its meaning."""
+    return dict(_ENV)
+
+
+def documented_exit_codes() -> dict[int, str]:
+    """Every exit code of the detector and its meaning."""
+    return dict(_EXIT)
 
 
 class RunSummary(CamelModel):
