@@ -2,7 +2,8 @@
 
 pydantic's JSON Schema is turned into a structural OpenAPI v3 schema: references inlined,
 optional values unwrapped, maps keyed by an enum turned into fixed properties, defaults kept
-for scalars (objects default to `{}` so their fields' defaults apply), CEL rules attached.
+for scalars and objects (in full: the API server checks CEL rules against a default as
+written, without its fields' own defaults), CEL rules attached.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _structural(node: Schema, defs: Mapping[str, Schema]) -> Schema:
         if default is None or isinstance(default, list):
             del node["default"]
         elif isinstance(default, dict):
-            node["default"] = {}
+            node["default"] = _clean_default(default)
     if node.get("additionalProperties") is False:
         del node["additionalProperties"]
     elif node.get("additionalProperties") is True:
@@ -188,6 +189,13 @@ def _structural(node: Schema, defs: Mapping[str, Schema]) -> Schema:
     if "required" in node:
         node["required"] = sorted(node["required"])
     return {k: node[k] for k in sorted(node, key=_key_rank)}
+
+
+def _clean_default(value: Any) -> Any:
+    """A default as a user would write it: no nulls, no empty lists."""
+    if isinstance(value, dict):
+        return {k: _clean_default(v) for k, v in value.items() if v is not None and v != []}
+    return value
 
 
 def _key_rank(key: str) -> tuple[int, str]:
