@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import yaml
-from conftest import Golden
 
 from driftwarden.operator.api import ModelMonitor
 from driftwarden.operator.api import run as contract
@@ -20,6 +22,8 @@ from driftwarden.operator.reconcile.monitor import (
 from driftwarden.operator.reconcile.naming import ANNOTATION_RUN_NOW, bounded
 
 SETTINGS = PlannerSettings(image="registry.example/driftwarden:0.1.0")
+
+Golden = Callable[[str, Any], None]  # the `golden` fixture of conftest.py
 
 
 def _annotated(monitor: ModelMonitor, **annotations: str) -> ModelMonitor:

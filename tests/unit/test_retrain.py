@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import Golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +28,8 @@ from driftwarden.operator.reconcile.retrain import (
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 REASONS = {c.TRIGGERED, *c.RETRAIN_SKIP_REASONS}
+
+Golden = Callable[[str, Any], None]  # the `golden` fixture of conftest.py
 
 
 def run(

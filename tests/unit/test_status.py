@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-from conftest import Golden
+from typing import Any
 
 from driftwarden.detectors.config import Severity
 from driftwarden.operator.api import ModelMonitor, RunSummary
@@ -25,6 +25,8 @@ from driftwarden.operator.reconcile.status import (
 )
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+Golden = Callable[[str, Any], None]  # the `golden` fixture of conftest.py
 
 
 def summary(
