@@ -272,7 +272,8 @@ RESOURCES: tuple[Resource, ...] = (
                 "Whether the last run evaluated the data.",
                 1,
             ),
-            PrinterColumn("Next Run", "date", ".status.nextRunAt", "Next scheduled run.", 1),
+            # Future times as text: a `date` column prints a future time as <invalid>.
+            PrinterColumn("Next Run", "string", ".status.nextRunAt", "Next scheduled run.", 1),
             _AGE,
         ),
     ),
@@ -288,7 +289,7 @@ RESOURCES: tuple[Resource, ...] = (
             PrinterColumn("Monitor", "string", ".spec.monitorRef.name", "Watched monitor."),
             PrinterColumn("Approval", "string", ".spec.approval", "Automatic or Manual."),
             PrinterColumn(
-                "Cooldown Until", "date", ".status.cooldownUntil", "No retrain before this."
+                "Cooldown Until", "string", ".status.cooldownUntil", "No retrain before this."
             ),
             PrinterColumn(
                 "Last Triggered", "date", ".status.lastTriggered", "Last training Job created."
