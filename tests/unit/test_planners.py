@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,12 @@ import yaml
 
 from driftwarden.operator.api import ModelMonitor
 from driftwarden.operator.api import run as contract
+from driftwarden.operator.reconcile.apply import (
+    ANNOTATION_DESIRED_HASH,
+    ApplyAction,
+    desired_hash,
+    plan_apply,
+)
 from driftwarden.operator.reconcile.monitor import (
     PlannerSettings,
     config_map_name,
@@ -141,3 +148,21 @@ def test_storage_override_and_files_volume(churn_monitor: ModelMonitor) -> None:
     no_results = PlannerSettings(results_secret=None)
     pod = plan_cronjob(churn_monitor, no_results)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert contract.ENV_DATABASE_URL not in {e["name"] for e in pod["containers"][0]["env"]}
+
+
+def test_apply_plan_writes_only_what_changed(credit_monitor: ModelMonitor) -> None:
+    uid = credit_monitor.metadata.uid
+    desired = plan_cronjob(credit_monitor, SETTINGS)
+    assert plan_apply(None, desired, uid) == ApplyAction.CREATE
+    # What the API server returns has more in it (status, defaults): still up to date.
+    existing = copy.deepcopy(desired)
+    existing["metadata"]["resourceVersion"] = "42"
+    existing["status"] = {"lastScheduleTime": "2026-11-23T06:00:00Z"}
+    assert plan_apply(existing, desired, uid) == ApplyAction.KEEP
+    upgraded = plan_cronjob(credit_monitor, PlannerSettings(image="registry.example/dw:0.2.0"))
+    assert plan_apply(existing, upgraded, uid) == ApplyAction.UPDATE
+    foreign = copy.deepcopy(existing)
+    foreign["metadata"]["ownerReferences"] = []
+    assert plan_apply(foreign, desired, uid) == ApplyAction.CONFLICT
+    assert plan_apply(existing, desired, uid, immutable=True) == ApplyAction.KEEP
+    assert desired_hash(desired) == desired["metadata"]["annotations"][ANNOTATION_DESIRED_HASH]

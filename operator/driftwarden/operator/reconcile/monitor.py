@@ -17,6 +17,7 @@ from driftwarden.operator.api import run as contract
 from driftwarden.operator.api.common import SecretKeyRef
 from driftwarden.operator.api.modelmonitor import KIND, ModelMonitor, detection_part
 
+from .apply import stamped
 from .naming import (
     ANNOTATION_RUN_NOW,
     ANNOTATION_SPEC_HASH,
@@ -118,20 +119,22 @@ def spec_hash(monitor: ModelMonitor) -> str:
 
 def plan_config_map(monitor: ModelMonitor) -> dict[str, Any]:
     """The ConfigMap mounted into every detector Pod at /etc/driftwarden."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": config_map_name(monitor),
-            "namespace": monitor.metadata.namespace,
-            "labels": monitor_labels(monitor),
-            "annotations": {ANNOTATION_SPEC_HASH: spec_hash(monitor)},
-            "ownerReferences": _owner(monitor),
-        },
-        "data": {
-            contract.CONFIG_FILE: yaml.safe_dump(run_config(monitor), sort_keys=False),
-        },
-    }
+    return stamped(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": config_map_name(monitor),
+                "namespace": monitor.metadata.namespace,
+                "labels": monitor_labels(monitor),
+                "annotations": {ANNOTATION_SPEC_HASH: spec_hash(monitor)},
+                "ownerReferences": _owner(monitor),
+            },
+            "data": {
+                contract.CONFIG_FILE: yaml.safe_dump(run_config(monitor), sort_keys=False),
+            },
+        }
+    )
 
 
 def _secret_env(name: str, ref: SecretKeyRef) -> dict[str, Any]:
@@ -282,18 +285,20 @@ def plan_cronjob(monitor: ModelMonitor, settings: PlannerSettings) -> dict[str, 
             "spec": _job_spec(monitor, settings, "schedule"),
         },
     }
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {
-            "name": cronjob_name(monitor),
-            "namespace": monitor.metadata.namespace,
-            "labels": labels,
-            "annotations": {ANNOTATION_SPEC_HASH: spec_hash(monitor)},
-            "ownerReferences": _owner(monitor),
-        },
-        "spec": spec,
-    }
+    return stamped(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {
+                "name": cronjob_name(monitor),
+                "namespace": monitor.metadata.namespace,
+                "labels": labels,
+                "annotations": {ANNOTATION_SPEC_HASH: spec_hash(monitor)},
+                "ownerReferences": _owner(monitor),
+            },
+            "spec": spec,
+        }
+    )
 
 
 def run_now_request(monitor: ModelMonitor) -> str | None:
