@@ -63,6 +63,11 @@ INVALID_SPEC: Final = _doc(
     "InvalidSpec",
     "The spec cannot be used (the message says which field); fixed only by editing it.",
 )
+OBJECT_CONFLICT: Final = _doc(
+    "ObjectConflict",
+    "A CronJob, ConfigMap or Job of the planned name exists and is not this resource's; "
+    "nothing is overwritten.",
+)
 MONITOR_NOT_FOUND: Final = _doc(
     "MonitorNotFound",
     "RetrainPolicy: no ModelMonitor matches monitorRef / monitorSelector (retried).",

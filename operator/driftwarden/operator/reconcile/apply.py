@@ -25,7 +25,8 @@ class ApplyAction(StrEnum):
     KEEP = "Keep"
     """Ours and up to date (or immutable, as a Job is): leave it alone."""
     CONFLICT = "Conflict"
-    """An object of that name exists and is not controlled by this resource: do not touch."""
+    """An object of that name exists and is not controlled by this resource: do not touch
+    it (Accepted=False, reason ObjectConflict)."""
 
 
 def desired_hash(manifest: Mapping[str, Any]) -> str:
