@@ -37,7 +37,7 @@ def _constraints(node: Schema, required: bool) -> list[str]:
         notes.append("**required**")
     if "enum" in node:
         notes.append("one of " + ", ".join(f"`{v}`" for v in node["enum"]))
-    if "default" in node and node["default"] not in ({}, ""):
+    if "default" in node and not isinstance(node["default"], dict) and node["default"] != "":
         default = node["default"]
         shown = str(default).lower() if isinstance(default, bool) else default
         notes.append(f"default `{shown}`")
