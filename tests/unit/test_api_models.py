@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from driftwarden.detectors.config import DetectionSpec
-from driftwarden.operator.api.cron import check_time_zone, parse_cron
+from driftwarden.operator.api.cron import CronSchedule, check_time_zone, parse_cron
 from driftwarden.operator.api.modelmonitor import ModelMonitor, ModelMonitorSpec, detection_part
 from driftwarden.operator.api.retrainpolicy import RetrainPolicy, RetrainPolicySpec, Trigger
 
@@ -257,3 +259,47 @@ def test_time_zone() -> None:
     assert check_time_zone("Europe/Berlin") == "Europe/Berlin"
     with pytest.raises(ValueError, match="IANA"):
         check_time_zone("Nowhere/Special")
+
+
+FIELD = st.one_of(
+    st.just("*"),
+    st.integers(0, 59).map(str),
+    st.tuples(st.integers(0, 20), st.integers(21, 59)).map(lambda r: f"{r[0]}-{r[1]}"),
+    st.integers(1, 30).map(lambda n: f"*/{n}"),
+)
+
+
+@st.composite
+def cron_expressions(draw: st.DrawFn) -> str:
+    minute = draw(FIELD)
+    hour = draw(st.sampled_from(["*", "0", "*/6", "9-17", "3,15"]))
+    dom = draw(st.sampled_from(["*", "1", "15", "1-7", "*/10"]))
+    month = draw(st.sampled_from(["*", "*/3", "jan", "6-8"]))
+    dow = draw(st.sampled_from(["*", "mon-fri", "0", "sat,sun", "3"]))
+    return f"{minute} {hour} {dom} {month} {dow}"
+
+
+def _matches(cron: CronSchedule, moment: datetime) -> bool:
+    return (
+        moment.minute in cron.minutes
+        and moment.hour in cron.hours
+        and cron.matches_day(moment.date())
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(cron_expressions(), st.integers(0, 60 * 24 * 365))
+def test_property_next_run_is_the_first_matching_minute(expression: str, offset: int) -> None:
+    """Cross-check against brute force: the answer matches, and no minute between `after`
+    and it does (checked over the first 10 days; UTC, where every minute exists)."""
+    cron = parse_cron(expression)
+    after = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=offset, seconds=30)
+    found = cron.next_after(after)
+    assert found > after
+    assert found.second == 0
+    assert _matches(cron, found)
+    probe = after.replace(second=0) + timedelta(minutes=1)
+    horizon = min(found, after + timedelta(days=10))
+    while probe < horizon:
+        assert not _matches(cron, probe), probe
+        probe += timedelta(minutes=1)

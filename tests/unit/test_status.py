@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from driftwarden.detectors.config import Severity
 from driftwarden.operator.api import ModelMonitor, RunSummary
@@ -244,3 +249,40 @@ def test_summary_round_trips_through_a_termination_message() -> None:
         '"outcome":"Succeeded","futureField":1}'
     )
     assert RunSummary.from_termination_message(newer).run_id == "x"
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OUTCOMES = st.sampled_from(list(RunOutcome))
+LEVELS = st.sampled_from([Severity.NONE, Severity.WARNING, Severity.CRITICAL])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(OUTCOMES, LEVELS, LEVELS), min_size=1, max_size=12))
+def test_property_transitions_alone_move_times_and_emit_events(
+    history: list[tuple[RunOutcome, Severity, Severity]],
+) -> None:
+    document = yaml.safe_load((EXAMPLES / "modelmonitor-postgres.yaml").read_text())
+    document["metadata"] |= {"uid": "6f1c9a4e", "generation": 1}
+    base = ModelMonitor.model_validate(document)
+    monitor = apply(base, plan_accepted(base, "h", T0))
+    for i, (outcome, drift, performance) in enumerate(history):
+        at = T0 + timedelta(hours=6 * (i + 1))
+        run = summary(f"r{i}", at, drift, performance, outcome)
+        plan = plan_run_finished(monitor, run, at)
+        before = {cond.type: cond for cond in monitor.status.conditions}
+        after = {cond.type: cond for cond in plan.status.conditions}
+        moved = {
+            t
+            for t, cond in after.items()
+            if (cond.status, cond.reason) != (before[t].status, before[t].reason)
+        }
+        for t, cond in after.items():
+            if cond.status == before[t].status:
+                assert cond.last_transition_time == before[t].last_transition_time
+            else:
+                assert cond.last_transition_time == at
+        assert len(plan.events) <= len(moved)
+        monitor = apply(monitor, plan)
+        replay = plan_run_finished(monitor, run, at)
+        assert replay.events == ()
+        assert not replay.changed
