@@ -1,0 +1,557 @@
+"""The detector engine: settings + two window profiles -> a Report.
+
+No I/O here: callers bring data frames or profiles (the CLI from files, the Job from a
+source). One code path for everything: an in-memory window is profiled as a single chunk,
+a large one chunk by chunk (`profile.merge_windows`), a baseline may come from a stored
+profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from driftwarden.detectors import __version__
+from driftwarden.detectors.config import (
+    CATEGORICAL_METHODS,
+    DEFAULT_CATEGORICAL_METHODS,
+    DEFAULT_NUMERIC_METHODS,
+    NUMERIC_METHODS,
+    DetectionSpec,
+    FeatureKind,
+    FeatureSpec,
+    Method,
+    PredictionType,
+)
+from driftwarden.detectors.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    WindowProfile,
+    merge_windows,
+    window_profile,
+)
+from driftwarden.detectors.report import (
+    STATUS_INSUFFICIENT,
+    STATUS_OK,
+    FeatureReport,
+    Report,
+    SectionReport,
+)
+from driftwarden.detectors.sections import (
+    concept_section,
+    operational_section,
+    performance_section,
+    quality_section,
+)
+from driftwarden.detectors.stats.decision import (
+    CaseVerdict,
+    FeatureEvidence,
+    FeatureVerdict,
+    Levels,
+    decide,
+)
+from driftwarden.detectors.stats.health import health_score, severity_score
+from driftwarden.detectors.stats.multivariate import (
+    MultivariateResult,
+    hotelling_rank_test,
+    one_hot,
+)
+from driftwarden.detectors.stats.performance import positive_rate_change
+from driftwarden.detectors.stats.severity import Severity
+from driftwarden.detectors.stats.univariate import (
+    MethodStatistic,
+    categorical_statistics,
+    numeric_statistics,
+)
+
+
+class DetectionInputError(ValueError):
+    """Bad input that the user must fix (unknown column, wrong kind, empty window)."""
+
+
+@dataclass(frozen=True)
+class ResolvedFeature:
+    """A feature with its kind and methods settled."""
+
+    spec: FeatureSpec
+    kind: FeatureKind
+    kind_inferred: bool
+    methods: tuple[Method, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def infer_kind(series: pd.Series) -> FeatureKind:
+    """numeric for numeric (not boolean) dtypes; categorical for everything else."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return FeatureKind.CATEGORICAL
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return FeatureKind.NUMERIC
+    return FeatureKind.CATEGORICAL
+
+
+def reserved_columns(spec: DetectionSpec, extra: Iterable[str] = ()) -> set[str]:
+    """Columns that are never features: prediction, label, operational, and `extra`."""
+    names = set(extra)
+    if spec.prediction is not None:
+        names.add(spec.prediction.column)
+    if spec.labels is not None:
+        names.add(spec.labels.column)
+    if spec.operational is not None:
+        names.update(
+            c for c in (spec.operational.latency_column, spec.operational.error_column) if c
+        )
+    return names
+
+
+def resolve_features(
+    spec: DetectionSpec, frame: pd.DataFrame, exclude: Iterable[str] = ()
+) -> list[ResolvedFeature]:
+    """Settle each feature's kind (declared or inferred from `frame`) and methods."""
+    reserved = reserved_columns(spec, exclude)
+    features = list(spec.features) or [
+        FeatureSpec(name=str(c)) for c in frame.columns if str(c) not in reserved
+    ]
+    missing = [f.name for f in features if f.name not in frame.columns]
+    if missing:
+        raise DetectionInputError(f"feature column(s) not in the data: {', '.join(missing)}")
+    resolved: list[ResolvedFeature] = []
+    for feature in features:
+        inferred = feature.type is None
+        kind = infer_kind(frame[feature.name]) if feature.type is None else feature.type
+        allowed = NUMERIC_METHODS if kind is FeatureKind.NUMERIC else CATEGORICAL_METHODS
+        defaults = (
+            DEFAULT_NUMERIC_METHODS if kind is FeatureKind.NUMERIC else DEFAULT_CATEGORICAL_METHODS
+        )
+        methods = tuple(feature.methods) if feature.methods else defaults
+        bad = [m for m in methods if m not in allowed]
+        if bad:
+            raise DetectionInputError(
+                f"feature {feature.name!r} is {kind}: method(s) {', '.join(bad)} do not apply"
+            )
+        resolved.append(ResolvedFeature(feature, kind, inferred, methods))
+    if not resolved:
+        raise DetectionInputError("no features to compare: the data has no columns left")
+    return resolved
+
+
+def profile_columns(
+    spec: DetectionSpec, features: Sequence[ResolvedFeature]
+) -> tuple[dict[str, str], list[str]]:
+    """What to profile: column kinds for the statistics, and the row-sample columns."""
+    kinds = {f.name: str(f.kind) for f in features}
+    sample_columns = [f.name for f in features]
+    if spec.prediction is not None:
+        prediction_kind = (
+            "categorical" if spec.prediction.type is PredictionType.CLASS else "numeric"
+        )
+        kinds[spec.prediction.column] = prediction_kind
+        sample_columns.append(spec.prediction.column)
+    if spec.labels is not None:
+        sample_columns.append(spec.labels.column)
+    if spec.operational is not None:
+        for column in (spec.operational.latency_column, spec.operational.error_column):
+            if column:
+                kinds.setdefault(column, "numeric")
+                sample_columns.append(column)
+    return kinds, list(dict.fromkeys(sample_columns))
+
+
+def profile_frames(
+    frames: Iterable[pd.DataFrame],
+    spec: DetectionSpec,
+    features: Sequence[ResolvedFeature],
+    *,
+    max_points: int | None = None,
+    seed: int = 0,
+    workers: int = 1,
+) -> WindowProfile:
+    """Profile a window given as one or more chunks (data frames)."""
+    kinds, sample_columns = profile_columns(spec, features)
+    profile: WindowProfile | None = None
+    for index, frame in enumerate(frames):
+        missing = [c for c in [*kinds, *sample_columns] if c not in frame.columns]
+        if missing:
+            raise DetectionInputError(
+                f"column(s) not in the data: {', '.join(dict.fromkeys(missing))}"
+            )
+        options = {} if max_points is None else {"max_points": max_points}
+        chunk = window_profile(
+            frame,
+            kinds,
+            row_sample_columns=sample_columns,
+            seed=seed + index,
+            workers=workers,
+            **options,
+        )
+        profile = chunk if profile is None else merge_windows(profile, chunk)
+    if profile is None:
+        raise DetectionInputError("the window has no data")
+    return profile
+
+
+def compare(
+    spec: DetectionSpec,
+    features: Sequence[ResolvedFeature],
+    baseline: WindowProfile,
+    current: WindowProfile,
+    *,
+    workers: int = 1,
+) -> Report:
+    """Compare two profiled windows under `spec`."""
+    notes: list[str] = []
+    evaluable: list[ResolvedFeature] = []
+    skipped: dict[str, FeatureReport] = {}
+    for feature in features:
+        n_b = _count(baseline, feature.name)
+        n_c = _count(current, feature.name)
+        if n_b < spec.min_samples or n_c < spec.min_samples:
+            skipped[feature.name] = FeatureReport(
+                name=feature.name,
+                kind=str(feature.kind),
+                kind_inferred=feature.kind_inferred,
+                status=STATUS_INSUFFICIENT,
+                drift_detected=False,
+                severity=Severity.NONE,
+                p_value=None,
+                p_value_adjusted=None,
+                n_baseline=n_b,
+                n_current=n_c,
+                note=f"fewer than minSamples={spec.min_samples} non-missing values",
+            )
+        else:
+            evaluable.append(feature)
+
+    def evidence(feature: ResolvedFeature) -> FeatureEvidence:
+        return FeatureEvidence(
+            name=feature.name,
+            kind=str(feature.kind),
+            statistics=_statistics(feature, baseline, current, spec.decision.bins),
+            levels=_levels(spec, feature),
+        )
+
+    if workers > 1 and len(evaluable) > 1:
+        # numpy releases the GIL in sorts and reductions: threads use both cores.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            evidences = list(pool.map(evidence, evaluable))
+    else:
+        evidences = [evidence(f) for f in evaluable]
+    joint = _multivariate(evaluable, baseline, current)
+    case = decide(
+        evidences, spec.decision.alpha, multivariate_p=None if joint is None else joint.p_value
+    )
+    by_name: dict[str, FeatureVerdict] = {v.name: v for v in case.features}
+    reports: list[FeatureReport] = []
+    for feature in features:
+        if feature.name in skipped:
+            reports.append(skipped[feature.name])
+            continue
+        verdict = by_name[feature.name]
+        reports.append(
+            FeatureReport(
+                name=feature.name,
+                kind=str(feature.kind),
+                kind_inferred=feature.kind_inferred,
+                status=STATUS_OK,
+                drift_detected=verdict.drift_detected,
+                severity=verdict.severity,
+                p_value=verdict.p_value,
+                p_value_adjusted=verdict.p_value_adjusted,
+                n_baseline=_count(baseline, feature.name),
+                n_current=_count(current, feature.name),
+                methods=verdict.methods,
+                note=_feature_note(feature, baseline, current),
+            )
+        )
+    sections: dict[str, SectionReport] = {}
+    if spec.prediction is not None:
+        sections["prediction"] = _prediction_section(spec, baseline, current)
+    optional = {
+        "performance": performance_section(spec, baseline, current),
+        "concept": concept_section(spec, evaluable, baseline, current),
+        "quality": quality_section(_quality_columns(spec, features), baseline, current),
+        "operational": operational_section(spec, baseline, current),
+    }
+    sections.update({name: section for name, section in optional.items() if section is not None})
+    status = STATUS_OK
+    if not evaluable:
+        status = STATUS_INSUFFICIENT
+        notes.append(
+            f"no feature has minSamples={spec.min_samples} values in both windows: "
+            "neither drift nor no drift can be said"
+        )
+    severity = Severity.worst([case.severity, *(s.severity for s in sections.values())])
+    drift = case.drift_detected or any(
+        s.severity is not Severity.NONE for k, s in sections.items() if k == "prediction"
+    )
+    health = _health(spec, case, sections, status)
+    return Report(
+        drift_detected=drift,
+        severity=severity if status == STATUS_OK else Severity.NONE,
+        health_score=health,
+        status=status,
+        verdict=case.reason if status == STATUS_OK else "insufficient data",
+        p_value=case.p_value if evaluable else None,
+        alpha=spec.decision.alpha,
+        rows_baseline=baseline.rows,
+        rows_current=current.rows,
+        features=tuple(reports),
+        sections=sections,
+        detector_version=__version__,
+        notes=tuple(notes),
+        multivariate=None if joint is None else _multivariate_dict(joint),
+    )
+
+
+def detect_frames(
+    baseline: pd.DataFrame,
+    current: pd.DataFrame,
+    spec: DetectionSpec,
+    *,
+    exclude: Iterable[str] = (),
+    workers: int = 1,
+) -> Report:
+    """Convenience: compare two in-memory data frames."""
+    features = resolve_features(spec, baseline, exclude)
+    base_profile = profile_frames([baseline], spec, features, workers=workers)
+    current_profile = profile_frames([current], spec, features, seed=10_000, workers=workers)
+    return compare(spec, features, base_profile, current_profile, workers=workers)
+
+
+# --- internals ----------------------------------------------------------------------------
+
+# Rows per window for the multivariate test: plenty of power, bounded cost (ranks of 2 x 20k).
+MULTIVARIATE_ROWS = 20_000
+# Most frequent categories of a feature that get an indicator column in the joint test.
+MULTIVARIATE_CATEGORIES = 12
+
+
+def _multivariate(
+    features: Sequence[ResolvedFeature], baseline: WindowProfile, current: WindowProfile
+) -> MultivariateResult | None:
+    """The joint test over the row samples; None when it cannot run (too few rows)."""
+    if len(features) < 2:
+        return None
+    b_rows = baseline.row_sample.iloc[:MULTIVARIATE_ROWS]
+    c_rows = current.row_sample.iloc[:MULTIVARIATE_ROWS]
+    b_parts: list[np.ndarray] = []
+    c_parts: list[np.ndarray] = []
+    for feature in features:
+        if feature.name not in b_rows.columns or feature.name not in c_rows.columns:
+            return None
+        if feature.kind is FeatureKind.NUMERIC:
+            b_parts.append(
+                pd.to_numeric(b_rows[feature.name], errors="coerce").to_numpy(float)[:, None]
+            )
+            c_parts.append(
+                pd.to_numeric(c_rows[feature.name], errors="coerce").to_numpy(float)[:, None]
+            )
+        else:
+            counts = baseline.categorical(feature.name).counts
+            top = sorted(counts, key=lambda k: (-counts[k], k))[:MULTIVARIATE_CATEGORIES]
+            b_parts.append(one_hot(b_rows[feature.name].to_numpy(dtype=object), top))
+            c_parts.append(one_hot(c_rows[feature.name].to_numpy(dtype=object), top))
+    return hotelling_rank_test(np.hstack(b_parts), np.hstack(c_parts))
+
+
+def _multivariate_dict(result: MultivariateResult) -> dict[str, object]:
+    return {
+        "method": "hotelling_rank",
+        "statistic": result.statistic,
+        "p_value": result.p_value,
+        "dof": result.dof,
+        "rows": {"baseline": result.n_baseline, "current": result.n_current},
+    }
+
+
+def _count(profile: WindowProfile, name: str) -> int:
+    return profile.columns[name].count
+
+
+def _statistics(
+    feature: ResolvedFeature, baseline: WindowProfile, current: WindowProfile, bins: int
+) -> list[MethodStatistic]:
+    methods = [str(m) for m in feature.methods]
+    if feature.kind is FeatureKind.NUMERIC:
+        return numeric_statistics(
+            baseline.numeric(feature.name).sample(),
+            current.numeric(feature.name).sample(),
+            methods,
+            bins,
+        )
+    return categorical_statistics(
+        baseline.categorical(feature.name).counts, current.categorical(feature.name).counts, methods
+    )
+
+
+def _levels(spec: DetectionSpec, feature: ResolvedFeature) -> dict[str, Levels]:
+    levels: dict[str, Levels] = {}
+    for method in feature.methods:
+        t = spec.thresholds_for(feature.spec, method)
+        levels[str(method)] = Levels(t.warning, t.critical)
+    return levels
+
+
+def _feature_note(feature: ResolvedFeature, baseline: WindowProfile, current: WindowProfile) -> str:
+    if feature.kind is FeatureKind.CATEGORICAL:
+        b = baseline.categorical(feature.name)
+        c = current.categorical(feature.name)
+        new = sorted(set(c.counts) - set(b.counts))
+        vanished = sorted(set(b.counts) - set(c.counts))
+        parts = []
+        if new:
+            parts.append("new categories: " + ", ".join(new[:5]) + (" ..." if len(new) > 5 else ""))
+        if vanished:
+            parts.append(
+                "vanished categories: "
+                + ", ".join(vanished[:5])
+                + (" ..." if len(vanished) > 5 else "")
+            )
+        return "; ".join(parts)
+    bn = baseline.numeric(feature.name)
+    if bn.count and bn.std == 0:
+        return "constant in the baseline: wasserstein is reported unnormalised"
+    return ""
+
+
+def _prediction_section(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> SectionReport:
+    assert spec.prediction is not None
+    column = spec.prediction.column
+    b_col, c_col = baseline.columns[column], current.columns[column]
+    if b_col.count < spec.min_samples or c_col.count < spec.min_samples:
+        return SectionReport(
+            Severity.NONE, f"insufficient data for prediction drift on {column!r}", None
+        )
+    if isinstance(b_col, NumericProfile) and isinstance(c_col, NumericProfile):
+        methods = [str(m) for m in DEFAULT_NUMERIC_METHODS]
+        stats = numeric_statistics(b_col.sample(), c_col.sample(), methods, spec.decision.bins)
+    elif isinstance(b_col, CategoricalProfile) and isinstance(c_col, CategoricalProfile):
+        methods = [str(m) for m in DEFAULT_CATEGORICAL_METHODS]
+        stats = categorical_statistics(b_col.counts, c_col.counts, methods)
+    else:  # pragma: no cover - both profiles come from the same kinds
+        raise DetectionInputError(f"prediction column {column!r} has different kinds")
+    levels = {}
+    for m in methods:
+        t = spec.thresholds_for(None, Method(m))
+        levels[m] = Levels(t.warning, t.critical)
+    case = decide([FeatureEvidence(column, "prediction", stats, levels)], spec.decision.alpha)
+    verdict = case.features[0]
+    data: dict[str, object] = {
+        "column": column,
+        "drift_detected": verdict.drift_detected,
+        "p_value": verdict.p_value,
+        "methods": [
+            {
+                "method": m.method,
+                "statistic": m.statistic,
+                "effect": m.effect,
+                "p_value": m.p_value,
+                "threshold": m.threshold,
+                "drift_detected": m.drift_detected,
+                "severity": str(m.severity),
+            }
+            for m in verdict.methods
+        ],
+    }
+    summary = (
+        f"prediction drift on {column!r} ({verdict.severity})"
+        if verdict.drift_detected
+        else f"no prediction drift on {column!r}"
+    )
+    if spec.prediction.type is PredictionType.PROBABILITY:
+        rate = _positive_rate(spec, baseline, current)
+        if rate is not None:
+            data["positive_rate"] = rate
+            summary += f"; positive rate {rate['baseline_rate']:.1%} -> {rate['current_rate']:.1%}"
+    return SectionReport(verdict.severity, summary, severity_score(verdict.severity), data)
+
+
+def _positive_rate(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> dict[str, object] | None:
+    """Share of predictions at or above the decision threshold, baseline vs current."""
+    assert spec.prediction is not None
+    column, threshold = spec.prediction.column, spec.prediction.threshold
+    b, c = baseline.numeric(column), current.numeric(column)
+    if not b.count or not c.count:
+        return None
+    b_pos = b.count - _below(b, threshold)
+    c_pos = c.count - _below(c, threshold)
+    change = positive_rate_change(
+        np.repeat([1, 0], [round(b_pos), b.count - round(b_pos)]),
+        np.repeat([1, 0], [round(c_pos), c.count - round(c_pos)]),
+    )
+    return {
+        "threshold": threshold,
+        "baseline_rate": change.baseline_rate,
+        "current_rate": change.current_rate,
+        "difference": change.difference,
+        "p_value": change.p_value,
+        "test": change.method,
+    }
+
+
+def _below(profile: NumericProfile, threshold: float) -> float:
+    index = int(np.searchsorted(profile.values, threshold, side="left"))
+    if profile.weights is None:
+        return float(index)
+    return float(profile.weights[:index].sum())
+
+
+def _health(
+    spec: DetectionSpec,
+    case: CaseVerdict,
+    sections: Mapping[str, SectionReport],
+    status: str,
+) -> float:
+    """The health score (stats.health): part scores weighted by spec.healthWeights.
+
+    Data drift's part: the severity score of the run's verdict, times (1 - half the share
+    of drifted features), so three drifted features of 25 weigh less than 20 of 25.
+    """
+    parts: dict[str, float | None] = dict.fromkeys(_HEALTH_PART)
+    if status == STATUS_OK and case.features:
+        share = sum(f.drift_detected for f in case.features) / len(case.features)
+        parts["data_drift"] = severity_score(case.severity) * (1.0 - 0.5 * share)
+    for name, section in sections.items():
+        if name in _SECTION_PART:
+            parts[_SECTION_PART[name]] = section.score
+    weights = spec.health_weights.model_dump()
+    if not any(score is not None and weights[name] > 0 for name, score in parts.items()):
+        return 100.0
+    return health_score(parts, weights)
+
+
+_HEALTH_PART = (
+    "data_drift",
+    "prediction_drift",
+    "performance",
+    "concept_drift",
+    "data_quality",
+    "operational",
+)
+_SECTION_PART = {
+    "prediction": "prediction_drift",
+    "performance": "performance",
+    "concept": "concept_drift",
+    "quality": "data_quality",
+    "operational": "operational",
+}
+
+
+def _quality_columns(
+    spec: DetectionSpec, features: Sequence[ResolvedFeature]
+) -> list[tuple[str, str]]:
+    columns = [(f.name, str(f.kind)) for f in features]
+    if spec.prediction is not None:
+        kind = "categorical" if spec.prediction.type is PredictionType.CLASS else "numeric"
+        columns.append((spec.prediction.column, kind))
+    return columns

@@ -1,0 +1,436 @@
+"""Window profiles: a window summarised once, merged chunk by chunk, compared many times.
+
+A baseline window is read and summarised once into a `WindowProfile`; every later run
+compares its current window with the stored profile without re-reading the baseline. The
+current window goes through the same structure, chunk by chunk, so memory is bounded by the
+chunk size plus the profile's size, not by the window.
+
+Per numeric column: the sorted sample itself while it has at most `max_points` values (then
+every statistic is exact), else a compressed weighted sample of `max_points` points (each
+point the weighted mean of a run of equal rank mass, so ECDF ranks are off by at most
+1/max_points of the window); plus count, missing, min, max, sum and sum of squares.
+Per categorical column: counts per category (at most `max_categories`, the rarest beyond
+that folded into one `__other__` bucket), missing.
+Per window: a uniform random sample of whole rows (bottom-k by a random key, so it merges
+exactly) for what needs rows: performance with labels and concept drift.
+
+Serialised as a NumPy `.npz` archive with a JSON header, loaded with `allow_pickle=False`:
+a profile file from an untrusted place cannot execute code. The header carries
+`PROFILE_FORMAT`; a file of another version is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from driftwarden.detectors.stats.ecdf import order_keys
+from driftwarden.detectors.stats.univariate import NumericSample
+
+F64 = npt.NDArray[np.float64]
+
+PROFILE_FORMAT = "driftwarden.io/profile/v1"
+DEFAULT_MAX_POINTS = 1 << 20  # 1,048,576: windows up to a million rows stay exact
+DEFAULT_MAX_CATEGORIES = 10_000
+DEFAULT_ROW_SAMPLE = 50_000
+OTHER_CATEGORY = "__other__"
+
+
+class ProfileFormatError(ValueError):
+    """A serialised profile that this version cannot read."""
+
+
+@dataclass(frozen=True)
+class NumericProfile:
+    values: F64  # sorted, NaN-free
+    weights: F64 | None  # None: every value has weight 1 (exact)
+    count: int  # non-missing rows summarised
+    missing: int
+    minimum: float
+    maximum: float
+    total: float
+    total_squares: float
+    type_errors: int = 0  # non-numeric entries in a column declared numeric (counted as missing)
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else float("nan")
+
+    @property
+    def std(self) -> float:
+        if not self.count:
+            return float("nan")
+        variance = max(self.total_squares / self.count - self.mean**2, 0.0)
+        return float(np.sqrt(variance))
+
+    @property
+    def exact(self) -> bool:
+        return self.weights is None
+
+    def sample(self) -> NumericSample:
+        """The view the statistics take (computes the sort keys)."""
+        return NumericSample(
+            self.values, order_keys(self.values), self.weights, self.count, self.std
+        )
+
+
+@dataclass(frozen=True)
+class CategoricalProfile:
+    counts: Mapping[str, float]
+    missing: int
+
+    @property
+    def count(self) -> int:
+        return round(sum(self.counts.values()))
+
+
+ColumnProfile = NumericProfile | CategoricalProfile
+
+
+@dataclass(frozen=True)
+class WindowProfile:
+    """All columns of one window, plus a row sample."""
+
+    rows: int
+    columns: Mapping[str, ColumnProfile]
+    row_sample: pd.DataFrame = field(repr=False)
+    row_sample_keys: F64 = field(repr=False)
+    max_points: int = DEFAULT_MAX_POINTS
+
+    def numeric(self, name: str) -> NumericProfile:
+        column = self.columns[name]
+        if not isinstance(column, NumericProfile):
+            raise TypeError(f"column {name!r} is profiled as categorical")
+        return column
+
+    def categorical(self, name: str) -> CategoricalProfile:
+        column = self.columns[name]
+        if not isinstance(column, CategoricalProfile):
+            raise TypeError(f"column {name!r} is profiled as numeric")
+        return column
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def numeric_profile(
+    values: npt.ArrayLike | pd.Series, max_points: int = DEFAULT_MAX_POINTS
+) -> NumericProfile:
+    """Profile of one chunk of a numeric column. NaN and None count as missing.
+
+    Non-numeric entries (strings that do not parse) count as missing and as type errors.
+    """
+    if isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
+        raw = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        raw = np.asarray(values)
+    type_errors = 0
+    if raw.dtype.kind in "fiub":
+        arr = raw.astype(np.float64, copy=False)
+    else:
+        converted = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce")
+        arr = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~pd.isna(pd.Series(raw, dtype=object)).to_numpy()
+        type_errors = int(np.count_nonzero(present & np.isnan(arr)))
+    if arr.ndim != 1:
+        raise ValueError(f"a column must be one-dimensional, got shape {arr.shape}")
+    finite_mask = np.isfinite(arr)
+    if np.any(np.isinf(arr)):
+        raise ValueError("numeric column holds infinite values")
+    present_values = np.sort(arr[finite_mask])
+    missing = int(arr.shape[0] - present_values.shape[0])
+    profile = NumericProfile(
+        values=present_values,
+        weights=None,
+        count=int(present_values.shape[0]),
+        missing=missing,
+        minimum=float(present_values[0]) if present_values.shape[0] else float("nan"),
+        maximum=float(present_values[-1]) if present_values.shape[0] else float("nan"),
+        total=float(present_values.sum()),
+        total_squares=float(np.dot(present_values, present_values)),
+        type_errors=type_errors,
+    )
+    return _compress(profile, max_points)
+
+
+def categorical_profile(
+    values: npt.ArrayLike | pd.Series, max_categories: int = DEFAULT_MAX_CATEGORIES
+) -> CategoricalProfile:
+    """Profile of one chunk of a categorical column; categories are compared as strings."""
+    series = (
+        values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+    )
+    missing = int(series.isna().sum())
+    counts: dict[str, float] = {}
+    for key, value in series.value_counts(dropna=True, sort=False).items():
+        if value:  # a pandas Categorical lists unused categories with count 0
+            label = str(key)
+            counts[label] = counts.get(label, 0.0) + float(value)
+    return _cap_categories(CategoricalProfile(counts, missing), max_categories)
+
+
+def window_profile(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, str],
+    *,
+    row_sample_columns: Iterable[str] = (),
+    row_sample_size: int = DEFAULT_ROW_SAMPLE,
+    max_points: int = DEFAULT_MAX_POINTS,
+    seed: int | np.random.Generator = 0,
+    workers: int = 1,
+) -> WindowProfile:
+    """Profile of one chunk of a window. `kinds` maps column -> "numeric" | "categorical".
+
+    `workers` > 1 profiles columns in threads (numpy's sorts release the GIL).
+    """
+    missing_columns = [c for c in kinds if c not in frame.columns]
+    if missing_columns:
+        raise KeyError(f"columns not in the data: {', '.join(missing_columns)}")
+    bad = {name: kind for name, kind in kinds.items() if kind not in ("numeric", "categorical")}
+    if bad:
+        name, kind = next(iter(bad.items()))
+        raise ValueError(f"kind of {name!r} must be numeric or categorical, got {kind!r}")
+
+    def one(item: tuple[str, str]) -> ColumnProfile:
+        name, kind = item
+        if kind == "numeric":
+            return numeric_profile(frame[name], max_points)
+        return categorical_profile(frame[name])
+
+    items = list(kinds.items())
+    if workers > 1 and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            profiles = list(pool.map(one, items))
+    else:
+        profiles = [one(item) for item in items]
+    columns: dict[str, ColumnProfile] = {
+        name: profile for (name, _), profile in zip(items, profiles, strict=True)
+    }
+    rng = np.random.default_rng(seed)
+    sample_columns = list(dict.fromkeys(row_sample_columns))
+    keys = rng.random(len(frame))
+    if len(frame) > row_sample_size:
+        keep = np.argpartition(keys, row_sample_size)[:row_sample_size]
+        keep.sort()
+    else:
+        keep = np.arange(len(frame))
+    sample = frame.iloc[keep][sample_columns].reset_index(drop=True)
+    return WindowProfile(
+        rows=len(frame),
+        columns=columns,
+        row_sample=sample,
+        row_sample_keys=keys[keep],
+        max_points=max_points,
+    )
+
+
+# --- merging ------------------------------------------------------------------------------
+
+
+def merge_numeric(a: NumericProfile, b: NumericProfile, max_points: int) -> NumericProfile:
+    """Profile of the union of two chunks (commutative up to floating-point sums)."""
+    values = np.concatenate((a.values, b.values))
+    if a.weights is None and b.weights is None:
+        values.sort(kind="stable")
+        weights = None
+    else:
+        wa = a.weights if a.weights is not None else np.ones(a.values.shape[0])
+        wb = b.weights if b.weights is not None else np.ones(b.values.shape[0])
+        order = np.argsort(values, kind="stable")
+        values = values[order]
+        weights = np.concatenate((wa, wb))[order]
+    merged = NumericProfile(
+        values=values,
+        weights=weights,
+        count=a.count + b.count,
+        missing=a.missing + b.missing,
+        minimum=float(np.fmin(a.minimum, b.minimum)),
+        maximum=float(np.fmax(a.maximum, b.maximum)),
+        total=a.total + b.total,
+        total_squares=a.total_squares + b.total_squares,
+        type_errors=a.type_errors + b.type_errors,
+    )
+    return _compress(merged, max_points)
+
+
+def merge_categorical(
+    a: CategoricalProfile, b: CategoricalProfile, max_categories: int = DEFAULT_MAX_CATEGORIES
+) -> CategoricalProfile:
+    counts = dict(a.counts)
+    for key, value in b.counts.items():
+        counts[key] = counts.get(key, 0.0) + value
+    return _cap_categories(CategoricalProfile(counts, a.missing + b.missing), max_categories)
+
+
+def merge_windows(a: WindowProfile, b: WindowProfile) -> WindowProfile:
+    """Profile of two chunks of one window (same columns and kinds)."""
+    if set(a.columns) != set(b.columns):
+        raise ValueError("cannot merge profiles of different columns")
+    max_points = min(a.max_points, b.max_points)
+    columns: dict[str, ColumnProfile] = {}
+    for name, left in a.columns.items():
+        right = b.columns[name]
+        if isinstance(left, NumericProfile) and isinstance(right, NumericProfile):
+            columns[name] = merge_numeric(left, right, max_points)
+        elif isinstance(left, CategoricalProfile) and isinstance(right, CategoricalProfile):
+            columns[name] = merge_categorical(left, right)
+        else:
+            raise ValueError(f"column {name!r} has different kinds in the two profiles")
+    size = max(len(a.row_sample), len(b.row_sample))
+    sample = pd.concat([a.row_sample, b.row_sample], ignore_index=True)
+    keys = np.concatenate((a.row_sample_keys, b.row_sample_keys))
+    if len(sample) > size:
+        # Bottom-k by the random keys: the union's sample is a uniform sample of the union.
+        keep = np.sort(np.argpartition(keys, size)[:size])
+        sample = sample.iloc[keep].reset_index(drop=True)
+        keys = keys[keep]
+    return WindowProfile(a.rows + b.rows, columns, sample, keys, max_points)
+
+
+def _compress(profile: NumericProfile, max_points: int) -> NumericProfile:
+    n = profile.values.shape[0]
+    if n <= max_points:
+        return profile
+    weights = profile.weights if profile.weights is not None else np.ones(n)
+    cumulative_before = np.cumsum(weights) - weights
+    bucket_mass = weights.sum() / max_points
+    buckets = np.minimum((cumulative_before / bucket_mass).astype(np.int64), max_points - 1)
+    bucket_weight = np.bincount(buckets, weights=weights, minlength=max_points)
+    bucket_sum = np.bincount(buckets, weights=weights * profile.values, minlength=max_points)
+    used = bucket_weight > 0
+    values = bucket_sum[used] / bucket_weight[used]
+    # Weighted means of sorted runs are sorted up to rounding; keep the invariant exact.
+    values = np.maximum.accumulate(values)
+    return replace(profile, values=values, weights=bucket_weight[used].astype(np.float64))
+
+
+def _cap_categories(profile: CategoricalProfile, max_categories: int) -> CategoricalProfile:
+    if len(profile.counts) <= max_categories:
+        return profile
+    ranked = sorted(profile.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = dict(ranked[: max_categories - 1])
+    kept[OTHER_CATEGORY] = kept.get(OTHER_CATEGORY, 0.0) + sum(
+        v for _, v in ranked[max_categories - 1 :]
+    )
+    return CategoricalProfile(kept, profile.missing)
+
+
+# --- serialisation ------------------------------------------------------------------------
+
+
+def dumps(profile: WindowProfile) -> bytes:
+    """Serialise to bytes (npz + JSON header; no pickle)."""
+    header: dict[str, Any] = {
+        "format": PROFILE_FORMAT,
+        "rows": profile.rows,
+        "max_points": profile.max_points,
+        "columns": {},
+        "row_sample_columns": list(profile.row_sample.columns),
+    }
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for index, (name, column) in enumerate(profile.columns.items()):
+        if isinstance(column, NumericProfile):
+            header["columns"][name] = {
+                "kind": "numeric",
+                "index": index,
+                "count": column.count,
+                "missing": column.missing,
+                "minimum": column.minimum,
+                "maximum": column.maximum,
+                "total": column.total,
+                "total_squares": column.total_squares,
+                "type_errors": column.type_errors,
+                "weighted": column.weights is not None,
+            }
+            arrays[f"values_{index}"] = column.values
+            if column.weights is not None:
+                arrays[f"weights_{index}"] = column.weights
+        else:
+            header["columns"][name] = {
+                "kind": "categorical",
+                "counts": dict(column.counts),
+                "missing": column.missing,
+            }
+    for index, name in enumerate(profile.row_sample.columns):
+        series = profile.row_sample[name]
+        if series.dtype.kind in "fiub":
+            arrays[f"sample_{index}"] = series.to_numpy(dtype=np.float64)
+        else:
+            header.setdefault("sample_text", {})[str(index)] = [
+                None if pd.isna(v) else str(v) for v in series.tolist()
+            ]
+    arrays["sample_keys"] = profile.row_sample_keys
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> WindowProfile:
+    """Inverse of `dumps`; raises ProfileFormatError on anything it cannot trust."""
+    try:
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
+        header = json.loads(bytes(archive["header"]).decode())
+    except Exception as exc:  # any corruption is the same problem to the user
+        raise ProfileFormatError(f"not a driftwarden profile: {exc}") from exc
+    if not isinstance(header, dict) or header.get("format") != PROFILE_FORMAT:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise ProfileFormatError(
+            f"profile format {found!r} is not supported (this version reads {PROFILE_FORMAT})"
+        )
+    try:
+        columns: dict[str, ColumnProfile] = {}
+        for name, meta in header["columns"].items():
+            if meta["kind"] == "numeric":
+                i = meta["index"]
+                values = np.asarray(archive[f"values_{i}"], dtype=np.float64)
+                weights = (
+                    np.asarray(archive[f"weights_{i}"], dtype=np.float64)
+                    if meta["weighted"]
+                    else None
+                )
+                columns[name] = NumericProfile(
+                    values=values,
+                    weights=weights,
+                    count=int(meta["count"]),
+                    missing=int(meta["missing"]),
+                    minimum=float(meta["minimum"]),
+                    maximum=float(meta["maximum"]),
+                    total=float(meta["total"]),
+                    total_squares=float(meta["total_squares"]),
+                    type_errors=int(meta["type_errors"]),
+                )
+                if values.ndim != 1 or np.any(np.diff(values) < 0):
+                    raise ProfileFormatError(f"column {name!r}: values are not sorted")
+            elif meta["kind"] == "categorical":
+                columns[name] = CategoricalProfile(
+                    {str(k): float(v) for k, v in meta["counts"].items()}, int(meta["missing"])
+                )
+            else:
+                raise ProfileFormatError(f"column {name!r}: unknown kind {meta['kind']!r}")
+        sample_data: dict[str, Any] = {}
+        text = header.get("sample_text", {})
+        for index, name in enumerate(header["row_sample_columns"]):
+            if str(index) in text:
+                sample_data[name] = pd.Series(text[str(index)], dtype=object)
+            else:
+                sample_data[name] = np.asarray(archive[f"sample_{index}"], dtype=np.float64)
+        return WindowProfile(
+            rows=int(header["rows"]),
+            columns=columns,
+            row_sample=pd.DataFrame(sample_data),
+            row_sample_keys=np.asarray(archive["sample_keys"], dtype=np.float64),
+            max_points=int(header["max_points"]),
+        )
+    except ProfileFormatError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProfileFormatError(f"corrupt driftwarden profile: {exc}") from exc

@@ -1,0 +1,206 @@
+"""The result of one comparison, as the CLI, the Job and the storage layer see it.
+
+`Report.to_dict()` is the JSON contract of `driftwarden detect --format json`: the field
+names below are stable (add, never rename).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from driftwarden.detectors.stats.decision import MethodVerdict
+from driftwarden.detectors.stats.severity import Severity
+
+JSON = Any  # a value json.dumps accepts
+
+STATUS_OK = "ok"
+STATUS_INSUFFICIENT = "insufficient_data"
+
+
+@dataclass(frozen=True)
+class FeatureReport:
+    name: str
+    kind: str
+    kind_inferred: bool
+    status: str  # ok | insufficient_data
+    drift_detected: bool
+    severity: Severity
+    p_value: float | None
+    p_value_adjusted: float | None
+    n_baseline: int
+    n_current: int
+    methods: tuple[MethodVerdict, ...] = ()
+    note: str = ""
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "kind_inferred": self.kind_inferred,
+            "status": self.status,
+            "drift_detected": self.drift_detected,
+            "severity": str(self.severity),
+            "p_value": _num(self.p_value),
+            "p_value_adjusted": _num(self.p_value_adjusted),
+            "n_baseline": self.n_baseline,
+            "n_current": self.n_current,
+            "note": self.note,
+            "methods": [_method_dict(m) for m in self.methods],
+        }
+
+
+@dataclass(frozen=True)
+class SectionReport:
+    """Prediction, performance, concept, quality or operational findings."""
+
+    severity: Severity
+    summary: str
+    score: float | None  # 0..1 part of the health score (1 = healthy); None = not assessed
+    data: Mapping[str, JSON] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {
+            "severity": str(self.severity),
+            "summary": self.summary,
+            "score": _num(self.score),
+            **{k: _clean(v) for k, v in self.data.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    drift_detected: bool
+    severity: Severity
+    health_score: float
+    status: str
+    verdict: str
+    p_value: float | None
+    alpha: float
+    rows_baseline: int
+    rows_current: int
+    features: tuple[FeatureReport, ...]
+    sections: Mapping[str, SectionReport]
+    detector_version: str
+    notes: tuple[str, ...] = ()
+    multivariate: Mapping[str, JSON] | None = None
+
+    @property
+    def drifted_features(self) -> list[FeatureReport]:
+        return [f for f in self.features if f.drift_detected]
+
+    def to_dict(self) -> dict[str, JSON]:
+        result: dict[str, JSON] = {
+            "drift_detected": self.drift_detected,
+            "severity": str(self.severity),
+            "health_score": round(self.health_score, 2),
+            "status": self.status,
+            "verdict": self.verdict,
+            "p_value": _num(self.p_value),
+            "alpha": self.alpha,
+            "rows": {"baseline": self.rows_baseline, "current": self.rows_current},
+            "drifted_features": len(self.drifted_features),
+            "total_features": len(self.features),
+            "features": [f.to_dict() for f in self.features],
+            "multivariate": None if self.multivariate is None else _clean(self.multivariate),
+            "detector_version": self.detector_version,
+            "notes": list(self.notes),
+        }
+        for name, section in self.sections.items():
+            result[name] = section.to_dict()
+        return result
+
+
+def _method_dict(m: MethodVerdict) -> dict[str, JSON]:
+    return {
+        "method": m.method,
+        "statistic": _num(m.statistic),
+        "effect": _num(m.effect),
+        "p_value": _num(m.p_value),
+        "p_value_adjusted": _num(m.p_value_adjusted),
+        "threshold": _num(m.threshold),
+        "critical_threshold": _num(m.critical_threshold),
+        "drift_detected": m.drift_detected,
+        "severity": str(m.severity),
+    }
+
+
+def _num(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: report them as null."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _clean(value: JSON) -> JSON:
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, Severity):
+        return str(value)
+    return value
+
+
+def render_table(report: Report) -> str:
+    """A readable table sorted by severity, then a one-line verdict."""
+    rows: list[tuple[str, ...]] = []
+    ordered = sorted(
+        report.features,
+        key=lambda f: (-f.severity.rank, f.p_value if f.p_value is not None else 2.0, f.name),
+    )
+    for feature in ordered:
+        kind = feature.kind + ("*" if feature.kind_inferred else "")
+        if feature.status != STATUS_OK:
+            rows.append((feature.name, kind, "-", "-", "-", "-", feature.status))
+            continue
+        for m in feature.methods:
+            rows.append(
+                (
+                    feature.name,
+                    kind,
+                    m.method,
+                    _fmt(m.statistic),
+                    _fmt(m.p_value),
+                    _fmt(m.p_value_adjusted),
+                    str(m.severity),
+                )
+            )
+    header = ("feature", "kind", "method", "statistic", "p-value", "p-adjusted", "severity")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
+    if any(f.kind_inferred for f in report.features):
+        lines.append("(* kind inferred from the data)")
+    for name, section in report.sections.items():
+        lines.append(f"{name}: {section.severity} - {section.summary}")
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    lines.append(verdict_line(report))
+    return "\n".join(lines)
+
+
+def verdict_line(report: Report) -> str:
+    drifted = len(report.drifted_features)
+    head = "DRIFT" if report.drift_detected else "no drift"
+    if report.status != STATUS_OK:
+        head = "INSUFFICIENT DATA"
+    return (
+        f"verdict: {head} - severity {report.severity}, health {report.health_score:.0f}/100, "
+        f"{drifted}/{len(report.features)} features drifted, rows {report.rows_baseline} "
+        f"baseline / {report.rows_current} current; {report.verdict}"
+    )
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.3e}"
+    return f"{value:.4f}"

@@ -1,0 +1,307 @@
+"""The report's sections besides data drift: quality, operational, performance, concept.
+
+Each function turns two window profiles into a `SectionReport` (severity, a one-line
+summary, a 0..1 part score for the health score, and JSON-ready details), using the pure
+statistics in `stats.quality`, `stats.operational`, `stats.performance` and `stats.concept`.
+
+What comes from where (bounded memory, see `profile`):
+- quality: from column profiles (counts, ranges, categories): exact on any window size.
+- operational: latency percentiles from the column's sorted values when the profile is
+  exact, else from the row sample; error rate from the column's total.
+- performance and concept drift need whole rows (label with prediction, features with
+  label): they use the row sample, i.e. the whole window up to 50,000 rows and a uniform
+  sample of 50,000 rows beyond that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import pandas as pd
+
+from driftwarden.detectors.config import (
+    DetectionSpec,
+    FeatureKind,
+    PredictionType,
+    Task,
+)
+from driftwarden.detectors.profile import CategoricalProfile, NumericProfile, WindowProfile
+from driftwarden.detectors.report import SectionReport
+from driftwarden.detectors.stats import concept, operational, performance, quality
+from driftwarden.detectors.stats.health import aggregate_score, severity_score
+from driftwarden.detectors.stats.severity import Severity
+
+
+class _Feature(Protocol):  # what engine.ResolvedFeature offers (no import cycle)
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> FeatureKind: ...
+
+
+def quality_section(
+    columns: Sequence[tuple[str, str]], baseline: WindowProfile, current: WindowProfile
+) -> SectionReport:
+    """Missing rates, out-of-range values, new/vanished categories and type errors."""
+    findings: list[dict[str, Any]] = []
+    severities: list[Severity] = []
+    for name, kind in columns:
+        b, c = baseline.columns[name], current.columns[name]
+        b_missing = b.missing - (b.type_errors if isinstance(b, NumericProfile) else 0)
+        c_missing = c.missing - (c.type_errors if isinstance(c, NumericProfile) else 0)
+        if baseline.rows == 0 or current.rows == 0:
+            continue
+        missing = quality.missing_rate_from_counts(
+            b_missing, baseline.rows, c_missing, current.rows
+        )
+        checks: dict[str, Any] = {"missing": missing}
+        if isinstance(b, NumericProfile) and isinstance(c, NumericProfile):
+            if b.count:
+                below, above = _outside(c, b.minimum, b.maximum)
+                checks["out_of_range"] = quality.out_of_range_from_counts(
+                    b.minimum, b.maximum, below, above, c.count
+                )
+            checks["type_errors"] = quality.type_errors_from_counts(
+                c.type_errors, c.count + c.type_errors
+            )
+        elif isinstance(b, CategoricalProfile) and isinstance(c, CategoricalProfile):
+            checks["categories"] = quality.category_changes_from_counts(b.counts, c.counts)
+        severity = Severity.worst(check.severity for check in checks.values())
+        severities.append(severity)
+        if severity is not Severity.NONE:
+            findings.append({"column": name, "kind": kind, "severity": severity, **_plain(checks)})
+    worst = Severity.worst(severities)
+    flagged = len(findings)
+    summary = (
+        f"{flagged}/{len(severities)} columns with quality findings: "
+        + ", ".join(f"{f['column']} ({f['severity']})" for f in findings[:5])
+        if flagged
+        else f"no quality findings in {len(severities)} columns"
+    )
+    return SectionReport(worst, summary, aggregate_score(severities), {"columns": findings})
+
+
+def operational_section(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> SectionReport | None:
+    """Latency percentiles and error rate, when the inference log has those columns."""
+    ops = spec.operational
+    if ops is None or (ops.latency_column is None and ops.error_column is None):
+        return None
+    data: dict[str, Any] = {}
+    severities: list[Severity] = []
+    parts: list[str] = []
+    if ops.latency_column is not None:
+        latency = operational.latency_change(
+            _values(baseline, ops.latency_column), _values(current, ops.latency_column)
+        )
+        data["latency"] = _plain(latency)
+        severities.append(latency.severity)
+        p95 = next((p for p in latency.percentiles if p.percentile == 95), None)
+        if p95 is not None and p95.relative_change is not None:
+            parts.append(f"p95 latency {p95.relative_change:+.0%}")
+    if ops.error_column is not None:
+        errors = operational.error_rate_change(
+            _values(baseline, ops.error_column), _values(current, ops.error_column)
+        )
+        data["error_rate"] = _plain(errors)
+        severities.append(errors.severity)
+        parts.append(f"error rate {errors.baseline_rate:.2%} -> {errors.current_rate:.2%}")
+    worst = Severity.worst(severities)
+    return SectionReport(worst, ", ".join(parts) or "operational columns checked",
+                         severity_score(worst), data)  # fmt: skip
+
+
+def performance_section(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> SectionReport | None:
+    """Model quality with labels, current against baseline (on the row samples)."""
+    if spec.labels is None or spec.prediction is None:
+        return None
+    label, prediction = spec.labels.column, spec.prediction.column
+    b_rows = _labelled(baseline.row_sample, label, prediction)
+    c_rows = _labelled(current.row_sample, label, prediction)
+    if len(b_rows) < spec.min_samples or len(c_rows) < spec.min_samples:
+        return SectionReport(
+            Severity.NONE,
+            f"insufficient labelled rows ({len(b_rows)} baseline, {len(c_rows)} current; "
+            f"minSamples={spec.min_samples})",
+            None,
+            {"rows": {"baseline": len(b_rows), "current": len(c_rows)}},
+        )
+    b_metrics = _metrics(spec, b_rows, label, prediction)
+    c_metrics = _metrics(spec, c_rows, label, prediction)
+    changes = performance.compare_performance(
+        b_metrics,
+        c_metrics,
+        warning=spec.performance.warning,
+        critical=spec.performance.critical,
+        alpha=spec.decision.alpha,
+    )
+    # Metrics that decide the section: those with a significance test (accuracy,
+    # precision, recall, ROC-AUC: gated at alpha) and the regression errors. The others
+    # (F1, PR-AUC, Brier, calibration error) are reported but do not alarm on their own:
+    # without a test, a relative change of a small number (ECE 0.015 -> 0.021) is noise.
+    deciding = [ch for ch in changes if ch.p_value is not None or ch.metric in _REGRESSION]
+    worst = Severity.worst(ch.severity for ch in deciding)
+    dropped = [ch for ch in deciding if ch.severity is not Severity.NONE]
+    headline = next((ch for ch in changes if ch.metric in ("roc_auc", "rmse", "accuracy")), None)
+    summary = (
+        f"{len(dropped)} metric(s) dropped: "
+        + ", ".join(f"{ch.metric} {ch.baseline:.3g} -> {ch.current:.3g}" for ch in dropped[:3])
+        if dropped
+        else "no performance drop"
+    )
+    data: dict[str, Any] = {
+        "task": str(spec.labels.task),
+        "rows": {"baseline": len(b_rows), "current": len(c_rows)},
+        "baseline": b_metrics.metrics(),
+        "current": c_metrics.metrics(),
+        "changes": [_plain(ch) for ch in changes],
+        "deciding_metrics": [ch.metric for ch in deciding],
+        "headline": None if headline is None else _plain(headline),
+    }
+    if isinstance(c_metrics, performance.ClassificationMetrics):
+        data["confusion_matrix"] = _plain(c_metrics.confusion)
+    return SectionReport(worst, summary, severity_score(worst), data)
+
+
+def concept_section(
+    spec: DetectionSpec,
+    features: Sequence[_Feature],
+    baseline: WindowProfile,
+    current: WindowProfile,
+) -> SectionReport | None:
+    """Change of the feature-target relation (importances of a model fit per window)."""
+    if spec.labels is None or not features:
+        return None
+    label = spec.labels.column
+    names = [f.name for f in features]
+    b_rows = baseline.row_sample.dropna(subset=[label])
+    c_rows = current.row_sample.dropna(subset=[label])
+    x_b, x_c = _encode(features, b_rows, c_rows, baseline)
+    task: concept.ConceptTask = (
+        "regression" if spec.labels.task is Task.REGRESSION else "classification"
+    )
+    try:
+        result = concept.concept_drift(
+            x_b, b_rows[label].to_numpy(), x_c, c_rows[label].to_numpy(),
+            task=task, feature_names=names, alpha=spec.decision.alpha,
+        )  # fmt: skip
+    except ValueError as exc:  # e.g. a non-numeric regression target: say so, do not crash
+        return SectionReport(Severity.NONE, f"concept drift not assessed: {exc}", None)
+    if result.p_value is None:
+        return SectionReport(Severity.NONE, f"concept drift: {result.reason}", None, _plain(result))
+    top = sorted(result.features, key=lambda f: -abs(f.change))[:3]
+    summary = (
+        f"feature-target relation changed (p={result.p_value:.3g}; "
+        + ", ".join(f"{f.feature} {f.change:+.2f}" for f in top)
+        + ")"
+        if result.drift_detected
+        else f"no concept drift (p={result.p_value:.3g})"
+    )
+    return SectionReport(result.severity, summary, severity_score(result.severity), _plain(result))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+_REGRESSION = frozenset({"rmse", "mae", "r2"})
+
+
+def _outside(profile: NumericProfile, low: float, high: float) -> tuple[float, float]:
+    """Counts (weights) of a profile's values below `low` and above `high`."""
+    values = profile.values
+    weights = profile.weights
+    below_index = int(np.searchsorted(values, low, side="left"))
+    above_index = int(np.searchsorted(values, high, side="right"))
+    if weights is None:
+        return float(below_index), float(values.shape[0] - above_index)
+    return float(weights[:below_index].sum()), float(weights[above_index:].sum())
+
+
+def _values(profile: WindowProfile, column: str) -> np.ndarray:
+    """A numeric column's values: the exact sorted sample, else the row sample's column."""
+    col = profile.columns.get(column)
+    if isinstance(col, NumericProfile) and col.exact:
+        missing = np.full(col.missing, np.nan)
+        return np.concatenate((col.values, missing))
+    return pd.to_numeric(profile.row_sample[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _labelled(rows: pd.DataFrame, label: str, prediction: str) -> pd.DataFrame:
+    return rows.dropna(subset=[label, prediction])
+
+
+def _metrics(
+    spec: DetectionSpec, rows: pd.DataFrame, label: str, prediction: str
+) -> performance.ClassificationMetrics | performance.RegressionMetrics:
+    assert spec.labels is not None
+    assert spec.prediction is not None
+    y_true = rows[label].to_numpy()
+    if spec.labels.task is Task.REGRESSION:
+        return performance.regression_metrics(
+            y_true, pd.to_numeric(rows[prediction], errors="coerce").to_numpy(dtype=float)
+        )
+    positive = spec.prediction.positive_class if spec.prediction.positive_class else 1
+    if spec.labels.task is Task.BINARY and spec.prediction.type is PredictionType.PROBABILITY:
+        return performance.classification_metrics(
+            y_true,
+            y_score=pd.to_numeric(rows[prediction], errors="coerce").to_numpy(dtype=float),
+            threshold=spec.prediction.threshold,
+            positive_label=positive,
+            task="binary",
+        )
+    task: Literal["binary", "multiclass"] = (
+        "binary" if spec.labels.task is Task.BINARY else "multiclass"
+    )
+    return performance.classification_metrics(
+        y_true, y_pred=rows[prediction].to_numpy(), positive_label=positive, task=task
+    )
+
+
+def _encode(
+    features: Sequence[_Feature],
+    b_rows: pd.DataFrame,
+    c_rows: pd.DataFrame,
+    baseline: WindowProfile,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric matrices for the concept model: categories as baseline-frequency ranks
+    (unseen ones -1), missing numeric values as the baseline median."""
+    b_cols, c_cols = [], []
+    for feature in features:
+        if feature.kind is FeatureKind.NUMERIC:
+            b = pd.to_numeric(b_rows[feature.name], errors="coerce").to_numpy(dtype=float)
+            c = pd.to_numeric(c_rows[feature.name], errors="coerce").to_numpy(dtype=float)
+            fill = float(np.nanmedian(b)) if np.isfinite(b).any() else 0.0
+            b_cols.append(np.where(np.isfinite(b), b, fill))
+            c_cols.append(np.where(np.isfinite(c), c, fill))
+        else:
+            counts = baseline.categorical(feature.name).counts
+            ranks = {k: float(i) for i, k in enumerate(sorted(counts, key=lambda k: -counts[k]))}
+
+            def codes(series: pd.Series, ranks: dict[str, float] = ranks) -> np.ndarray:
+                text = series.astype(object).where(series.notna(), None)
+                return np.array([-1.0 if v is None else ranks.get(str(v), -1.0) for v in text])
+
+            b_cols.append(codes(b_rows[feature.name]))
+            c_cols.append(codes(c_rows[feature.name]))
+    return np.column_stack(b_cols), np.column_stack(c_cols)
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses (and containers of them) as JSON-ready dicts."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Severity):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,168 @@
+"""The source interface: read a time window of some columns, in chunks or whole.
+
+Both implementations (SQL, files) yield pandas DataFrames per chunk, so memory is bounded by
+the chunk size; `read` concatenates them for callers that want the whole window, and
+attaches each column's kind (declared, else inferred from the dtype).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from driftwarden.detectors.config import FeatureKind, WindowSpec
+from driftwarden.detectors.sources.errors import EmptyWindowError, InvalidNameError
+
+DEFAULT_CHUNK_ROWS = 100_000
+
+# Equality filters: column -> value (None means IS NULL).
+FilterValue = str | int | float | bool | None
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def validate_identifier(name: str, what: str) -> str:
+    """Return `name` when it is a plain identifier, else raise InvalidNameError."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise InvalidNameError(what, str(name))
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """[start, end), timezone-aware."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if self.start >= self.end:
+            raise ValueError(
+                f"window start {self.start.isoformat()} must be before end {self.end.isoformat()}"
+            )
+
+    @classmethod
+    def from_spec(cls, spec: WindowSpec, run_time: datetime) -> TimeWindow:
+        start, end = spec.resolve(run_time)
+        return cls(start=start, end=end)
+
+    def utc(self) -> tuple[datetime, datetime]:
+        return self.start.astimezone(UTC), self.end.astimezone(UTC)
+
+    def naive_utc(self) -> tuple[datetime, datetime]:
+        """Bounds for timestamp columns without a time zone (which are read as UTC)."""
+        start, end = self.utc()
+        return start.replace(tzinfo=None), end.replace(tzinfo=None)
+
+
+def infer_kind(series: pd.Series) -> FeatureKind:
+    """Numeric for integer and float columns (not booleans), categorical otherwise."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return FeatureKind.CATEGORICAL
+    return FeatureKind.NUMERIC
+
+
+@dataclass(frozen=True)
+class WindowData:
+    """A whole window: one frame, the kind of each column (timestamp columns have none)."""
+
+    window: TimeWindow
+    frame: pd.DataFrame
+    kinds: dict[str, FeatureKind] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Columns as numpy arrays."""
+        return {str(name): self.frame[name].to_numpy() for name in self.frame.columns}
+
+
+@dataclass(frozen=True, slots=True)
+class InsufficientData:
+    """The window has rows, but fewer than the monitor's minimum: an outcome, not an error."""
+
+    window: TimeWindow
+    rows: int
+    minimum: int
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.rows} rows between {self.window.start.isoformat()} and "
+            f"{self.window.end.isoformat()}, fewer than the minimum of {self.minimum}"
+        )
+
+
+class Source(ABC):
+    """Where a monitor's data lives. Subclasses stream a window's rows in chunks."""
+
+    timestamp_column: str
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The source for messages (no credentials)."""
+
+    @abstractmethod
+    def iter_chunks(
+        self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Yield non-empty frames of at most `chunk_rows` rows with exactly `columns`,
+        for rows whose timestamp is in [window.start, window.end). Validates names and
+        types before reading anything."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; nothing to do by default."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def read(
+        self,
+        window: TimeWindow,
+        columns: Sequence[str],
+        *,
+        kinds: Mapping[str, FeatureKind] | None = None,
+        min_rows: int = 1,
+        chunk_rows: int | None = None,
+    ) -> WindowData | InsufficientData:
+        """The whole window in one frame (the chunks concatenated).
+
+        Raises EmptyWindowError when the window has no rows; returns InsufficientData when
+        it has fewer than `min_rows`.
+        """
+        if min_rows < 1:
+            raise ValueError(f"min_rows must be at least 1, got {min_rows}")
+        frames = list(self.iter_chunks(window, columns, chunk_rows=chunk_rows))
+        if not frames:
+            raise EmptyWindowError(window.start, window.end, self.describe())
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if len(frame) < min_rows:
+            return InsufficientData(window=window, rows=len(frame), minimum=min_rows)
+        declared = dict(kinds or {})
+        column_kinds = {
+            str(name): declared.get(str(name)) or infer_kind(frame[name])
+            for name in frame.columns
+            if name != self.timestamp_column
+        }
+        return WindowData(window=window, frame=frame, kinds=column_kinds)

@@ -1,0 +1,60 @@
+"""Distinct, named errors of the data sources (each message names the problem)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+
+class SourceError(Exception):
+    """Base of every data-source error; messages never contain credentials."""
+
+
+class SourceUnreachableError(SourceError):
+    """The database cannot be reached, or the files do not exist."""
+
+
+class InvalidNameError(SourceError, ValueError):
+    """A table, column or filter name is not a plain identifier (refused before any SQL)."""
+
+    def __init__(self, what: str, name: str) -> None:
+        self.what, self.name = what, name
+        super().__init__(
+            f"invalid {what} name {name!r}: expected letters, digits and underscores, "
+            "starting with a letter or underscore, at most 63 characters"
+        )
+
+
+class TableNotFoundError(SourceError):
+    def __init__(self, table: str, source: str) -> None:
+        self.table = table
+        super().__init__(f"table or view {table!r} not found in {source}")
+
+
+class ColumnNotFoundError(SourceError):
+    def __init__(self, columns: Sequence[str], where: str) -> None:
+        self.columns = tuple(columns)
+        names = ", ".join(repr(c) for c in columns)
+        super().__init__(f"column(s) {names} not found in {where}")
+
+
+class TimestampTypeError(SourceError):
+    def __init__(self, column: str, actual: str, where: str) -> None:
+        self.column, self.actual = column, actual
+        super().__init__(
+            f"timestamp column {column!r} of {where} has type {actual}, "
+            "expected a timestamp or date"
+        )
+
+
+class EmptyWindowError(SourceError):
+    def __init__(self, start: datetime, end: datetime, where: str) -> None:
+        self.start, self.end = start, end
+        super().__init__(
+            f"no rows in {where} between {start.isoformat()} and {end.isoformat()} "
+            "(window is empty)"
+        )
+
+
+class QueryTimeoutError(SourceError):
+    """The source query ran longer than the statement timeout."""

@@ -1,0 +1,183 @@
+"""Parquet and CSV files as a data source: one file, a directory, or a glob.
+
+Read with pyarrow's dataset API: only the requested columns, the window and the equality
+filters pushed into the scan (Parquet row-group statistics and hive partitions prune what
+is read), in record batches of at most `chunk_rows` rows with little read-ahead, so memory
+follows the chunk (and the files' row-group size), not the window.
+
+Date-partitioned layouts (`.../date=2026-01-31/part-0.parquet`) are read with
+`date_partition="date"`: partitions outside the window are never opened. Timestamps without
+a time zone are taken as UTC.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from driftwarden.detectors.sources.base import (
+    DEFAULT_CHUNK_ROWS,
+    FilterValue,
+    Source,
+    TimeWindow,
+)
+from driftwarden.detectors.sources.errors import (
+    ColumnNotFoundError,
+    SourceError,
+    SourceUnreachableError,
+    TimestampTypeError,
+)
+
+FileFormat = Literal["parquet", "csv"]
+_SUFFIXES: dict[str, FileFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def _format_of(path: Path) -> FileFormat | None:
+    suffixes = [s.lower() for s in path.suffixes]
+    for suffix in reversed(suffixes):
+        if suffix in _SUFFIXES:
+            return _SUFFIXES[suffix]
+    return None
+
+
+class FileSource(Source):
+    """Rows of Parquet or CSV files with `timestamp_column` in the window."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        timestamp_column: str,
+        *,
+        file_format: FileFormat | None = None,
+        date_partition: str | None = None,
+        hive_partitioning: bool = False,
+        filters: Mapping[str, FilterValue] | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> None:
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        if file_format not in (None, "parquet", "csv"):
+            raise ValueError(f"file_format must be parquet or csv, got {file_format!r}")
+        self.path = str(path)
+        self.timestamp_column = timestamp_column
+        self.file_format = file_format
+        self.date_partition = date_partition
+        self.hive_partitioning = hive_partitioning or date_partition is not None
+        self.filters = dict(filters or {})
+        self.chunk_rows = chunk_rows
+        self._dataset: ds.Dataset | None = None
+
+    def describe(self) -> str:
+        return f"files {self.path}"
+
+    def _files(self) -> tuple[str | list[str], Path]:
+        """What to hand to pyarrow, and one example file (to tell the format)."""
+        if glob.has_magic(self.path):
+            matches = sorted(p for p in glob.glob(self.path, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise SourceUnreachableError(f"no files match {self.path}")
+            return matches, Path(matches[0])
+        root = Path(self.path)
+        if root.is_file():
+            return [str(root)], root
+        if root.is_dir():
+            example = next(
+                (p for p in sorted(root.rglob("*")) if p.is_file() and _format_of(p)), None
+            )
+            if example is None:
+                raise SourceUnreachableError(f"no .parquet or .csv files under {self.path}")
+            return str(root), example
+        raise SourceUnreachableError(f"{self.path} does not exist")
+
+    def dataset(self) -> ds.Dataset:
+        if self._dataset is None:
+            source, example = self._files()
+            file_format = self.file_format or _format_of(example)
+            if file_format is None:
+                raise SourceError(
+                    f"cannot tell the format of {example}: name it .parquet or .csv, "
+                    "or pass file_format"
+                )
+            partitioning: Any = None
+            if self.date_partition is not None:
+                partitioning = ds.partitioning(
+                    pa.schema([(self.date_partition, pa.date32())]), flavor="hive"
+                )
+            elif self.hive_partitioning:
+                partitioning = "hive"
+            file_type: Any = file_format
+            if file_format == "parquet":
+                # pre_buffer would fetch row groups ahead of the scan: memory then grows
+                # with the file, not with the chunk (measured in benchmarks/bench_storage.py).
+                file_type = ds.ParquetFileFormat(
+                    default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False)
+                )
+            try:
+                self._dataset = ds.dataset(
+                    source,
+                    format=file_type,
+                    partitioning=partitioning,
+                    exclude_invalid_files=False,
+                )
+            except (pa.ArrowInvalid, OSError) as error:
+                raise SourceError(f"cannot read {self.describe()}: {error}") from None
+        return self._dataset
+
+    def _filter(self, dataset: ds.Dataset, window: TimeWindow) -> ds.Expression:
+        schema = dataset.schema
+        ts_type = schema.field(self.timestamp_column).type
+        ts = ds.field(self.timestamp_column)
+        if pa.types.is_timestamp(ts_type):
+            bounds = window.utc() if ts_type.tz is not None else window.naive_utc()
+            start, end = (pa.scalar(b, type=ts_type) for b in bounds)
+        elif pa.types.is_date(ts_type):
+            ts = ts.cast(pa.timestamp("us"))
+            start, end = (pa.scalar(b, type=pa.timestamp("us")) for b in window.naive_utc())
+        else:
+            raise TimestampTypeError(self.timestamp_column, str(ts_type), self.describe())
+        expression = (ts >= start) & (ts < end)
+        if self.date_partition is not None:
+            first, last = window.utc()
+            last -= timedelta(microseconds=1)
+            day = ds.field(self.date_partition)
+            expression &= (day >= pa.scalar(first.date(), pa.date32())) & (
+                day <= pa.scalar(last.date(), pa.date32())
+            )
+        for name, value in self.filters.items():
+            field = ds.field(name)
+            expression &= field.is_null() if value is None else field == pa.scalar(value)
+        return expression
+
+    def iter_chunks(
+        self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        size = chunk_rows or self.chunk_rows
+        if size < 1:
+            raise ValueError(f"chunk_rows must be positive, got {size}")
+        names = list(dict.fromkeys(columns))
+        dataset = self.dataset()
+        available = set(dataset.schema.names)
+        wanted = [*names, self.timestamp_column, *self.filters]
+        missing = [name for name in dict.fromkeys(wanted) if name not in available]
+        if missing:
+            raise ColumnNotFoundError(missing, self.describe())
+        scanner = dataset.scanner(
+            columns=names,
+            filter=self._filter(dataset, window),
+            batch_size=size,
+            batch_readahead=1,
+            fragment_readahead=1,
+        )
+        try:
+            for batch in scanner.to_batches():
+                if batch.num_rows:
+                    yield batch.to_pandas()
+        except (pa.ArrowInvalid, OSError) as error:
+            raise SourceError(f"reading {self.describe()} failed: {error}") from None

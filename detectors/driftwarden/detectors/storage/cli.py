@@ -1,0 +1,134 @@
+"""`driftwarden db ...`: schema upgrades, the compatibility check and retention.
+
+The top-level CLI calls `add_db_subcommands(subparsers)`; every leaf parser sets
+`handler(args) -> int` (the exit code). The database comes from the environment
+(`DRIFTWARDEN_DATABASE_URL` or PG*), else the local SQLite file; it is printed masked.
+Exit codes: 0 done, 2 invalid input or incompatible schema (retrying will not help),
+1 anything else (e.g. the database is unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from driftwarden.detectors.storage.database import (
+    DatabaseConfigError,
+    StorageError,
+    create_engine,
+    mask_url,
+    resolve_database_url,
+)
+from driftwarden.detectors.storage.migrate import (
+    SchemaTooNewError,
+    check_schema_compatible,
+    upgrade,
+)
+from driftwarden.detectors.storage.retention import RetentionPolicy, apply_retention
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `db upgrade`, `db check` and `db retention` to a CLI's subcommands."""
+    db = subparsers.add_parser(
+        "db",
+        help="manage the history database (schema, retention)",
+        description="Manage the history database. The URL comes from DRIFTWARDEN_DATABASE_URL "
+        "or the PG* variables; without either, a local SQLite file is used.",
+    )
+    db.set_defaults(handler=_needs_subcommand(db))
+    commands = db.add_subparsers(title="commands", metavar="COMMAND")
+
+    up = commands.add_parser("upgrade", help="apply pending schema migrations (safe to run again)")
+    up.set_defaults(handler=_guarded(_upgrade))
+
+    check = commands.add_parser(
+        "check", help="exit 0 when the schema is exactly what this version expects"
+    )
+    check.set_defaults(handler=_guarded(_check))
+
+    retention = commands.add_parser(
+        "retention", help="delete history older than the retention policy keeps"
+    )
+    retention.add_argument(
+        "--keep-feature-rows", default="90d", help="drift results and metrics (default 90d)"
+    )
+    retention.add_argument("--keep-runs", default="365d", help="run summaries (default 365d)")
+    retention.add_argument(
+        "--keep-resolved-alerts", default="365d", help="resolved alerts (default 365d)"
+    )
+    retention.add_argument(
+        "--keep-retrain-events", default="365d", help="retrain decisions (default 365d)"
+    )
+    retention.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
+    )
+    retention.set_defaults(handler=_guarded(_retention))
+
+
+def _needs_subcommand(parser: argparse.ArgumentParser) -> Handler:
+    def handler(_args: argparse.Namespace) -> int:
+        parser.print_usage(sys.stderr)
+        print("driftwarden db: error: a command is required", file=sys.stderr)
+        return 2
+
+    return handler
+
+
+def _guarded(handler: Handler) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (DatabaseConfigError, SchemaTooNewError, ValueError) as error:
+            print(f"driftwarden db: error: {error}", file=sys.stderr)
+            return 2
+        except StorageError as error:
+            print(f"driftwarden db: error: {error}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _upgrade(_args: argparse.Namespace) -> int:
+    url = resolve_database_url()
+    engine = create_engine(url)
+    try:
+        status = upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database {mask_url(url)} is at schema revision {status.current} (newest known)")
+    return 0
+
+
+def _check(_args: argparse.Namespace) -> int:
+    url = resolve_database_url()
+    engine = create_engine(url)
+    try:
+        status = check_schema_compatible(engine)
+    finally:
+        engine.dispose()
+    print(f"database {mask_url(url)} schema revision {status.current}: compatible")
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    policy = RetentionPolicy.from_durations(
+        feature_rows=args.keep_feature_rows,
+        runs=args.keep_runs,
+        resolved_alerts=args.keep_resolved_alerts,
+        retrain_events=args.keep_retrain_events,
+    )
+    url = resolve_database_url()
+    engine = create_engine(url)
+    try:
+        check_schema_compatible(engine)
+        result = apply_retention(engine, policy, datetime.now(UTC), dry_run=args.dry_run)
+    finally:
+        engine.dispose()
+    verb = "would delete" if result.dry_run else "deleted"
+    summary = ", ".join(f"{table} {count}" for table, count in result.deleted.items())
+    print(f"retention on {mask_url(url)}: {verb} {summary}")
+    return 0

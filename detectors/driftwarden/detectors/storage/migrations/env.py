@@ -1,0 +1,42 @@
+"""Alembic environment, run from the installed package (see `storage.migrate`).
+
+The caller hands over an open connection in `config.attributes["connection"]`; the `alembic`
+command line can be used too (it builds an engine from `sqlalchemy.url`). SQLite runs in
+batch mode so that later migrations may alter tables.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from driftwarden.detectors.storage.database import create_engine
+from driftwarden.detectors.storage.models import metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("driftwarden migrations run online only: use `driftwarden db upgrade`")
+run_migrations_online()

@@ -1,0 +1,172 @@
+"""What the history store accepts and returns: plain frozen dataclasses, no ORM objects.
+
+The run report is adapted to these types by the caller; storage depends on nothing else of
+the project beyond the shared severity scale. All times are timezone-aware (UTC is stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from driftwarden.detectors.stats.severity import Severity
+
+__all__ = [
+    "AlertRow",
+    "AlertState",
+    "DriftResultRow",
+    "DriftType",
+    "FeaturePoint",
+    "PerformanceRow",
+    "RetrainDecision",
+    "RetrainEventRow",
+    "RunOutcome",
+    "RunRecord",
+    "Severity",
+]
+
+
+class RunOutcome(StrEnum):
+    """How a monitor run ended."""
+
+    SUCCEEDED = "succeeded"
+    INSUFFICIENT_DATA = "insufficient_data"
+    FAILED = "failed"
+
+
+class DriftType(StrEnum):
+    """What drifted: input data, the model's output, or the feature-target relation."""
+
+    DATA = "data"
+    PREDICTION = "prediction"
+    CONCEPT = "concept"
+
+
+class AlertState(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class RetrainDecision(StrEnum):
+    TRIGGERED = "triggered"
+    SKIPPED = "skipped"
+
+
+def _require_aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run of one monitor: the summary row of `monitor_runs`."""
+
+    run_id: str
+    monitor_namespace: str
+    monitor_name: str
+    started_at: datetime
+    outcome: RunOutcome
+    model_name: str | None = None
+    model_version: str | None = None
+    monitor_uid: str | None = None
+    scheduled_at: datetime | None = None
+    finished_at: datetime | None = None
+    error_reason: str | None = None
+    baseline_rows: int | None = None
+    current_rows: int | None = None
+    severity: Severity = Severity.NONE
+    health_score: float | None = None
+    detector_version: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.run_id:
+            raise ValueError("run_id must not be empty")
+        for name in ("scheduled_at", "started_at", "finished_at"):
+            _require_aware(name, getattr(self, name))
+        if self.health_score is not None and not 0 <= self.health_score <= 100:
+            raise ValueError(f"health_score must be within 0..100, got {self.health_score}")
+
+
+@dataclass(frozen=True, slots=True)
+class DriftResultRow:
+    """One feature x method of one run (`drift_results`)."""
+
+    feature: str
+    method: str
+    statistic: float | None
+    p_value: float | None
+    threshold: float | None
+    drift_detected: bool
+    severity: Severity
+    feature_kind: str | None = None  # FeatureKind value: numeric / categorical
+    drift_type: DriftType = DriftType.DATA
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceRow:
+    """One performance metric of one run (`performance_metrics`)."""
+
+    metric: str
+    value: float | None
+    baseline_value: float | None = None
+    split: str = "current"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """An alert; `alert_id` is chosen by the caller and stable across retries."""
+
+    alert_id: str
+    monitor_namespace: str
+    monitor_name: str
+    severity: Severity
+    drift_type: DriftType
+    message: str
+    fired_at: datetime
+    affected_features: tuple[str, ...] = ()
+    recommended_action: str | None = None
+    state: AlertState = AlertState.FIRING
+    run_id: str | None = None
+    resolved_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("fired_at", "resolved_at", "acknowledged_at"):
+            _require_aware(name, getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainEventRow:
+    """A retraining decision of a policy (`retrain_events`), triggered or skipped and why."""
+
+    event_id: str
+    namespace: str
+    policy_name: str
+    monitor_name: str
+    decision: RetrainDecision
+    reason: str
+    created_at: datetime
+    run_id: str | None = None
+    job_name: str | None = None
+    outcome: str | None = None  # e.g. pending, running, succeeded, failed, rejected
+    finished_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("created_at", "finished_at"):
+            _require_aware(name, getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class FeaturePoint:
+    """One point of a feature's trend (read side)."""
+
+    run_id: str
+    observed_at: datetime
+    method: str
+    statistic: float | None
+    p_value: float | None
+    drift_detected: bool
+    severity: Severity

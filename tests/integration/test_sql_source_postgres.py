@@ -1,0 +1,223 @@
+"""The SQL data source against a real PostgreSQL 15 server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import psycopg2
+import pytest
+from pg import PostgresServer
+
+from driftwarden.detectors.config import FeatureKind, WindowSpec
+from driftwarden.detectors.sources import (
+    ColumnNotFoundError,
+    EmptyWindowError,
+    InsufficientData,
+    InvalidNameError,
+    QueryTimeoutError,
+    SourceError,
+    SourceUnreachableError,
+    SqlSource,
+    TableNotFoundError,
+    TimestampTypeError,
+    TimeWindow,
+    WindowData,
+)
+from driftwarden.detectors.sources import sql as sql_source
+
+pytestmark = pytest.mark.postgres
+
+RUN_TIME = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+ROWS = 2_000  # one row every 30 minutes, ending at RUN_TIME: about 41 days
+HOSTILE = 'x"; DROP TABLE runs; --'
+
+
+@pytest.fixture(scope="module")
+def data_url(postgres_server: PostgresServer) -> str:
+    url = postgres_server.create_database("inference")
+    conn = psycopg2.connect(postgres_server.dsn("inference"))
+    with conn, conn.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE inference_log (ts timestamptz NOT NULL, ts_local timestamp NOT NULL,"
+            " age double precision, income numeric(12, 2), region text, model_version text,"
+            ' "select" integer, note text)'
+        )
+        cursor.execute(
+            "INSERT INTO inference_log SELECT "
+            "  %(end)s - (i * interval '30 minutes'), "
+            "  (%(end)s - (i * interval '30 minutes')) AT TIME ZONE 'UTC', "
+            "  i %% 80, (i * 10.5)::numeric(12, 2), "
+            "  CASE WHEN i %% 3 = 0 THEN 'north' ELSE 'south' END, "
+            "  CASE WHEN i %% 2 = 0 THEN '3' ELSE '2' END, i, 'n' "
+            "FROM generate_series(1, %(rows)s) AS i",
+            {"end": RUN_TIME, "rows": ROWS},
+        )
+        cursor.execute("CREATE TABLE runs (id integer)")  # the hostile name's target
+        cursor.execute("CREATE VIEW recent AS SELECT ts, age FROM inference_log")
+        cursor.execute("CREATE VIEW slow AS SELECT ts, age FROM inference_log, pg_sleep(2) AS s")
+        # A view whose read would write: the source's READ ONLY transaction must stop it.
+        cursor.execute("CREATE TABLE audit (x integer)")
+        cursor.execute(
+            "CREATE FUNCTION touch() RETURNS integer LANGUAGE sql "
+            "AS 'INSERT INTO audit VALUES (1) RETURNING 1'"
+        )
+        cursor.execute("CREATE VIEW sneaky AS SELECT ts, age, touch() AS t FROM inference_log")
+    conn.close()
+    return url
+
+
+def _window(length: str, end_offset: str = "0s") -> TimeWindow:
+    spec = WindowSpec.model_validate({"relative": {"length": length, "endOffset": end_offset}})
+    return TimeWindow.from_spec(spec, RUN_TIME)
+
+
+def test_relative_windows_select_exactly_their_rows(data_url: str) -> None:
+    with SqlSource(data_url, "inference_log", "ts") as source:
+        current = source.read(_window("24h"), ["age", "income", "region"])
+        baseline = source.read(_window("30d", "7d"), ["age", "income", "region"])
+    assert isinstance(current, WindowData)
+    assert isinstance(baseline, WindowData)
+    # rows at RUN_TIME - i*30min for i >= 1; [start, end) includes i = 1..48
+    assert current.rows == 48
+    assert baseline.rows == 30 * 48
+    assert current.frame["income"].dtype == np.float64  # NUMERIC arrives as floats
+    assert current.kinds == {
+        "age": FeatureKind.NUMERIC,
+        "income": FeatureKind.NUMERIC,
+        "region": FeatureKind.CATEGORICAL,
+    }
+    assert set(current.arrays()) == {"age", "income", "region"}
+
+
+def test_absolute_window_on_a_timestamp_without_time_zone(data_url: str) -> None:
+    window = TimeWindow(RUN_TIME - timedelta(hours=2), RUN_TIME - timedelta(minutes=30))
+    with SqlSource(data_url, "inference_log", "ts_local") as source:
+        data = source.read(window, ["ts_local", "age"])
+    assert isinstance(data, WindowData)
+    assert data.rows == 3  # i = 4, 3, 2 (the end is exclusive: i = 1 is out)
+    assert "ts_local" not in data.kinds
+
+
+def test_equality_filters_are_bound_values(data_url: str) -> None:
+    filters = {"model_version": "3", "region": "north"}
+    with SqlSource(data_url, "inference_log", "ts", filters=filters) as source:
+        data = source.read(_window("24h"), ["region", "model_version"])
+    assert isinstance(data, WindowData)
+    assert set(data.frame["model_version"]) == {"3"}
+    assert set(data.frame["region"]) == {"north"}
+    assert data.rows == 8  # i in 1..48 divisible by 6
+
+
+def test_streams_in_chunks(data_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SqlSource(data_url, "inference_log", "ts") as source:
+        chunks = list(source.iter_chunks(_window("30d"), ["age", "income"], chunk_rows=250))
+    assert [len(c) for c in chunks] == [250] * 5 + [1440 - 1250]
+    # chunks larger than one round trip of the cursor are assembled from several fetches
+    monkeypatch.setattr(sql_source, "_FETCH_ROWS", 400)
+    with SqlSource(data_url, "inference_log", "ts") as source:
+        sizes = [len(c) for c in source.iter_chunks(_window("41d"), ["age"], chunk_rows=1500)]
+    assert sizes == [1500, 41 * 48 - 1500]
+    assert all(list(c.columns) == ["age", "income"] for c in chunks)
+
+
+def test_reserved_words_are_quoted(data_url: str) -> None:
+    with SqlSource(data_url, "public.inference_log", "ts") as source:
+        data = source.read(_window("24h"), ["select"])
+    assert isinstance(data, WindowData)
+    assert sorted(data.frame["select"]) == list(range(1, 49))
+
+
+@pytest.mark.parametrize("where", ["column", "table", "timestamp", "filter"])
+def test_hostile_names_are_rejected_and_nothing_is_dropped(
+    data_url: str, postgres_server: PostgresServer, where: str
+) -> None:
+    def attempt() -> None:
+        if where == "table":
+            SqlSource(data_url, HOSTILE, "ts")
+        elif where == "timestamp":
+            SqlSource(data_url, "inference_log", HOSTILE)
+        elif where == "filter":
+            SqlSource(data_url, "inference_log", "ts", filters={HOSTILE: "1"})
+        else:
+            with SqlSource(data_url, "inference_log", "ts") as source:
+                source.read(_window("24h"), ["age", HOSTILE])
+
+    with pytest.raises(InvalidNameError, match="invalid"):
+        attempt()
+    conn = psycopg2.connect(postgres_server.dsn("inference"))
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.runs') IS NOT NULL")
+        assert cursor.fetchone() == (True,)
+    conn.close()
+
+
+def test_hostile_filter_value_is_just_a_value(data_url: str) -> None:
+    with (
+        SqlSource(data_url, "inference_log", "ts", filters={"region": HOSTILE}) as source,
+        pytest.raises(EmptyWindowError),
+    ):
+        source.read(_window("24h"), ["age"])
+
+
+def test_missing_table_and_columns_are_named(data_url: str) -> None:
+    with (
+        SqlSource(data_url, "no_such_table", "ts") as source,
+        pytest.raises(TableNotFoundError, match="no_such_table"),
+    ):
+        source.read(_window("24h"), ["age"])
+    with (
+        SqlSource(data_url, "inference_log", "ts", filters={"shard": 1}) as source,
+        pytest.raises(ColumnNotFoundError, match=r"'salary'.*'shard'"),
+    ):
+        source.read(_window("24h"), ["age", "salary"])
+    # views work, and are checked too
+    with (
+        SqlSource(data_url, "recent", "ts") as source,
+        pytest.raises(ColumnNotFoundError, match="'income'"),
+    ):
+        source.read(_window("24h"), ["income"])
+
+
+def test_timestamp_column_of_the_wrong_type(data_url: str) -> None:
+    with (
+        SqlSource(data_url, "inference_log", "note") as source,
+        pytest.raises(TimestampTypeError, match=r"'note'.*TEXT"),
+    ):
+        source.read(_window("24h"), ["age"])
+
+
+def test_empty_window_and_too_few_rows(data_url: str) -> None:
+    with SqlSource(data_url, "inference_log", "ts") as source:
+        with pytest.raises(EmptyWindowError, match="window is empty"):
+            source.read(TimeWindow(RUN_TIME, RUN_TIME + timedelta(days=1)), ["age"])
+        outcome = source.read(_window("24h"), ["age"], min_rows=200)
+    assert isinstance(outcome, InsufficientData)
+    assert (outcome.rows, outcome.minimum) == (48, 200)
+    assert "fewer than the minimum of 200" in outcome.message
+
+
+def test_reads_run_in_a_read_only_transaction(data_url: str) -> None:
+    with (
+        SqlSource(data_url, "sneaky", "ts") as source,
+        pytest.raises(SourceError, match="read-only transaction"),
+    ):
+        source.read(_window("24h"), ["age", "t"])
+
+
+def test_statement_timeout(data_url: str) -> None:
+    source = SqlSource(data_url, "slow", "ts", statement_timeout=timedelta(milliseconds=200))
+    with source, pytest.raises(QueryTimeoutError, match="statement timeout"):
+        source.read(_window("24h"), ["age"])
+
+
+def test_unreachable_source_hides_the_password(postgres_server: PostgresServer) -> None:
+    secret = "Wr0ng-" + postgres_server.password
+    url = postgres_server.url("inference", password=secret)
+    with (
+        SqlSource(url, "inference_log", "ts") as source,
+        pytest.raises(SourceUnreachableError) as failed,
+    ):
+        source.read(_window("24h"), ["age"])
+    assert secret not in str(failed.value)
+    assert "password authentication failed" in str(failed.value)

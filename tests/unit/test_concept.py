@@ -1,0 +1,190 @@
+"""Concept drift: calibration (same population rarely alarms) and power (changed y | X)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from scipy import stats
+
+from driftwarden.detectors.stats.concept import (
+    ConceptTask,
+    _holm,
+    concept_drift,
+    label_conditional_drift,
+)
+from driftwarden.detectors.stats.severity import Severity
+
+
+def _window(
+    rng: np.random.Generator, n: int, *, relation: str = "base", regression: bool = False
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Same X distribution in every window; y depends on x0, x1, x2 ("base") or on x3
+    instead of x0 ("changed")."""
+    x = rng.normal(size=(n, 6))
+    lead = x[:, 0] if relation == "base" else x[:, 3]
+    signal = 1.2 * lead + 0.8 * x[:, 1] - 0.5 * x[:, 2]
+    noisy = signal + rng.normal(size=n)
+    y = noisy if regression else (noisy > 0).astype(np.float64)
+    return x, y
+
+
+# Small fits keep the suite fast (about 0.2 s of CPU per call). The calibration holds for
+# any model size (the p-value is exact under exchangeability); at the defaults (25 trees,
+# up to 2,000 rows per fit) benchmarks/bench_concept.py measured 8/100 (classification) and
+# 5/100 (regression) false alarms. In this file's setting both loops below give 0/10.
+FAST_ROWS = 500
+FAST_TREES = 10
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_same_population_rarely_alarms(regression: bool) -> None:
+    task: ConceptTask = "regression" if regression else "classification"
+    alarms = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        xb, yb = _window(rng, 12_000, regression=regression)
+        xc, yc = _window(rng, 1_000, regression=regression)
+        result = concept_drift(
+            xb, yb, xc, yc, task=task, seed=seed, max_rows=FAST_ROWS, n_estimators=FAST_TREES
+        )
+        assert result.p_value is not None
+        assert 0.0 < result.p_value <= 1.0
+        alarms += result.drift_detected
+    assert alarms <= 1
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_changed_relation_alarms_and_names_the_features(regression: bool) -> None:
+    task: ConceptTask = "regression" if regression else "classification"
+    for seed in range(3):
+        rng = np.random.default_rng(100 + seed)
+        xb, yb = _window(rng, 12_000, regression=regression)
+        xc, yc = _window(rng, 1_000, relation="changed", regression=regression)
+        result = concept_drift(
+            xb, yb, xc, yc,
+            task=task, seed=seed, feature_names=list("abcdef"),
+            max_rows=FAST_ROWS, n_estimators=FAST_TREES,
+        )  # fmt: skip
+        assert result.drift_detected
+        assert result.p_value == pytest.approx(1 / 20)
+        assert result.severity is Severity.CRITICAL
+        assert result.statistic is not None
+        assert result.threshold is not None
+        assert result.statistic > result.threshold
+        assert {f.feature for f in result.features[:2]} == {"a", "d"}
+        by_name = {f.feature: f for f in result.features}
+        assert by_name["a"].change < 0 < by_name["d"].change
+        assert result.spearman is not None
+        assert result.spearman < 0.8
+
+
+def test_defaults_are_deterministic_and_order_free() -> None:
+    rng = np.random.default_rng(7)
+    xb, yb = _window(rng, 4_000)
+    xc, yc = _window(rng, 800)
+    first = concept_drift(xb, yb, xc, yc, seed=3, max_rows=200, n_estimators=FAST_TREES)
+    assert first == concept_drift(xb, yb, xc, yc, seed=3, max_rows=200, n_estimators=FAST_TREES)
+    assert first.rows_per_fit == 200
+    assert first.n_chunks == 19
+    total = sum(f.baseline for f in first.features)
+    assert total == pytest.approx(1.0)
+    assert sum(f.current for f in first.features) == pytest.approx(1.0)
+
+
+def test_insufficient_data_and_constant_target_are_named() -> None:
+    rng = np.random.default_rng(0)
+    xb, yb = _window(rng, 1_000)
+    xc, yc = _window(rng, 500)
+    small = concept_drift(
+        xb, yb, xc, yc, n_estimators=FAST_TREES
+    )  # 1000 // 19 = 52 rows per fit < 100
+    assert small.p_value is None
+    assert not small.drift_detected
+    assert small.reason is not None
+    assert small.reason.startswith("insufficient data")
+    xb2, yb2 = _window(rng, 4_000)
+    constant = concept_drift(xb2, yb2, xc, np.ones(500), n_estimators=FAST_TREES)
+    assert constant.p_value is None
+    assert constant.reason == "target is constant in a window (in the sampled rows)"
+
+
+def test_missing_targets_dropped_and_missing_features_allowed() -> None:
+    rng = np.random.default_rng(1)
+    xb, yb = _window(rng, 4_000)
+    xc, yc = _window(rng, 600)
+    xb[::10, 1] = np.nan
+    yc[::5] = np.nan
+    result = concept_drift(xb, yb, xc, yc, max_rows=200, n_estimators=FAST_TREES)
+    assert result.n_current == 480
+    assert result.statistic is not None
+    assert np.isfinite(result.statistic)
+
+
+def test_bad_input_names_the_argument() -> None:
+    x = np.zeros((10, 2))
+    y = np.zeros(10)
+    with pytest.raises(ValueError, match="x_baseline must be two-dimensional"):
+        concept_drift(np.zeros(10), y, x, y)
+    with pytest.raises(ValueError, match="y_current"):
+        concept_drift(x, y, x, np.zeros(9))
+    with pytest.raises(ValueError, match="x_current has 3 features"):
+        concept_drift(x, y, np.zeros((10, 3)), y)
+    with pytest.raises(ValueError, match="feature_names"):
+        concept_drift(x, y, x, y, feature_names=["a"])
+    with pytest.raises(ValueError, match="alpha"):
+        concept_drift(x, y, x, y, alpha=1.5)
+    with pytest.raises(ValueError, match="n_chunks"):
+        concept_drift(x, y, x, y, n_chunks=1)
+    bad = x.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="x_current has infinite"):
+        concept_drift(x, y, bad, y)
+    rng = np.random.default_rng(0)
+    xb, yb = _window(rng, 2_000, regression=True)
+    yb[3] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        concept_drift(xb, yb, xb[:500], yb[:500], task="regression", max_rows=100)
+
+
+def test_label_conditional_drift_equals_scipy_and_finds_the_shift() -> None:
+    rng = np.random.default_rng(5)
+    xb, yb = _window(rng, 3_000)
+    xc, yc = _window(rng, 2_000)
+    xc[yc == 1, 2] += 0.5  # feature 2 moves within class 1 only
+    result = label_conditional_drift(xb, yb, xc, yc, feature_names=list("abcdef"))
+    assert result.drift_detected
+    top = result.shifts[0]
+    assert (top.feature, top.label) == ("c", "1")
+    ks = stats.ks_2samp(xb[yb == 1, 2], xc[yc == 1, 2])
+    assert top.statistic == pytest.approx(ks.statistic, abs=1e-12)
+    assert top.p_value == pytest.approx(ks.pvalue, rel=1e-9)
+    assert top.p_value_adjusted == pytest.approx(min(1.0, 12 * ks.pvalue), rel=1e-9)
+    assert len(result.shifts) == 12
+    chi2 = stats.chi2_contingency(
+        [[np.sum(yb == 0), np.sum(yb == 1)], [np.sum(yc == 0), np.sum(yc == 1)]],
+        correction=False,
+    )
+    assert result.label_shift_p_value == pytest.approx(chi2.pvalue, rel=1e-9)
+
+
+def test_label_conditional_same_population_and_small_classes() -> None:
+    alarms = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        xb, yb = _window(rng, 2_000)
+        xc, yc = _window(rng, 1_000)
+        alarms += label_conditional_drift(xb, yb, xc, yc).drift_detected
+    assert alarms <= 1
+    rng = np.random.default_rng(0)
+    xb, yb = _window(rng, 200)
+    yc = np.r_[np.ones(10), np.zeros(90)]
+    small = label_conditional_drift(xb, yb, xb[:100], yc, min_rows=20)
+    assert ("x0", "1") in small.skipped
+    assert all(s.label == "0" for s in small.shifts)
+
+
+def test_holm_adjustment() -> None:
+    # Hand computation: sorted p (0.01, 0.02, 0.04) * (3, 2, 1) = (0.03, 0.04, 0.04).
+    got = _holm(np.array([0.04, 0.01, 0.02]))
+    assert got.tolist() == pytest.approx([0.04, 0.03, 0.04])
