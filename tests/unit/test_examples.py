@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from driftwarden.detectors.cli import load_config
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.operator.api import GROUP, ModelMonitor, RetrainPolicy
 from driftwarden.operator.api.modelmonitor import detection_part
@@ -38,3 +39,14 @@ def test_example_validates(name: str, document: dict[str, Any]) -> None:
     model.model_validate(document)
     if document["kind"] == "ModelMonitor":
         DetectionSpec.model_validate(detection_part(document["spec"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "document"),
+    [(n, d) for n, d in driftwarden_manifests() if d["kind"] == "ModelMonitor"],
+    ids=lambda v: str(v)[:40],
+)
+def test_detect_cli_reads_the_monitor_example(name: str, document: dict[str, Any]) -> None:
+    """`driftwarden detect --config <monitor example>` takes exactly the detection part."""
+    settings = DetectionSpec.model_validate(load_config(EXAMPLES / name))
+    assert settings == ModelMonitor.model_validate(document).spec.detection()

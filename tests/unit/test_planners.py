@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from driftwarden.detectors.cli import load_config
+from driftwarden.detectors.config import DetectionSpec
 from driftwarden.operator.api import ModelMonitor
 from driftwarden.operator.api import run as contract
 from driftwarden.operator.reconcile.apply import (
@@ -166,3 +169,12 @@ def test_apply_plan_writes_only_what_changed(credit_monitor: ModelMonitor) -> No
     assert plan_apply(foreign, desired, uid) == ApplyAction.CONFLICT
     assert plan_apply(existing, desired, uid, immutable=True) == ApplyAction.KEEP
     assert desired_hash(desired) == desired["metadata"]["annotations"][ANNOTATION_DESIRED_HASH]
+
+
+def test_run_config_is_what_the_detect_cli_reads(
+    credit_monitor: ModelMonitor, tmp_path: Path
+) -> None:
+    path = tmp_path / contract.CONFIG_FILE
+    path.write_text(plan_config_map(credit_monitor)["data"][contract.CONFIG_FILE])
+    settings = DetectionSpec.model_validate(load_config(path))
+    assert settings == credit_monitor.spec.detection()
