@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install lint format typecheck imports test unit demo bench crds clean
+.PHONY: all install lint format typecheck imports test unit demo bench crds golden clean
 
 all: test
 
@@ -44,6 +44,14 @@ demo: $(STAMP)
 	$(BIN)/python examples/make_sample_data.py examples/data
 	$(BIN)/driftwarden detect --baseline examples/data/baseline.parquet \
 		--current examples/data/current.parquet --config examples/detect-config.yaml
+
+# CRDs and the API reference page from the pydantic models (the one generator).
+crds: $(STAMP)
+	$(BIN)/python -m driftwarden.operator.api.generate
+
+# Re-render the golden manifests of the planner tests after an intended change (review the diff).
+golden: $(STAMP)
+	UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_speed.py

@@ -54,7 +54,7 @@ def _check_duration(text: str) -> str:
 
 Duration = Annotated[
     str,
-    Field(pattern=DURATION_PATTERN, examples=["24h", "7d"]),
+    Field(pattern=DURATION_PATTERN, max_length=64, examples=["24h", "7d"]),
     AfterValidator(_check_duration),
 ]
 
@@ -230,12 +230,20 @@ class PerformanceThresholds(CamelModel):
 class HealthWeights(CamelModel):
     """Weights of the health score's parts (normalised over the parts present in a run)."""
 
-    data_drift: float = Field(default=0.35, ge=0)
-    prediction_drift: float = Field(default=0.2, ge=0)
-    performance: float = Field(default=0.25, ge=0)
-    concept_drift: float = Field(default=0.1, ge=0)
-    data_quality: float = Field(default=0.07, ge=0)
-    operational: float = Field(default=0.03, ge=0)
+    data_drift: float = Field(default=0.35, ge=0, description="Weight of feature drift.")
+    prediction_drift: float = Field(
+        default=0.2, ge=0, description="Weight of drift in the model's output."
+    )
+    performance: float = Field(
+        default=0.25, ge=0, description="Weight of the performance drop (needs labels)."
+    )
+    concept_drift: float = Field(
+        default=0.1, ge=0, description="Weight of concept drift (needs labels)."
+    )
+    data_quality: float = Field(
+        default=0.07, ge=0, description="Weight of data quality (missing, out of range, new)."
+    )
+    operational: float = Field(default=0.03, ge=0, description="Weight of latency and error rate.")
 
 
 class DetectionSpec(CamelModel):

@@ -1,0 +1,180 @@
+"""The monitor planners: golden manifests and the properties a restarted operator relies on."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from driftwarden.detectors.cli import load_config
+from driftwarden.detectors.config import DetectionSpec
+from driftwarden.operator.api import ModelMonitor
+from driftwarden.operator.api import run as contract
+from driftwarden.operator.reconcile.apply import (
+    ANNOTATION_DESIRED_HASH,
+    ApplyAction,
+    desired_hash,
+    plan_apply,
+)
+from driftwarden.operator.reconcile.monitor import (
+    PlannerSettings,
+    config_map_name,
+    cronjob_name,
+    plan_config_map,
+    plan_cronjob,
+    plan_run_now_job,
+    run_now_job_name,
+    spec_hash,
+)
+from driftwarden.operator.reconcile.naming import ANNOTATION_RUN_NOW, bounded
+
+SETTINGS = PlannerSettings(image="registry.example/driftwarden:0.1.0")
+
+Golden = Callable[[str, Any], None]  # the `golden` fixture of conftest.py
+
+
+def _annotated(monitor: ModelMonitor, **annotations: str) -> ModelMonitor:
+    metadata = monitor.metadata.model_copy(update={"annotations": annotations})
+    return monitor.model_copy(update={"metadata": metadata})
+
+
+def test_golden_cronjob_postgres(credit_monitor: ModelMonitor, golden: Golden) -> None:
+    golden("cronjob-credit-scoring", plan_cronjob(credit_monitor, SETTINGS))
+
+
+def test_golden_cronjob_files(churn_monitor: ModelMonitor, golden: Golden) -> None:
+    golden("cronjob-churn", plan_cronjob(churn_monitor, SETTINGS))
+
+
+def test_golden_config_map(credit_monitor: ModelMonitor, golden: Golden) -> None:
+    golden("configmap-credit-scoring", plan_config_map(credit_monitor))
+
+
+def test_golden_run_now_job(credit_monitor: ModelMonitor, golden: Golden) -> None:
+    monitor = _annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "2026-11-23T12:00:00Z"})
+    golden("job-run-now-credit-scoring", plan_run_now_job(monitor, SETTINGS))
+
+
+def test_cronjob_essentials(credit_monitor: ModelMonitor) -> None:
+    cronjob = plan_cronjob(credit_monitor, SETTINGS)
+    spec = cronjob["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["timeZone"] == "Europe/Berlin"
+    assert spec["suspend"] is False
+    assert spec["startingDeadlineSeconds"] == 300
+    owner = cronjob["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["uid"], owner["controller"]) == (
+        "ModelMonitor",
+        credit_monitor.metadata.uid,
+        True,
+    )
+    job = spec["jobTemplate"]["spec"]
+    rule = job["podFailurePolicy"]["rules"][0]
+    assert rule["action"] == "FailJob"
+    assert rule["onExitCodes"]["values"] == [contract.EXIT_INVALID_INPUT]
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["automountServiceAccountToken"] is False
+    container = pod["containers"][0]
+    assert container["args"] == ["run", "--config", contract.CONFIG_PATH]
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    env = {e["name"]: e for e in container["env"]}
+    assert env[contract.ENV_SOURCE_URL]["valueFrom"]["secretKeyRef"] == {
+        "name": "inference-db",
+        "key": "url",
+    }
+    assert "value" not in env[contract.ENV_SOURCE_URL]  # secrets by reference only
+
+
+def test_config_map_is_a_readable_monitor_manifest(credit_monitor: ModelMonitor) -> None:
+    config_map = plan_config_map(credit_monitor)
+    document = yaml.safe_load(config_map["data"][contract.CONFIG_FILE])
+    again = ModelMonitor.model_validate(document)
+    assert again.spec == credit_monitor.spec
+    assert again.spec.detection() == credit_monitor.spec.detection()
+    assert document["spec"]["minSamples"] == 200
+    assert document["spec"]["decision"] == {"alpha": 0.05, "bins": 10}  # defaults resolved
+
+
+def test_spec_hash_follows_the_spec_only(credit_monitor: ModelMonitor) -> None:
+    before = spec_hash(credit_monitor)
+    assert spec_hash(_annotated(credit_monitor, anything="x")) == before
+    changed_spec = credit_monitor.spec.model_copy(update={"min_samples": 500})
+    assert spec_hash(credit_monitor.model_copy(update={"spec": changed_spec})) != before
+    hashes = {
+        plan_config_map(credit_monitor)["metadata"]["annotations"]["driftwarden.io/spec-hash"],
+        plan_cronjob(credit_monitor, SETTINGS)["metadata"]["annotations"][
+            "driftwarden.io/spec-hash"
+        ],
+    }
+    assert hashes == {before}
+
+
+def test_run_now_is_one_job_per_request(credit_monitor: ModelMonitor) -> None:
+    assert plan_run_now_job(credit_monitor, SETTINGS) is None
+    first = _annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "a"})
+    job = plan_run_now_job(first, SETTINGS)
+    assert job is not None
+    assert job == plan_run_now_job(first, SETTINGS)
+    second = plan_run_now_job(_annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "b"}), SETTINGS)
+    assert second is not None
+    assert second["metadata"]["name"] != job["metadata"]["name"]
+    handled_status = first.status.model_copy(update={"last_run_now_request": "a"})
+    assert plan_run_now_job(first.model_copy(update={"status": handled_status}), SETTINGS) is None
+
+
+def test_long_names_stay_valid(credit_monitor: ModelMonitor) -> None:
+    long_name = "a-very-long-monitor-name-" * 9
+    metadata = credit_monitor.metadata.model_copy(update={"name": long_name.strip("-")})
+    monitor = credit_monitor.model_copy(update={"metadata": metadata})
+    assert len(cronjob_name(monitor)) <= 52
+    assert len(run_now_job_name(monitor, "x")) <= 63
+    assert len(config_map_name(monitor)) <= 253
+    cronjob = plan_cronjob(monitor, SETTINGS)
+    assert all(len(v) <= 63 for v in cronjob["metadata"]["labels"].values())
+    assert bounded("x" * 60, 52) != bounded("x" * 61, 52)
+
+
+def test_storage_override_and_files_volume(churn_monitor: ModelMonitor) -> None:
+    pod = plan_cronjob(churn_monitor, SETTINGS)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"] == {
+        "claimName": "churn-predictions",
+        "readOnly": True,
+    }
+    env = {e["name"] for e in pod["containers"][0]["env"]}
+    assert contract.ENV_SOURCE_URL not in env
+    assert contract.ENV_DATABASE_URL in env
+    no_results = PlannerSettings(results_secret=None)
+    pod = plan_cronjob(churn_monitor, no_results)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert contract.ENV_DATABASE_URL not in {e["name"] for e in pod["containers"][0]["env"]}
+
+
+def test_apply_plan_writes_only_what_changed(credit_monitor: ModelMonitor) -> None:
+    uid = credit_monitor.metadata.uid
+    desired = plan_cronjob(credit_monitor, SETTINGS)
+    assert plan_apply(None, desired, uid) == ApplyAction.CREATE
+    # What the API server returns has more in it (status, defaults): still up to date.
+    existing = copy.deepcopy(desired)
+    existing["metadata"]["resourceVersion"] = "42"
+    existing["status"] = {"lastScheduleTime": "2026-11-23T06:00:00Z"}
+    assert plan_apply(existing, desired, uid) == ApplyAction.KEEP
+    upgraded = plan_cronjob(credit_monitor, PlannerSettings(image="registry.example/dw:0.2.0"))
+    assert plan_apply(existing, upgraded, uid) == ApplyAction.UPDATE
+    foreign = copy.deepcopy(existing)
+    foreign["metadata"]["ownerReferences"] = []
+    assert plan_apply(foreign, desired, uid) == ApplyAction.CONFLICT
+    assert plan_apply(existing, desired, uid, immutable=True) == ApplyAction.KEEP
+    assert desired_hash(desired) == desired["metadata"]["annotations"][ANNOTATION_DESIRED_HASH]
+
+
+def test_run_config_is_what_the_detect_cli_reads(
+    credit_monitor: ModelMonitor, tmp_path: Path
+) -> None:
+    path = tmp_path / contract.CONFIG_FILE
+    path.write_text(plan_config_map(credit_monitor)["data"][contract.CONFIG_FILE])
+    settings = DetectionSpec.model_validate(load_config(path))
+    assert settings == credit_monitor.spec.detection()
