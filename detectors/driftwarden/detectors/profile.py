@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -234,16 +235,15 @@ def window_profile(
 
 def merge_numeric(a: NumericProfile, b: NumericProfile, max_points: int) -> NumericProfile:
     """Profile of the union of two chunks (commutative up to floating-point sums)."""
-    values = np.concatenate((a.values, b.values))
+    weights: F64 | None
     if a.weights is None and b.weights is None:
-        values.sort(kind="stable")
+        values = np.concatenate((a.values, b.values))
+        values.sort()
         weights = None
     else:
         wa = a.weights if a.weights is not None else np.ones(a.values.shape[0])
         wb = b.weights if b.weights is not None else np.ones(b.values.shape[0])
-        order = np.argsort(values, kind="stable")
-        values = values[order]
-        weights = np.concatenate((wa, wb))[order]
+        values, weights = _merge_weighted(a.values, wa, b.values, wb)
     merged = NumericProfile(
         values=values,
         weights=weights,
@@ -290,6 +290,40 @@ def merge_windows(a: WindowProfile, b: WindowProfile) -> WindowProfile:
         sample = sample.iloc[keep].reset_index(drop=True)
         keys = keys[keep]
     return WindowProfile(a.rows + b.rows, columns, sample, keys, max_points)
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_weighted(
+    a: F64, wa: F64, b: F64, wb: F64
+) -> tuple[F64, F64]:  # pragma: no cover - compiled
+    """Linear merge of two sorted weighted samples (an argsort would cost n log n per chunk)."""
+    na, nb = a.shape[0], b.shape[0]
+    values = np.empty(na + nb)
+    weights = np.empty(na + nb)
+    i = 0
+    j = 0
+    k = 0
+    while i < na and j < nb:
+        if a[i] <= b[j]:
+            values[k] = a[i]
+            weights[k] = wa[i]
+            i += 1
+        else:
+            values[k] = b[j]
+            weights[k] = wb[j]
+            j += 1
+        k += 1
+    while i < na:
+        values[k] = a[i]
+        weights[k] = wa[i]
+        i += 1
+        k += 1
+    while j < nb:
+        values[k] = b[j]
+        weights[k] = wb[j]
+        j += 1
+        k += 1
+    return values, weights
 
 
 def _compress(profile: NumericProfile, max_points: int) -> NumericProfile:
