@@ -34,6 +34,7 @@ from driftwarden.detectors.engine import (
     DetectionInputError,
     ResolvedFeature,
     compare,
+    profile_columns,
     profile_frames,
     resolve_features,
 )
@@ -290,16 +291,9 @@ def _features_for_profile(
 
 
 def _needed_columns(spec: DetectionSpec, features: Sequence[ResolvedFeature]) -> list[str]:
-    names = [f.name for f in features]
-    if spec.prediction is not None:
-        names.append(spec.prediction.column)
-    if spec.labels is not None:
-        names.append(spec.labels.column)
-    if spec.operational is not None:
-        names.extend(
-            c for c in (spec.operational.latency_column, spec.operational.error_column) if c
-        )
-    return list(dict.fromkeys(names))
+    """Every column the profiles read: the same list the engine profiles."""
+    kinds, sample_columns = profile_columns(spec, features)
+    return list(dict.fromkeys([*kinds, *sample_columns]))
 
 
 def _check_rows(profile: WindowProfile, path: Path) -> None:
