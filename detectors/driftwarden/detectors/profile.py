@@ -236,14 +236,16 @@ def window_profile(
 def merge_numeric(a: NumericProfile, b: NumericProfile, max_points: int) -> NumericProfile:
     """Profile of the union of two chunks (commutative up to floating-point sums)."""
     weights: F64 | None
-    if a.weights is None and b.weights is None:
+    size = a.values.shape[0] + b.values.shape[0]
+    if a.weights is None and b.weights is None and size <= max_points:
         values = np.concatenate((a.values, b.values))
         values.sort()
         weights = None
     else:
+        # Merge and compress in one pass: no temporary of the merged size.
         wa = a.weights if a.weights is not None else np.ones(a.values.shape[0])
         wb = b.weights if b.weights is not None else np.ones(b.values.shape[0])
-        values, weights = _merge_weighted(a.values, wa, b.values, wb)
+        values, weights = _merge_compress(a.values, wa, b.values, wb, min(size, max_points))
     merged = NumericProfile(
         values=values,
         weights=weights,
@@ -293,37 +295,50 @@ def merge_windows(a: WindowProfile, b: WindowProfile) -> WindowProfile:
 
 
 @numba.njit(cache=True, nogil=True)
-def _merge_weighted(
-    a: F64, wa: F64, b: F64, wb: F64
+def _merge_compress(
+    a: F64, wa: F64, b: F64, wb: F64, points: int
 ) -> tuple[F64, F64]:  # pragma: no cover - compiled
-    """Linear merge of two sorted weighted samples (an argsort would cost n log n per chunk)."""
+    """Merge two sorted weighted samples into at most `points` weighted points.
+
+    Walking the merged order, an element whose cumulative weight before it is c goes to
+    bucket floor(c / (W / points)); a bucket becomes one point at its weighted mean with
+    its total weight (the rule of `_compress`). With points >= len(a) + len(b) and unit
+    weights every element is its own bucket: an exact merge.
+    """
     na, nb = a.shape[0], b.shape[0]
-    values = np.empty(na + nb)
-    weights = np.empty(na + nb)
+    total = wa.sum() + wb.sum()
+    mass = total / points
+    values = np.empty(points)
+    weights = np.empty(points)
+    out = -1
+    current = -1
+    cumulative = 0.0
     i = 0
     j = 0
-    k = 0
-    while i < na and j < nb:
-        if a[i] <= b[j]:
-            values[k] = a[i]
-            weights[k] = wa[i]
+    while i < na or j < nb:
+        if j >= nb or (i < na and a[i] <= b[j]):
+            x = a[i]
+            w = wa[i]
             i += 1
         else:
-            values[k] = b[j]
-            weights[k] = wb[j]
+            x = b[j]
+            w = wb[j]
             j += 1
-        k += 1
-    while i < na:
-        values[k] = a[i]
-        weights[k] = wa[i]
-        i += 1
-        k += 1
-    while j < nb:
-        values[k] = b[j]
-        weights[k] = wb[j]
-        j += 1
-        k += 1
-    return values, weights
+        bucket = min(int(cumulative / mass), points - 1)
+        if bucket != current:
+            out += 1
+            values[out] = 0.0
+            weights[out] = 0.0
+            current = bucket
+        values[out] += w * x
+        weights[out] += w
+        cumulative += w
+    used = out + 1
+    result_values = values[:used] / weights[:used]
+    for k in range(1, used):  # weighted means of sorted runs are sorted up to rounding
+        if result_values[k] < result_values[k - 1]:
+            result_values[k] = result_values[k - 1]
+    return result_values, weights[:used].copy()
 
 
 def _compress(profile: NumericProfile, max_points: int) -> NumericProfile:
