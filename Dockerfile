@@ -10,6 +10,8 @@ FROM python:3.11-slim
 RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin driftwarden
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels driftwarden && rm -rf /wheels
+# numba caches compiled kernels beside the package by default, which is read-only here.
+ENV NUMBA_CACHE_DIR=/tmp/numba-cache
 USER 10001:10001
 ENTRYPOINT ["driftwarden"]
 CMD ["--help"]
