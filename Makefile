@@ -32,8 +32,10 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-# Lint, types, import layers, then the whole test suite.
+# Lint, types, import layers, then the whole test suite. PostgreSQL is installed when
+# missing; the cluster tests build the control plane on first use (cached afterwards).
 test: lint
+	bash tests/install-postgres.sh
 	$(BIN)/pytest
 
 unit: $(STAMP)

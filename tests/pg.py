@@ -38,7 +38,20 @@ from typing import Self
 
 import psycopg2
 
-PG_BIN = Path(os.environ.get("DRIFTWARDEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _default_bin() -> Path:
+    """PostgreSQL 15's binaries, else the newest installed version's (Debian layout)."""
+    preferred = Path("/usr/lib/postgresql/15/bin")
+    if (preferred / "postgres").exists():
+        return preferred
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found else preferred
+
+
+PG_BIN = Path(os.environ.get("DRIFTWARDEN_PG_BIN", str(_default_bin())))
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60.0
 
