@@ -24,7 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from driftwarden.detectors.config import DEFAULT_THRESHOLDS
+from driftwarden.detectors.config import (
+    DEFAULT_CATEGORICAL_METHODS,
+    DEFAULT_NUMERIC_METHODS,
+    DEFAULT_THRESHOLDS,
+)
 from driftwarden.detectors.stats.combine import benjamini_hochberg
 from driftwarden.detectors.stats.decision import FeatureEvidence, Levels, decide
 from driftwarden.detectors.stats.multivariate import hotelling_rank_test
@@ -39,8 +43,8 @@ N_CATEGORICAL = 5
 N_FACTORS = 4
 ALPHA = 0.05
 LEVELS = {m.value: Levels(t.warning, t.critical) for m, t in DEFAULT_THRESHOLDS.items()}
-NUMERIC_METHODS = ["ks", "psi", "js", "wasserstein"]
-CATEGORICAL_METHODS = ["chi2", "psi", "js"]
+NUMERIC_METHODS = [str(m) for m in DEFAULT_NUMERIC_METHODS]
+CATEGORICAL_METHODS = [str(m) for m in DEFAULT_CATEGORICAL_METHODS]
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,7 @@ class Method(StrEnum):
     CHI2 = "chi2"
 
 
-NUMERIC_METHODS: frozenset[Method] = frozenset(
-    {Method.PSI, Method.KS, Method.JS, Method.WASSERSTEIN, Method.KL, Method.HELLINGER}
-)
-CATEGORICAL_METHODS: frozenset[Method] = frozenset(
-    {Method.PSI, Method.JS, Method.CHI2, Method.KL, Method.HELLINGER}
-)
+# Which methods apply to which kind is `registry.REGISTRY`'s business; these are defaults.
 DEFAULT_NUMERIC_METHODS: tuple[Method, ...] = (Method.KS, Method.PSI, Method.JS, Method.WASSERSTEIN)
 DEFAULT_CATEGORICAL_METHODS: tuple[Method, ...] = (Method.CHI2, Method.PSI, Method.JS)
 

@@ -17,10 +17,8 @@ import pandas as pd
 
 from driftwarden.detectors import __version__
 from driftwarden.detectors.config import (
-    CATEGORICAL_METHODS,
     DEFAULT_CATEGORICAL_METHODS,
     DEFAULT_NUMERIC_METHODS,
-    NUMERIC_METHODS,
     DetectionSpec,
     FeatureKind,
     FeatureSpec,
@@ -34,6 +32,7 @@ from driftwarden.detectors.profile import (
     merge_windows,
     window_profile,
 )
+from driftwarden.detectors.registry import methods_for
 from driftwarden.detectors.report import (
     STATUS_INSUFFICIENT,
     STATUS_OK,
@@ -125,7 +124,7 @@ def resolve_features(
     for feature in features:
         inferred = feature.type is None
         kind = infer_kind(frame[feature.name]) if feature.type is None else feature.type
-        allowed = NUMERIC_METHODS if kind is FeatureKind.NUMERIC else CATEGORICAL_METHODS
+        allowed = methods_for(kind)
         defaults = (
             DEFAULT_NUMERIC_METHODS if kind is FeatureKind.NUMERIC else DEFAULT_CATEGORICAL_METHODS
         )
