@@ -25,6 +25,7 @@ from driftwarden.detectors.config import (
     Method,
     PredictionType,
 )
+from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.profile import (
     CategoricalProfile,
     NumericProfile,
@@ -84,15 +85,6 @@ class ResolvedFeature:
     @property
     def name(self) -> str:
         return self.spec.name
-
-
-def infer_kind(series: pd.Series) -> FeatureKind:
-    """numeric for numeric (not boolean) dtypes; categorical for everything else."""
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return FeatureKind.CATEGORICAL
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return FeatureKind.NUMERIC
-    return FeatureKind.CATEGORICAL
 
 
 def reserved_columns(spec: DetectionSpec, extra: Iterable[str] = ()) -> set[str]:

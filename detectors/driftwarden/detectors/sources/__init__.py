@@ -6,6 +6,7 @@ whole window with each column's kind, or `InsufficientData` when it has too few 
 Independent of `driftwarden.detectors.storage` (import-linter enforces it).
 """
 
+from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources.base import (
     DEFAULT_CHUNK_ROWS,
     FilterValue,
@@ -13,7 +14,6 @@ from driftwarden.detectors.sources.base import (
     Source,
     TimeWindow,
     WindowData,
-    infer_kind,
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
+from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources.errors import EmptyWindowError, InvalidNameError
 
 DEFAULT_CHUNK_ROWS = 100_000
@@ -63,14 +64,6 @@ class TimeWindow:
         """Bounds for timestamp columns without a time zone (which are read as UTC)."""
         start, end = self.utc()
         return start.replace(tzinfo=None), end.replace(tzinfo=None)
-
-
-def infer_kind(series: pd.Series) -> FeatureKind:
-    """Numeric for integer and float columns (not booleans), categorical otherwise."""
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        return FeatureKind.CATEGORICAL
-    return FeatureKind.NUMERIC
 
 
 @dataclass(frozen=True)
