@@ -60,7 +60,7 @@ from driftwarden.detectors.stats.multivariate import (
     hotelling_rank_test,
     one_hot,
 )
-from driftwarden.detectors.stats.performance import positive_rate_change
+from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import (
     MethodStatistic,
@@ -477,19 +477,17 @@ def _positive_rate(
     b, c = baseline.numeric(column), current.numeric(column)
     if not b.count or not c.count:
         return None
-    b_pos = b.count - _below(b, threshold)
-    c_pos = c.count - _below(c, threshold)
-    change = positive_rate_change(
-        np.repeat([1, 0], [round(b_pos), b.count - round(b_pos)]),
-        np.repeat([1, 0], [round(c_pos), c.count - round(c_pos)]),
-    )
+    # Counts from the sorted profiles; the test needs nothing else.
+    b_pos = round(b.count - _below(b, threshold))
+    c_pos = round(c.count - _below(c, threshold))
+    test = two_proportion_test(b_pos, b.count, c_pos, c.count)
     return {
         "threshold": threshold,
-        "baseline_rate": change.baseline_rate,
-        "current_rate": change.current_rate,
-        "difference": change.difference,
-        "p_value": change.p_value,
-        "test": change.method,
+        "baseline_rate": test.baseline_rate,
+        "current_rate": test.current_rate,
+        "difference": test.difference,
+        "p_value": test.p_value,
+        "test": test.method,
     }
 
 

@@ -302,7 +302,7 @@ def _merge_compress(
 
     Walking the merged order, an element whose cumulative weight before it is c goes to
     bucket floor(c / (W / points)); a bucket becomes one point at its weighted mean with
-    its total weight (the rule of `_compress`). With points >= len(a) + len(b) and unit
+    its total weight. With points >= len(a) + len(b) and unit
     weights every element is its own bucket: an exact merge.
     """
     na, nb = a.shape[0], b.shape[0]
@@ -342,20 +342,16 @@ def _merge_compress(
 
 
 def _compress(profile: NumericProfile, max_points: int) -> NumericProfile:
+    """At most `max_points` weighted points, by the bucket rule of `_merge_compress`."""
     n = profile.values.shape[0]
     if n <= max_points:
         return profile
     weights = profile.weights if profile.weights is not None else np.ones(n)
-    cumulative_before = np.cumsum(weights) - weights
-    bucket_mass = weights.sum() / max_points
-    buckets = np.minimum((cumulative_before / bucket_mass).astype(np.int64), max_points - 1)
-    bucket_weight = np.bincount(buckets, weights=weights, minlength=max_points)
-    bucket_sum = np.bincount(buckets, weights=weights * profile.values, minlength=max_points)
-    used = bucket_weight > 0
-    values = bucket_sum[used] / bucket_weight[used]
-    # Weighted means of sorted runs are sorted up to rounding; keep the invariant exact.
-    values = np.maximum.accumulate(values)
-    return replace(profile, values=values, weights=bucket_weight[used].astype(np.float64))
+    values, merged_weights = _merge_compress(profile.values, weights, _EMPTY, _EMPTY, max_points)
+    return replace(profile, values=values, weights=merged_weights)
+
+
+_EMPTY = np.empty(0, dtype=np.float64)
 
 
 def _cap_categories(profile: CategoricalProfile, max_categories: int) -> CategoricalProfile:
