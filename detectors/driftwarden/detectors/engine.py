@@ -40,6 +40,7 @@ from driftwarden.detectors.report import (
     FeatureReport,
     Report,
     SectionReport,
+    method_dict,
 )
 from driftwarden.detectors.sections import (
     concept_section,
@@ -442,18 +443,7 @@ def _prediction_section(
         "column": column,
         "drift_detected": verdict.drift_detected,
         "p_value": verdict.p_value,
-        "methods": [
-            {
-                "method": m.method,
-                "statistic": m.statistic,
-                "effect": m.effect,
-                "p_value": m.p_value,
-                "threshold": m.threshold,
-                "drift_detected": m.drift_detected,
-                "severity": str(m.severity),
-            }
-            for m in verdict.methods
-        ],
+        "methods": [method_dict(m) for m in verdict.methods],
     }
     summary = (
         f"prediction drift on {column!r} ({verdict.severity})"

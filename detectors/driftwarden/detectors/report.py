@@ -48,7 +48,7 @@ class FeatureReport:
             "n_baseline": self.n_baseline,
             "n_current": self.n_current,
             "note": self.note,
-            "methods": [_method_dict(m) for m in self.methods],
+            "methods": [method_dict(m) for m in self.methods],
         }
 
 
@@ -113,7 +113,8 @@ class Report:
         return result
 
 
-def _method_dict(m: MethodVerdict) -> dict[str, JSON]:
+def method_dict(m: MethodVerdict) -> dict[str, JSON]:
+    """One method's verdict as the JSON contract writes it (features and prediction)."""
     return {
         "method": m.method,
         "statistic": _num(m.statistic),
