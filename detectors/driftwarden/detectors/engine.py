@@ -27,6 +27,7 @@ from driftwarden.detectors.config import (
 )
 from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.profile import (
+    DEFAULT_MAX_POINTS,
     CategoricalProfile,
     NumericProfile,
     WindowProfile,
@@ -160,7 +161,7 @@ def profile_frames(
     spec: DetectionSpec,
     features: Sequence[ResolvedFeature],
     *,
-    max_points: int | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
     seed: int = 0,
     workers: int = 1,
 ) -> WindowProfile:
@@ -173,14 +174,13 @@ def profile_frames(
             raise DetectionInputError(
                 f"column(s) not in the data: {', '.join(dict.fromkeys(missing))}"
             )
-        options = {} if max_points is None else {"max_points": max_points}
         chunk = window_profile(
             frame,
             kinds,
             row_sample_columns=sample_columns,
             seed=seed + index,
             workers=workers,
-            **options,
+            max_points=max_points,
         )
         profile = chunk if profile is None else merge_windows(profile, chunk)
     if profile is None:

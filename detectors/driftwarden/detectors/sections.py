@@ -49,12 +49,14 @@ def quality_section(
     """Missing rates, out-of-range values, new/vanished categories and type errors."""
     findings: list[dict[str, Any]] = []
     severities: list[Severity] = []
+    if baseline.rows == 0 or current.rows == 0:
+        return SectionReport(Severity.NONE, "no rows to check", None)
     for name, kind in columns:
         b, c = baseline.columns[name], current.columns[name]
+        # A numeric profile counts unparseable entries as missing too; here they are
+        # type errors, not missing values.
         b_missing = b.missing - (b.type_errors if isinstance(b, NumericProfile) else 0)
         c_missing = c.missing - (c.type_errors if isinstance(c, NumericProfile) else 0)
-        if baseline.rows == 0 or current.rows == 0:
-            continue
         missing = quality.missing_rate_from_counts(
             b_missing, baseline.rows, c_missing, current.rows
         )
