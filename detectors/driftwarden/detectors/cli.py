@@ -38,7 +38,13 @@ from driftwarden.detectors.engine import (
     profile_frames,
     resolve_features,
 )
-from driftwarden.detectors.profile import ProfileFormatError, WindowProfile, dumps, loads
+from driftwarden.detectors.profile import (
+    NumericProfile,
+    ProfileFormatError,
+    WindowProfile,
+    dumps,
+    loads,
+)
 from driftwarden.detectors.report import render_table
 from driftwarden.detectors.storage.cli import add_db_subcommands
 from driftwarden.detectors.tables import DEFAULT_CHUNK_ROWS, TableError, iter_chunks, read_head
@@ -282,7 +288,7 @@ def _features_for_profile(
         stored = profile.columns.get(feature.name)
         if stored is None:
             raise InputError(f"feature {feature.name!r} is not in the baseline profile")
-        stored_kind = "numeric" if hasattr(stored, "values") else "categorical"
+        stored_kind = "numeric" if isinstance(stored, NumericProfile) else "categorical"
         if stored_kind != str(feature.kind):
             raise InputError(
                 f"feature {feature.name!r} is {feature.kind} here but {stored_kind} in the profile"

@@ -286,8 +286,9 @@ def _encode(
             ranks = {k: float(i) for i, k in enumerate(sorted(counts, key=lambda k: -counts[k]))}
 
             def codes(series: pd.Series, ranks: dict[str, float] = ranks) -> np.ndarray:
-                text = series.astype(object).where(series.notna(), None)
-                return np.array([-1.0 if v is None else ranks.get(str(v), -1.0) for v in text])
+                # Categories compare as strings, as in the profile; missing and unseen -> -1.
+                mapped = series.astype("string").map(ranks)
+                return mapped.astype(float).fillna(-1.0).to_numpy(dtype=float)
 
             b_cols.append(codes(b_rows[feature.name]))
             c_cols.append(codes(c_rows[feature.name]))
