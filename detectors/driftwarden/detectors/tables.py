@@ -2,6 +2,11 @@
 
 Parquet is read column-selectively in record batches (pyarrow), CSV in pandas chunks, so a
 window larger than memory streams through `engine.profile_frames`.
+
+Why not `sources.FileSource`: that reads a time window of a monitor's data (a timestamp
+column is required and filtered on, CSV is typed by pyarrow); `detect` compares two whole
+files as a notebook user holds them, with pandas' CSV typing, and names a bad file in the
+CLI's one-line errors.
 """
 
 from __future__ import annotations

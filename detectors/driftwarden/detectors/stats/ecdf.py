@@ -38,7 +38,12 @@ class EcdfComparison:
 
 @numba.njit(cache=True, nogil=True)
 def _walk_unit(b: F64, c: F64) -> tuple[int, float]:  # pragma: no cover - compiled
-    """max |i n_c - j n_b| and sum (z_next - z) |i n_c - j n_b| over distinct values z."""
+    """max |i n_c - j n_b| and sum (z_next - z) |i n_c - j n_b| over distinct values z.
+
+    Kept apart from `_walk_weighted` on purpose: integer counts make D exact on the
+    1/lcm(n_b, n_c) lattice that the exact KS p-value needs, and skip a weights array of
+    the window's size on the hot path.
+    """
     nb, nc = b.shape[0], c.shape[0]
     i = 0
     j = 0
