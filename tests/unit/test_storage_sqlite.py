@@ -77,7 +77,7 @@ def test_cli_upgrade_then_write_and_query_on_the_default_sqlite(
     for name in ("DRIFTWARDEN_DATABASE_URL", "PGHOST", "PGDATABASE", "DRIFTWARDEN_SQLITE_PATH"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert _cli(["db", "check"]) == 1  # no schema yet
+    assert _cli(["db", "check"]) == 2  # no schema yet: invalid until `db upgrade`
     assert "driftwarden db upgrade" in capsys.readouterr().err
     assert _cli(["db", "upgrade"]) == 0
     assert _cli(["db", "upgrade"]) == 0  # idempotent

@@ -1,8 +1,10 @@
 """The `driftwarden` command line.
 
-Exit codes: 0 the comparison ran (drift or not); 1 `--fail-on` was met; 2 bad input
-(missing file, unknown column, empty window, unreadable format, invalid config), with a
-one-line message naming the problem.
+Exit codes (the one table, `driftwarden.detectors.errors`): 0 the command did its work
+(drift or not); 1 `--fail-on` was met; 2 invalid input (missing file, unknown column, empty
+window, unreadable format, invalid config); 3 a transient failure (a database unreachable);
+4 an internal error. Every error is one line on stderr naming the problem; a traceback is
+shown only with `DRIFTWARDEN_DEBUG=1`.
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ from driftwarden.detectors.config import (
     Task,
 )
 from driftwarden.detectors.engine import (
-    DetectionInputError,
     ResolvedFeature,
     compare,
     profile_columns,
     profile_frames,
     resolve_features,
 )
+from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError
 from driftwarden.detectors.profile import (
     NumericProfile,
     ProfileFormatError,
@@ -47,16 +49,13 @@ from driftwarden.detectors.profile import (
 )
 from driftwarden.detectors.report import render_table
 from driftwarden.detectors.storage.cli import add_db_subcommands
-from driftwarden.detectors.tables import DEFAULT_CHUNK_ROWS, TableError, iter_chunks, read_head
+from driftwarden.detectors.tables import DEFAULT_CHUNK_ROWS, iter_chunks, read_head
 
-EXIT_OK = 0
-EXIT_FAIL_ON = 1
-EXIT_BAD_INPUT = 2
+EXIT_OK = ExitCode.OK
+EXIT_FAIL_ON = ExitCode.FAIL_ON
+EXIT_BAD_INPUT = ExitCode.INVALID_INPUT
 PROFILE_SUFFIX = ".dwprofile"
-
-
-class InputError(Exception):
-    """Bad user input: reported on one line, exit code 2."""
+DEBUG_ENV = "DRIFTWARDEN_DEBUG"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,12 +64,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
-    except (InputError, DetectionInputError, TableError, ProfileFormatError) as exc:
-        _fail(str(exc))
+    except DriftwardenError as exc:
+        _fail(str(exc), exc.exit_code)
     except ValidationError as exc:
         _fail(_validation_message(exc))
     except BrokenPipeError:  # `driftwarden detect ... | head`
         return EXIT_OK
+    except KeyboardInterrupt:
+        _fail("interrupted", ExitCode.TRANSIENT)
+    except Exception as exc:
+        # A bug of ours, not the user's input: one line and its own exit code, so a pipeline
+        # never reads a crash as "drift found" (exit 1) or as bad input (exit 2).
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _fail(
+            f"internal error ({type(exc).__name__}: {_one_line(str(exc))}); "
+            f"please report it (set {DEBUG_ENV}=1 for the traceback)",
+            ExitCode.INTERNAL,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -348,9 +359,9 @@ def _one_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
     print(f"driftwarden: error: {message}", file=sys.stderr)
-    raise SystemExit(EXIT_BAD_INPUT)
+    raise SystemExit(int(code))
 
 
 if __name__ == "__main__":  # pragma: no cover

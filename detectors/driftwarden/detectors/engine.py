@@ -25,6 +25,7 @@ from driftwarden.detectors.config import (
     Method,
     PredictionType,
 )
+from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.profile import (
     DEFAULT_MAX_POINTS,
@@ -71,7 +72,7 @@ from driftwarden.detectors.stats.univariate import (
 )
 
 
-class DetectionInputError(ValueError):
+class DetectionInputError(InputError, ValueError):
     """Bad input that the user must fix (unknown column, wrong kind, empty window)."""
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.stats.univariate import NumericSample
 
 F64 = npt.NDArray[np.float64]
@@ -44,7 +45,7 @@ DEFAULT_ROW_SAMPLE = 50_000
 OTHER_CATEGORY = "__other__"
 
 
-class ProfileFormatError(ValueError):
+class ProfileFormatError(InputError, ValueError):
     """A serialised profile that this version cannot read."""
 
 

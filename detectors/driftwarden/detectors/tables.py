@@ -18,11 +18,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from driftwarden.detectors.errors import InputError
+
 DEFAULT_CHUNK_ROWS = 1_000_000
 SUPPORTED = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-class TableError(ValueError):
+class TableError(InputError, ValueError):
     """A data file that cannot be read as asked; the message names the file and problem."""
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from driftwarden.detectors.errors import DriftwardenError, InputError, TransientError
 
-class SourceError(Exception):
+
+class SourceError(DriftwardenError):
     """Base of every data-source error; messages never contain credentials."""
 
 
-class SourceUnreachableError(SourceError):
+class SourceUnreachableError(SourceError, TransientError):
     """The database cannot be reached, or the files do not exist."""
 
 
-class InvalidNameError(SourceError, ValueError):
+class InvalidNameError(SourceError, InputError, ValueError):
     """A table, column or filter name is not a plain identifier (refused before any SQL)."""
 
     def __init__(self, what: str, name: str) -> None:
@@ -25,20 +27,20 @@ class InvalidNameError(SourceError, ValueError):
         )
 
 
-class TableNotFoundError(SourceError):
+class TableNotFoundError(SourceError, InputError):
     def __init__(self, table: str, source: str) -> None:
         self.table = table
         super().__init__(f"table or view {table!r} not found in {source}")
 
 
-class ColumnNotFoundError(SourceError):
+class ColumnNotFoundError(SourceError, InputError):
     def __init__(self, columns: Sequence[str], where: str) -> None:
         self.columns = tuple(columns)
         names = ", ".join(repr(c) for c in columns)
         super().__init__(f"column(s) {names} not found in {where}")
 
 
-class TimestampTypeError(SourceError):
+class TimestampTypeError(SourceError, InputError):
     def __init__(self, column: str, actual: str, where: str) -> None:
         self.column, self.actual = column, actual
         super().__init__(
@@ -47,7 +49,7 @@ class TimestampTypeError(SourceError):
         )
 
 
-class EmptyWindowError(SourceError):
+class EmptyWindowError(SourceError, InputError):
     def __init__(self, start: datetime, end: datetime, where: str) -> None:
         self.start, self.end = start, end
         super().__init__(
@@ -56,5 +58,5 @@ class EmptyWindowError(SourceError):
         )
 
 
-class QueryTimeoutError(SourceError):
+class QueryTimeoutError(SourceError, TransientError):
     """The source query ran longer than the statement timeout."""

@@ -11,6 +11,7 @@ Independent of `driftwarden.detectors.sources` (import-linter enforces it).
 
 from driftwarden.detectors.storage.database import (
     DatabaseConfigError,
+    DatabaseOperationError,
     DatabaseUnreachableError,
     StorageError,
     create_engine,
@@ -59,6 +60,7 @@ __all__ = [
     "AlertRow",
     "AlertState",
     "DatabaseConfigError",
+    "DatabaseOperationError",
     "DatabaseUnreachableError",
     "DriftResultRow",
     "DriftType",

@@ -3,8 +3,8 @@
 The top-level CLI calls `add_db_subcommands(subparsers)`; every leaf parser sets
 `handler(args) -> int` (the exit code). The database comes from the environment
 (`DRIFTWARDEN_DATABASE_URL` or PG*), else the local SQLite file; it is printed masked.
-Exit codes: 0 done, 2 invalid input or incompatible schema (retrying will not help),
-1 anything else (e.g. the database is unreachable).
+Exit codes (`driftwarden.detectors.errors`): 0 done, 2 invalid input or incompatible schema
+(retrying will not help), 3 a transient failure (e.g. the database is unreachable).
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from driftwarden.detectors.errors import DriftwardenError, ExitCode
 from driftwarden.detectors.storage.database import (
-    DatabaseConfigError,
-    StorageError,
     create_engine,
     mask_url,
     resolve_database_url,
 )
 from driftwarden.detectors.storage.migrate import (
-    SchemaTooNewError,
     check_schema_compatible,
     upgrade,
 )
@@ -82,12 +80,12 @@ def _guarded(handler: Handler) -> Handler:
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (DatabaseConfigError, SchemaTooNewError, ValueError) as error:
+        except DriftwardenError as error:
             print(f"driftwarden db: error: {error}", file=sys.stderr)
-            return 2
-        except StorageError as error:
+            return int(error.exit_code)
+        except ValueError as error:  # an argument the parser let through (a duration)
             print(f"driftwarden db: error: {error}", file=sys.stderr)
-            return 1
+            return int(ExitCode.INVALID_INPUT)
 
     return run
 

@@ -18,12 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from driftwarden.detectors.errors import DriftwardenError, InputError, TransientError
 from driftwarden.detectors.redaction import describe_error, mask_url, redact
 
 ENV_URL = "DRIFTWARDEN_DATABASE_URL"
 ENV_SQLITE_PATH = "DRIFTWARDEN_SQLITE_PATH"
 __all__ = [
     "DatabaseConfigError",
+    "DatabaseOperationError",
     "DatabaseUnreachableError",
     "StorageError",
     "connection",
@@ -39,16 +41,20 @@ __all__ = [
 _PG_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
 
-class StorageError(Exception):
+class StorageError(DriftwardenError):
     """Base of every error the history store raises; messages never contain credentials."""
 
 
-class DatabaseConfigError(StorageError):
+class DatabaseConfigError(StorageError, InputError):
     """The database URL is missing or malformed."""
 
 
-class DatabaseUnreachableError(StorageError):
+class DatabaseUnreachableError(StorageError, TransientError):
     """The database server could not be reached or refused the connection."""
+
+
+class DatabaseOperationError(StorageError, TransientError):
+    """A statement failed on a reachable database (connection lost, lock, constraint)."""
 
 
 def default_sqlite_path(env: Mapping[str, str] | None = None) -> Path:
@@ -143,7 +149,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
         try:
             yield conn
         except exc.DBAPIError as error:
-            raise StorageError(
+            raise DatabaseOperationError(
                 f"database error on {mask_url(engine.url)}: {describe_error(error, engine.url)}"
             ) from None
 

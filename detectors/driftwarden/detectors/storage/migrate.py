@@ -27,12 +27,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.storage.database import StorageError, connection, mask_url
 
 SCRIPT_LOCATION = "driftwarden.detectors.storage:migrations"
 
 
-class SchemaError(StorageError):
+class SchemaError(StorageError, InputError):
     """The database schema does not match what this version of driftwarden expects."""
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from driftwarden.detectors.storage import models as m
 from driftwarden.detectors.storage.database import (
-    StorageError,
+    DatabaseConfigError,
+    DatabaseOperationError,
     connection,
     describe_error,
     mask_url,
@@ -322,14 +323,14 @@ def _copy(
     names = ", ".join(preparer.quote(c) for c in columns)
     dbapi_connection = conn.connection.dbapi_connection
     if dbapi_connection is None:  # pragma: no cover - an open Connection always has one
-        raise StorageError("the database connection was closed during a write")
+        raise DatabaseOperationError("the database connection was closed during a write")
     cursor = dbapi_connection.cursor()
     try:
         binary = " (FORMAT binary)" if isinstance(source._empty, bytes) else ""
         cursor.copy_expert(f"COPY {target} ({names}) FROM STDIN{binary}", source, 1 << 16)
     except conn.dialect.loaded_dbapi.Error as error:
         # The raw cursor's errors do not pass through SQLAlchemy: translate them here.
-        raise StorageError(
+        raise DatabaseOperationError(
             f"writing {table.name} to {mask_url(conn.engine.url)} failed: "
             f"{describe_error(error, conn.engine.url)}"
         ) from None
@@ -391,7 +392,9 @@ def _upsert(
             )
         )
     else:
-        raise StorageError(f"writing to a {name} database is not supported (PostgreSQL, SQLite)")
+        raise DatabaseConfigError(
+            f"writing to a {name} database is not supported (PostgreSQL, SQLite)"
+        )
 
 
 # --- writes ------------------------------------------------------------------------------
