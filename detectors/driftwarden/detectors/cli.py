@@ -13,7 +13,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,11 +35,14 @@ from driftwarden.detectors.config import (
     Task,
 )
 from driftwarden.detectors.engine import (
+    Resolution,
     ResolvedFeature,
+    check_columns,
+    check_probabilities,
     compare,
     profile_columns,
     profile_frames,
-    resolve_features,
+    resolve_columns,
 )
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError
 from driftwarden.detectors.profile import (
@@ -49,7 +54,14 @@ from driftwarden.detectors.profile import (
 )
 from driftwarden.detectors.report import render_table
 from driftwarden.detectors.storage.cli import add_db_subcommands
-from driftwarden.detectors.tables import DEFAULT_CHUNK_ROWS, iter_chunks, read_head
+from driftwarden.detectors.tables import (
+    DEFAULT_CHUNK_ROWS,
+    ColumnType,
+    column_types,
+    iter_chunks,
+    read_columns,
+    read_head,
+)
 
 EXIT_OK = ExitCode.OK
 EXIT_FAIL_ON = ExitCode.FAIL_ON
@@ -150,29 +162,22 @@ def _detect(args: argparse.Namespace) -> int:
     baseline_profile: WindowProfile | None = None
     if args.baseline.suffix == PROFILE_SUFFIX:
         baseline_profile = _load_profile(args.baseline)
-        head = read_head(args.current)
-        features = _features_for_profile(spec, head, baseline_profile)
+        head = _read_head(args.current)
+        resolution = _features_for_profile(spec, head, baseline_profile, args)
     else:
-        head = read_head(args.baseline)
-        features = resolve_features(spec, head)
+        head = _read_head(args.baseline)
+        resolution = _resolve(spec, head, args.baseline, args)
+    features = resolution.features
     columns = _needed_columns(spec, features)
+    types = _column_types(spec, features, head)
     if baseline_profile is None:
-        baseline_profile = profile_frames(
-            iter_chunks(args.baseline, columns, chunk_rows=args.chunk_rows),
-            spec,
-            features,
-            workers=args.workers,
-        )
-    _check_rows(baseline_profile, args.baseline)
-    current_profile = profile_frames(
-        iter_chunks(args.current, columns, chunk_rows=args.chunk_rows),
-        spec,
-        features,
-        seed=10_000,
-        workers=args.workers,
+        baseline_profile = _profile_window(args.baseline, spec, features, columns, types, args)
+    current_profile = _profile_window(
+        args.current, spec, features, columns, types, args, seed=10_000
     )
-    _check_rows(current_profile, args.current)
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)
+    if resolution.notes:
+        report = replace(report, notes=(*report.notes, *resolution.notes))
     text = (
         json.dumps(report.to_dict(), indent=2, allow_nan=False)
         if args.format == "json"
@@ -194,12 +199,12 @@ def _profile(args: argparse.Namespace) -> int:
     if args.output.suffix != PROFILE_SUFFIX:
         raise InputError(f"{args.output}: a profile file must end in {PROFILE_SUFFIX}")
     spec = build_spec(args)
-    features = resolve_features(spec, read_head(args.input))
+    head = _read_head(args.input)
+    features = _resolve(spec, head, args.input, args).features
     columns = _needed_columns(spec, features)
-    profile = profile_frames(
-        iter_chunks(args.input, columns, chunk_rows=args.chunk_rows), spec, features
-    )
-    _check_rows(profile, args.input)
+    types = _column_types(spec, features, head)
+    args.workers = 1
+    profile = _profile_window(args.input, spec, features, columns, types, args)
     data = dumps(profile)
     tmp = args.output.with_suffix(args.output.suffix + ".tmp")
     try:
@@ -210,6 +215,86 @@ def _profile(args: argparse.Namespace) -> int:
         raise InputError(f"{args.output}: cannot write the profile: {exc.strerror}") from exc
     print(f"profile of {profile.rows} rows, {len(profile.columns)} columns -> {args.output}")
     return EXIT_OK
+
+
+def _read_head(path: Path) -> pd.DataFrame:
+    head = read_head(path)
+    if not len(head.columns):
+        raise InputError(f"{path}: the file has no columns")
+    return head
+
+
+def _declared_kinds(args: argparse.Namespace) -> dict[str, FeatureKind]:
+    """`--categorical` names when features are inferred (with --features, build_spec)."""
+    if args.features is not None:
+        return {}
+    return dict.fromkeys(args.categorical, FeatureKind.CATEGORICAL)
+
+
+def _resolve(
+    spec: DetectionSpec,
+    head: pd.DataFrame,
+    path: Path,
+    args: argparse.Namespace,
+    exclude: Sequence[str] = (),
+) -> Resolution:
+    """Features of `path`'s columns; every column a setting names must be there."""
+    with _naming(path):
+        kinds = _declared_kinds(args)
+        if spec.features and kinds:
+            known = {f.name for f in spec.features}
+            unknown = sorted(set(kinds) - known)
+            if unknown:
+                listed = ", ".join(unknown)
+                raise InputError(f"--categorical names column(s) not among the features: {listed}")
+            kinds = {}
+        return resolve_columns(spec, head, exclude, kinds=kinds)
+
+
+def _column_types(
+    spec: DetectionSpec, features: Sequence[ResolvedFeature], head: pd.DataFrame
+) -> dict[str, ColumnType]:
+    """One type per column for both windows: the first file's, categorical ones as text."""
+    types = column_types(head)
+    for feature in features:
+        if feature.kind is FeatureKind.CATEGORICAL:
+            types[feature.name] = ColumnType.TEXT
+    if spec.prediction is not None and spec.prediction.type is PredictionType.CLASS:
+        types[spec.prediction.column] = ColumnType.TEXT
+    return types
+
+
+def _profile_window(
+    path: Path,
+    spec: DetectionSpec,
+    features: Sequence[ResolvedFeature],
+    columns: Sequence[str],
+    types: dict[str, ColumnType],
+    args: argparse.Namespace,
+    *,
+    seed: int = 0,
+) -> WindowProfile:
+    """One window's profile; every problem with its data is an error naming `path`."""
+    with _naming(path):
+        available = read_columns(path)
+        check_columns(spec, available, where="the file")
+        chunks = iter_chunks(path, columns, chunk_rows=args.chunk_rows, types=types)
+        profile = profile_frames(chunks, spec, features, seed=seed, workers=args.workers)
+        _check_rows(profile, path)
+        check_probabilities(spec, profile)
+    return profile
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Input errors raised inside name `path` (once) at the start of their message."""
+    try:
+        yield
+    except InputError as exc:
+        message = str(exc)
+        if message.startswith(str(path)):
+            raise
+        raise InputError(f"{path}: {message}") from exc
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -290,21 +375,25 @@ def _dump(value: Any) -> Any:
 
 
 def _features_for_profile(
-    spec: DetectionSpec, head: pd.DataFrame, profile: WindowProfile
-) -> list[ResolvedFeature]:
+    spec: DetectionSpec, head: pd.DataFrame, profile: WindowProfile, args: argparse.Namespace
+) -> Resolution:
     """Features of a stored baseline: kinds must match what the profile holds."""
-    available = head[[c for c in head.columns if c in profile.columns]]
-    features = resolve_features(spec, available)
-    for feature in features:
-        stored = profile.columns.get(feature.name)
-        if stored is None:
-            raise InputError(f"feature {feature.name!r} is not in the baseline profile")
-        stored_kind = "numeric" if isinstance(stored, NumericProfile) else "categorical"
+    stored = set(profile.columns) | {str(c) for c in profile.row_sample.columns}
+    with _naming(args.baseline):
+        check_columns(spec, sorted(stored), where="the profile")
+    exclude = [str(c) for c in head.columns if str(c) not in profile.columns]
+    resolution = _resolve(spec, head, args.current, args, exclude)
+    for feature in resolution.features:
+        kept = profile.columns.get(feature.name)
+        if kept is None:
+            raise InputError(f"{args.baseline}: feature {feature.name!r} is not in the profile")
+        stored_kind = "numeric" if isinstance(kept, NumericProfile) else "categorical"
         if stored_kind != str(feature.kind):
             raise InputError(
-                f"feature {feature.name!r} is {feature.kind} here but {stored_kind} in the profile"
+                f"{args.current}: feature {feature.name!r} is {feature.kind} here but "
+                f"{stored_kind} in the profile {args.baseline}"
             )
-    return features
+    return resolution
 
 
 def _needed_columns(spec: DetectionSpec, features: Sequence[ResolvedFeature]) -> list[str]:

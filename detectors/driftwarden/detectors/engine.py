@@ -8,6 +8,7 @@ profile.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from driftwarden.detectors.config import (
     PredictionType,
 )
 from driftwarden.detectors.errors import InputError
-from driftwarden.detectors.kinds import infer_kind
+from driftwarden.detectors.kinds import identifier_note, infer_kind, is_time, time_note
 from driftwarden.detectors.profile import (
     DEFAULT_MAX_POINTS,
     CategoricalProfile,
@@ -104,21 +105,74 @@ def reserved_columns(spec: DetectionSpec, extra: Iterable[str] = ()) -> set[str]
     return names
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """The features to compare, and the columns left out with the reason for each."""
+
+    features: list[ResolvedFeature]
+    left_out: dict[str, str]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(self.left_out.values())
+
+
 def resolve_features(
     spec: DetectionSpec, frame: pd.DataFrame, exclude: Iterable[str] = ()
 ) -> list[ResolvedFeature]:
     """Settle each feature's kind (declared or inferred from `frame`) and methods."""
+    return resolve_columns(spec, frame, exclude).features
+
+
+def resolve_columns(
+    spec: DetectionSpec,
+    frame: pd.DataFrame,
+    exclude: Iterable[str] = (),
+    *,
+    kinds: Mapping[str, FeatureKind] | None = None,
+) -> Resolution:
+    """Settle each feature's kind and methods, and leave out what is not a feature.
+
+    Features are `spec.features`, else every column that is not the prediction, the label,
+    an operational column or in `exclude`; `kinds` declares the kind of some of those
+    (`--categorical` without `--features`) and must name columns of `frame`. Time columns
+    are left out unless declared (declared, they are compared as time); identifiers are
+    left out declared or not (`kinds` module). Every column the settings name must be in
+    `frame`, and the prediction's type must suit the labels' task.
+    """
+    check_settings(spec)
+    check_columns(spec, frame.columns)
+    overrides = dict(kinds or {})
+    available = [str(c) for c in frame.columns]
+    for name in overrides:
+        if name not in available:
+            raise DetectionInputError(
+                f"column {name!r} (given a kind) is not in the data{_hint(name, available)}"
+            )
     reserved = reserved_columns(spec, exclude)
+    declared = bool(spec.features)
     features = list(spec.features) or [
-        FeatureSpec(name=str(c)) for c in frame.columns if str(c) not in reserved
+        FeatureSpec(name=str(c), type=overrides.get(str(c)))
+        for c in frame.columns
+        if str(c) not in reserved
     ]
-    missing = [f.name for f in features if f.name not in frame.columns]
-    if missing:
-        raise DetectionInputError(f"feature column(s) not in the data: {', '.join(missing)}")
     resolved: list[ResolvedFeature] = []
+    left_out: dict[str, str] = {}
     for feature in features:
-        inferred = feature.type is None
-        kind = infer_kind(frame[feature.name]) if feature.type is None else feature.type
+        series = frame[feature.name]
+        if is_time(series) and feature.type is not FeatureKind.CATEGORICAL:
+            if not declared:
+                left_out[feature.name] = time_note(feature.name)
+                continue
+            kind = FeatureKind.NUMERIC  # compared as time (seconds since 1970, UTC)
+        else:
+            kind = infer_kind(series) if feature.type is None else feature.type
+        # Never compared as categories; an inferred numeric id column is left out too.
+        if kind is FeatureKind.CATEGORICAL or (feature.type is None and not declared):
+            note = identifier_note(feature.name, series)
+            if note is not None:
+                left_out[feature.name] = note
+                continue
         allowed = methods_for(kind)
         defaults = (
             DEFAULT_NUMERIC_METHODS if kind is FeatureKind.NUMERIC else DEFAULT_CATEGORICAL_METHODS
@@ -129,10 +183,86 @@ def resolve_features(
             raise DetectionInputError(
                 f"feature {feature.name!r} is {kind}: method(s) {', '.join(bad)} do not apply"
             )
-        resolved.append(ResolvedFeature(feature, kind, inferred, methods))
+        resolved.append(ResolvedFeature(feature, kind, feature.type is None, methods))
     if not resolved:
-        raise DetectionInputError("no features to compare: the data has no columns left")
-    return resolved
+        why = "; ".join(left_out.values()) if left_out else "the data has no columns left"
+        raise DetectionInputError(f"no features to compare: {why}")
+    return Resolution(resolved, left_out)
+
+
+# Prediction types that make sense for each labelled task (performance needs them).
+_PREDICTION_FOR_TASK = {
+    "binary": ("probability", "class"),
+    "multiclass": ("class",),
+    "regression": ("regression", "probability"),
+}
+
+
+def check_settings(spec: DetectionSpec) -> None:
+    """Refuse settings that cannot be evaluated together (a task and an unfit prediction)."""
+    if spec.labels is None or spec.prediction is None:
+        return
+    task, kind = str(spec.labels.task), str(spec.prediction.type)
+    fits = _PREDICTION_FOR_TASK.get(task, ())
+    if kind not in fits:
+        raise DetectionInputError(
+            f"a {task} task needs a prediction of type {' or '.join(fits)}; "
+            f"prediction column {spec.prediction.column!r} is of type {kind}"
+        )
+
+
+def check_probabilities(spec: DetectionSpec, profile: WindowProfile) -> None:
+    """Refuse a probability prediction column with values outside [0, 1] (logits, 0-100
+    scores): its positive rate and every classification metric would be meaningless."""
+    if spec.prediction is None or spec.prediction.type is not PredictionType.PROBABILITY:
+        return
+    column = spec.prediction.column
+    stored = profile.columns.get(column)
+    if not isinstance(stored, NumericProfile) or not stored.count:
+        return
+    if stored.minimum < 0.0 or stored.maximum > 1.0:
+        hint = "logits?" if stored.minimum < 0.0 else "a 0-100 score?"
+        fix = "give probabilities (the sigmoid of logits, a 0-100 score divided by 100)"
+        if spec.labels is None:
+            fix += ", or --prediction-type regression to compare it as a number"
+        raise DetectionInputError(
+            f"prediction column {column!r} is a probability but holds values from "
+            f"{stored.minimum:.4g} to {stored.maximum:.4g}, outside [0, 1] ({hint}): {fix}"
+        )
+
+
+def named_columns(spec: DetectionSpec) -> dict[str, str]:
+    """Every column the settings name, with the setting that names it."""
+    named: dict[str, str] = {}
+    for feature in spec.features:
+        named.setdefault(feature.name, "feature")
+    if spec.prediction is not None:
+        named.setdefault(spec.prediction.column, "prediction column")
+    if spec.labels is not None:
+        named.setdefault(spec.labels.column, "label column")
+    if spec.operational is not None:
+        if spec.operational.latency_column:
+            named.setdefault(spec.operational.latency_column, "latency column")
+        if spec.operational.error_column:
+            named.setdefault(spec.operational.error_column, "error column")
+    return named
+
+
+def check_columns(spec: DetectionSpec, columns: Iterable[object], where: str = "the data") -> None:
+    """Refuse a settings column that `columns` lacks, with the closest name as a hint."""
+    available = [str(c) for c in columns]
+    for name, role in named_columns(spec).items():
+        if name not in available:
+            raise DetectionInputError(f"{role} {name!r} is not in {where}{_hint(name, available)}")
+
+
+def _hint(name: str, available: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, available, n=1, cutoff=0.7)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    shown = ", ".join(repr(c) for c in available[:8])
+    more = " ..." if len(available) > 8 else ""
+    return f" (its columns: {shown}{more})" if available else " (it has no columns)"
 
 
 def profile_columns(
@@ -351,9 +481,14 @@ def _multivariate(
         else:
             counts = baseline.categorical(feature.name).counts
             top = sorted(counts, key=lambda k: (-counts[k], k))[:MULTIVARIATE_CATEGORIES]
-            b_parts.append(one_hot(b_rows[feature.name].to_numpy(dtype=object), top))
-            c_parts.append(one_hot(c_rows[feature.name].to_numpy(dtype=object), top))
+            b_parts.append(one_hot(_objects(b_rows[feature.name]), top))
+            c_parts.append(one_hot(_objects(c_rows[feature.name]), top))
     return hotelling_rank_test(np.hstack(b_parts), np.hstack(c_parts))
+
+
+def _objects(series: pd.Series) -> np.ndarray:
+    """Values as Python objects, every kind of missing (pd.NA, NaT, NaN) as None."""
+    return series.astype(object).where(series.notna(), None).to_numpy(dtype=object)
 
 
 def _multivariate_dict(result: MultivariateResult) -> dict[str, object]:

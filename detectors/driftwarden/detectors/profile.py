@@ -49,6 +49,10 @@ class ProfileFormatError(InputError, ValueError):
     """A serialised profile that this version cannot read."""
 
 
+class InfiniteValueError(InputError, ValueError):
+    """A numeric column holds +inf or -inf (refused: no statistic has a place for it)."""
+
+
 @dataclass(frozen=True)
 class NumericProfile:
     values: F64  # sorted, NaN-free
@@ -78,7 +82,9 @@ class NumericProfile:
 
     def sample(self) -> NumericSample:
         """The view the statistics take."""
-        return NumericSample(self.values, self.weights, self.count, self.std)
+        return NumericSample(
+            self.values, self.weights, self.count, self.std, self.minimum, self.maximum
+        )
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,13 @@ def numeric_profile(
 
     Non-numeric entries (strings that do not parse) count as missing and as type errors.
     """
-    if isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values.dtype):
+        # A time column declared as a feature is compared as time: seconds since 1970, UTC.
+        stamps = values.dt.tz_convert(None) if values.dt.tz is not None else values
+        nanos = stamps.to_numpy(dtype="datetime64[ns]")
+        raw = nanos.astype(np.int64).astype(np.float64) / 1e9
+        raw[np.isnat(nanos)] = np.nan
+    elif isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
         raw = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         raw = np.asarray(values)
@@ -143,7 +155,10 @@ def numeric_profile(
         raise ValueError(f"a column must be one-dimensional, got shape {arr.shape}")
     finite_mask = np.isfinite(arr)
     if np.any(np.isinf(arr)):
-        raise ValueError("numeric column holds infinite values")
+        raise InfiniteValueError(
+            f"holds {int(np.count_nonzero(np.isinf(arr)))} infinite value(s) (inf or -inf); "
+            "replace or drop them"
+        )
     present_values = np.sort(arr[finite_mask])
     missing = int(arr.shape[0] - present_values.shape[0])
     profile = NumericProfile(
@@ -201,7 +216,10 @@ def window_profile(
     def one(item: tuple[str, str]) -> ColumnProfile:
         name, kind = item
         if kind == "numeric":
-            return numeric_profile(frame[name], max_points)
+            try:
+                return numeric_profile(frame[name], max_points)
+            except InfiniteValueError as exc:
+                raise InfiniteValueError(f"column {name!r} {exc}") from None
         return categorical_profile(frame[name])
 
     items = list(kinds.items())

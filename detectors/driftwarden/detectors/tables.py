@@ -3,17 +3,38 @@
 Parquet is read column-selectively in record batches (pyarrow), CSV in pandas chunks, so a
 window larger than memory streams through `engine.profile_frames`.
 
+One reading of a file, whatever the chunk size: every column gets one `ColumnType`, decided
+once (from the Parquet schema, or from the first `HEAD_ROWS` rows of a CSV file, never per
+chunk) and applied to every chunk of both windows, so `00042` is the same value in the first
+chunk and the last, and in the baseline and the current window. CSV cells are read as text
+and converted by that type; a cell that does not parse as the column's type is kept as text
+(a type error the quality section counts), never silently dropped or retyped. Arrow and
+pandas types arrive as one canonical form each, missing values as missing:
+
+| type     | Arrow / pandas types                                     | pandas form              |
+|----------|----------------------------------------------------------|--------------------------|
+| number   | integers (nullable too), floats, decimals, all-null      | float64, NaN missing     |
+| bool     | bool (nullable too)                                      | object True/False/None   |
+| datetime | date, timestamp with or without zone (zones to UTC)      | datetime64[ns], NaT      |
+| text     | strings, large strings, dictionary-encoded, anything else | object str/None          |
+
+A row with more fields than the header is refused in both windows (never truncated), and a
+CSV whose header parses into one column holding `;`, tab or `|` is refused as not
+comma-separated.
+
 Why not `sources.FileSource`: that reads a time window of a monitor's data (a timestamp
 column is required and filtered on, CSV is typed by pyarrow); `detect` compares two whole
-files as a notebook user holds them, with pandas' CSV typing, and names a bad file in the
-CLI's one-line errors.
+files as a notebook user holds them, and names a bad file in the CLI's one-line errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,11 +42,30 @@ import pyarrow.parquet as pq
 from driftwarden.detectors.errors import InputError
 
 DEFAULT_CHUNK_ROWS = 1_000_000
+#: rows of a CSV file that decide its column types (independent of --chunk-rows)
+HEAD_ROWS = 10_000
 SUPPORTED = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# pandas' own index written into a Parquet file is not data
+_PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+_BOOL_TEXT = {"true": True, "false": False}
+_OTHER_DELIMITERS = (";", "\t", "|")
 
 
 class TableError(InputError, ValueError):
     """A data file that cannot be read as asked; the message names the file and problem."""
+
+
+class ColumnType(StrEnum):
+    """How a column's values are represented once read (see the module docstring)."""
+
+    NUMBER = "number"
+    BOOL = "bool"
+    DATETIME = "datetime"
+    TEXT = "text"
 
 
 def table_format(path: Path) -> str:
@@ -42,47 +82,249 @@ def read_columns(path: Path) -> list[str]:
     _check_exists(path)
     try:
         if table_format(path) == "parquet":
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+            names = list(pq.ParquetFile(path).schema_arrow.names)
+        else:
+            names = [str(c) for c in pd.read_csv(path, nrows=0, dtype=str).columns]
     except TableError:
         raise
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+    names = [n for n in names if not _PANDAS_INDEX.match(n)]
+    if len(names) == 1 and table_format(path) == "csv":
+        found = [d for d in _OTHER_DELIMITERS if d in names[0]]
+        if found:
+            shown = {";": "';'", "\t": "tab", "|": "'|'"}[found[0]]
+            raise TableError(
+                f"{path}: the header parses into one column ({names[0][:60]!r}): the file "
+                f"looks {shown}-separated; driftwarden reads comma-separated CSV"
+            )
+    return names
 
 
-def read_head(path: Path, rows: int = 10_000) -> pd.DataFrame:
-    """The first rows, for inferring column kinds."""
-    return next(iter_chunks(path, None, chunk_rows=rows), pd.DataFrame())
+def read_head(path: Path, rows: int = HEAD_ROWS) -> pd.DataFrame:
+    """The first rows with their decided types, for inferring column kinds."""
+    return next(iter_chunks(path, None, chunk_rows=rows, head_only=True), pd.DataFrame())
+
+
+def column_types(head: pd.DataFrame) -> dict[str, ColumnType]:
+    """The type of every column of a head read by `read_head` (canonical dtypes)."""
+    types: dict[str, ColumnType] = {}
+    for name in head.columns:
+        dtype = head[name].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            types[str(name)] = ColumnType.DATETIME
+        elif pd.api.types.is_float_dtype(dtype):
+            types[str(name)] = ColumnType.NUMBER
+        elif _is_bool_object(head[name]):
+            types[str(name)] = ColumnType.BOOL
+        else:
+            types[str(name)] = ColumnType.TEXT
+    return types
 
 
 def iter_chunks(
-    path: Path, columns: Sequence[str] | None, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    path: Path,
+    columns: Sequence[str] | None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    types: Mapping[str, ColumnType] | None = None,
+    head_only: bool = False,
 ) -> Iterator[pd.DataFrame]:
-    """Yield the file's rows as data frames of at most `chunk_rows` rows."""
+    """Yield the file's rows as data frames of at most `chunk_rows` rows.
+
+    `types` fixes each column's type (decide it once, e.g. from the baseline's head, and
+    pass the same mapping for both windows); columns it does not name get the type this
+    file's own schema or head gives them, the same in every chunk.
+    """
     _check_exists(path)
     if chunk_rows < 1:
         raise TableError(f"chunk size must be positive, got {chunk_rows}")
     fmt = table_format(path)
-    wanted = list(dict.fromkeys(columns)) if columns is not None else None
-    if wanted is not None:
-        available = read_columns(path)
-        missing = [c for c in wanted if c not in available]
-        if missing:
-            raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
+    available = read_columns(path)
+    wanted = list(dict.fromkeys(columns)) if columns is not None else available
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
+    decided = dict(types or {})
     try:
         if fmt == "parquet":
             # pre_buffer (pyarrow's default) reads ahead the whole file: 760 MB of buffers
             # for a 4M x 20 window. Reading row group by row group keeps memory at a chunk.
             parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
             for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
-                yield batch.to_pandas()
+                yield _from_arrow(path, batch, decided)
+                if head_only:
+                    return
         else:
-            with pd.read_csv(path, usecols=wanted, chunksize=chunk_rows) as reader:
-                yield from reader
+            if not head_only:
+                head_types = column_types(next(iter_chunks(path, None, head_only=True)))
+                decided = {**head_types, **decided}
+            # Every cell as text (the types above convert it), every field read: with
+            # `usecols` pandas silently drops the extra fields of a ragged row.
+            with pd.read_csv(
+                path,
+                dtype=str,
+                index_col=False,
+                chunksize=HEAD_ROWS if head_only else chunk_rows,
+            ) as reader:
+                for frame in reader:
+                    frame = frame[wanted]
+                    if head_only:
+                        yield _typed_head(frame)
+                        return
+                    yield _from_text(path, frame, decided)
     except TableError:
         raise
-    except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:
+    except (
+        OSError,
+        ValueError,
+        OverflowError,
+        UnicodeDecodeError,
+        pa.ArrowException,
+        pd.errors.ParserError,
+    ) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+# --- types ---------------------------------------------------------------------------------
+
+
+def _typed_head(frame: pd.DataFrame) -> pd.DataFrame:
+    """A CSV head read as text, each column converted by the type its values suggest."""
+    types = {str(name): _text_type(frame[name]) for name in frame.columns}
+    return _convert_text_frame(frame, types)
+
+
+def _text_type(series: pd.Series) -> ColumnType:
+    """The type of a CSV column from its head's text (an all-missing column is a number)."""
+    present = series.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    if present.empty:
+        return ColumnType.NUMBER
+    if present.str.lower().isin(list(_BOOL_TEXT)).all():
+        return ColumnType.BOOL
+    if present.str.match(_ISO_DATE).all():
+        return ColumnType.DATETIME
+    parsed = pd.to_numeric(present, errors="coerce")
+    if parsed.notna().all():
+        # A code with leading zeros (00042, zip codes, account numbers) is text, not 42.
+        leading = present.str.match(_LEADING_ZERO) & ~present.str.contains(r"[.eE]")
+        return ColumnType.TEXT if leading.any() else ColumnType.NUMBER
+    return ColumnType.TEXT
+
+
+def _from_text(path: Path, frame: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:
+    try:
+        return _convert_text_frame(frame, types)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+def _convert_text_frame(frame: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:
+    out = {}
+    for name in frame.columns:
+        out[name] = _convert_text(frame[name], types.get(str(name), ColumnType.TEXT))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _convert_text(series: pd.Series, kind: ColumnType) -> pd.Series:
+    text = series.astype(object).where(series.notna(), None)
+    if kind is ColumnType.TEXT:
+        return text
+    if kind is ColumnType.NUMBER:
+        return _keep_bad(text, pd.to_numeric(text, errors="coerce").astype(np.float64))
+    if kind is ColumnType.BOOL:
+        lowered = text.map(lambda v: v if v is None else _BOOL_TEXT.get(str(v).strip().lower(), v))
+        return lowered.astype(object)
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _keep_bad(text: pd.Series, parsed: pd.Series) -> pd.Series:
+    """`parsed` where it parsed; the cells that did not keep their text (type errors)."""
+    bad = text.notna().to_numpy() & parsed.isna().to_numpy()
+    if not bad.any():
+        return parsed
+    mixed = parsed.astype(object)
+    mixed[bad] = text[bad]
+    return mixed
+
+
+def _from_arrow(path: Path, batch: pa.RecordBatch, types: Mapping[str, ColumnType]) -> pd.DataFrame:
+    out: dict[str, pd.Series] = {}
+    for name, array in zip(batch.schema.names, batch.columns, strict=True):
+        if _PANDAS_INDEX.match(name):
+            continue
+        try:
+            out[name] = _convert_arrow(array, types.get(name))
+        except (pa.ArrowException, ValueError, OverflowError, TypeError) as exc:
+            raise TableError(f"{path}: column {name!r}: cannot read: {_one_line(exc)}") from exc
+    return pd.DataFrame(out, index=pd.RangeIndex(batch.num_rows))
+
+
+def _arrow_type(kind: pa.DataType) -> ColumnType:
+    if pa.types.is_dictionary(kind):
+        return _arrow_type(kind.value_type)
+    if pa.types.is_boolean(kind):
+        return ColumnType.BOOL
+    if (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_null(kind)
+    ):
+        return ColumnType.NUMBER
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return ColumnType.DATETIME
+    return ColumnType.TEXT
+
+
+def _convert_arrow(array: pa.Array, wanted: ColumnType | None) -> pd.Series:
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    own = _arrow_type(array.type)
+    kind = wanted or own
+    if own is ColumnType.DATETIME:
+        if pa.types.is_timestamp(array.type) and array.type.tz is not None:
+            array = array.cast(pa.timestamp(array.type.unit))  # the UTC instants, zone dropped
+        array = array.cast(pa.timestamp("ns"))
+        stamps = pd.Series(array.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
+        if kind is ColumnType.TEXT:
+            return _convert_text(stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f"), ColumnType.TEXT)
+        return stamps
+    if kind is ColumnType.NUMBER and own in (ColumnType.NUMBER, ColumnType.BOOL):
+        floats = array.cast(pa.float64())
+        return pd.Series(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if own is ColumnType.NUMBER and kind is ColumnType.TEXT:
+        # Integer codes print as integers ("3", never "3.0" because a chunk had a null).
+        return _convert_text(pd.Series(array.cast(pa.string()).to_pylist()), ColumnType.TEXT)
+    if own is ColumnType.BOOL:
+        values = pd.Series(array.to_pylist(), dtype=object)
+        if kind is ColumnType.TEXT:
+            return values.map(lambda v: v if v is None else str(v)).astype(object)
+        return values
+    # text-like (strings, large strings, binary, nested): python objects, missing as None
+    values = pd.Series(array.to_pylist(), dtype=object)
+    if own is not ColumnType.TEXT or any(
+        isinstance(v, bytes | list | dict) for v in values.head(1000)
+    ):
+        values = values.map(lambda v: v if v is None else _text(v)).astype(object)
+    return _convert_text(values, kind)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _is_bool_object(series: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return True
+    if series.dtype != object:
+        return False
+    present = series.dropna()
+    return bool(len(present)) and bool(present.map(lambda v: isinstance(v, bool)).all())
 
 
 def _check_exists(path: Path) -> None:

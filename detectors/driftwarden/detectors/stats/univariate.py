@@ -45,13 +45,17 @@ CATEGORICAL_METHOD_NAMES = frozenset({"chi2", *BINNED_METHODS})
 class NumericSample:
     """A NaN-free numeric sample, sorted, as a profile keeps it.
 
-    `weights` is None for a full sample, or per-point weights for a compressed one.
+    `weights` is None for a full sample, or per-point weights for a compressed one;
+    `minimum` and `maximum` are the range of the values summarised (a compressed sample's
+    points are bucket means, inside that range), None to take the values' ends.
     """
 
     values: F64
     weights: F64 | None
     count: int
     std: float
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def exact(self) -> bool:
@@ -109,7 +113,9 @@ def numeric_statistics(
             )
     binned = [m for m in wanted if m in BINNED_METHODS]
     if binned:
-        edges = quantile_edges(baseline.values, bins, baseline.weights)
+        edges = quantile_edges(
+            baseline.values, bins, baseline.weights, low=baseline.minimum, high=baseline.maximum
+        )
         b_counts = sorted_bin_counts(baseline.values, edges, baseline.weights)
         c_counts = sorted_bin_counts(current.values, edges, current.weights)
         results.extend(_binned_statistics(b_counts, c_counts, binned, n_b, n_c))
