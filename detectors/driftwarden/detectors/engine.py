@@ -147,7 +147,7 @@ def resolve_columns(
     for name in overrides:
         if name not in available:
             raise DetectionInputError(
-                f"column {name!r} (given a kind) is not in the data{_hint(name, available)}"
+                f"{overrides[name]} column {name!r} is not in the data{_hint(name, available)}"
             )
     reserved = reserved_columns(spec, exclude)
     declared = bool(spec.features)

@@ -6,9 +6,10 @@ current window goes through the same structure, chunk by chunk, so memory is bou
 chunk size plus the profile's size, not by the window.
 
 Per numeric column: the sorted sample itself while it has at most `max_points` values (then
-every statistic is exact), else a compressed weighted sample of `max_points` points (each
-point the weighted mean of a run of equal rank mass, so ECDF ranks are off by at most
-1/max_points of the window); plus count, missing, min, max, sum and sum of squares.
+every statistic is exact), else a compressed weighted sample of at most `max_points` points
+(each point the weighted mean of a run of at most 2/(max_points - 1) of the window's
+weight, so ECDF ranks are off by at most 2/(max_points - 1), at every chunk size); plus
+count, missing, min, max, sum and sum of squares.
 Per categorical column: counts per category (at most `max_categories`, the rarest beyond
 that folded into one `__other__` bucket), missing.
 Per window: a uniform random sample of whole rows (bottom-k by a random key, so it merges
@@ -319,19 +320,23 @@ def _merge_compress(
 ) -> tuple[F64, F64]:  # pragma: no cover - compiled
     """Merge two sorted weighted samples into at most `points` weighted points.
 
-    Walking the merged order, an element whose cumulative weight before it is c goes to
-    bucket floor(c / (W / points)); a bucket becomes one point at its weighted mean with
-    its total weight. With points >= len(a) + len(b) and unit
-    weights every element is its own bucket: an exact merge.
+    When both fit (len(a) + len(b) <= points) the merge is exact. Otherwise, walking the
+    merged order, an element joins the open bucket unless that would take the bucket's
+    weight above the capacity c = 2 W / (points - 1); a bucket becomes one point at its
+    weighted mean with its total weight. Every point then weighs at most c, whatever the
+    inputs were, because an input point weighs at most the capacity it was built under and
+    W only grows: merging chunk after chunk never coarsens the sample, and the ECDF of
+    the points is within c / W = 2 / (points - 1) of the window's at every x (only the one
+    bucket that straddles x is misplaced). Two neighbouring buckets weigh more than c
+    together, so there are at most `points` of them.
     """
     na, nb = a.shape[0], b.shape[0]
+    exact = na + nb <= points
     total = wa.sum() + wb.sum()
-    mass = total / points
-    values = np.empty(points)
-    weights = np.empty(points)
+    capacity = 2.0 * total / max(points - 1, 1)
+    values = np.empty(min(na + nb, points))
+    weights = np.empty(min(na + nb, points))
     out = -1
-    current = -1
-    cumulative = 0.0
     i = 0
     j = 0
     while i < na or j < nb:
@@ -343,15 +348,12 @@ def _merge_compress(
             x = b[j]
             w = wb[j]
             j += 1
-        bucket = min(int(cumulative / mass), points - 1)
-        if bucket != current:
+        if out < 0 or exact or (weights[out] + w > capacity and out + 1 < values.shape[0]):
             out += 1
             values[out] = 0.0
             weights[out] = 0.0
-            current = bucket
         values[out] += w * x
         weights[out] += w
-        cumulative += w
     used = out + 1
     result_values = values[:used] / weights[:used]
     for k in range(1, used):  # weighted means of sorted runs are sorted up to rounding
