@@ -9,9 +9,9 @@ Jensen-Shannon distance of 1, its maximum):
   by construction. Left out of the inferred features with a note; a user who declares one
   as a feature gets it compared as time (seconds since 1970, UTC) with the numeric methods.
 - identifiers: text columns whose values are almost all distinct (at least `ID_MIN_DISTINCT`
-  distinct values and more than `ID_DISTINCT_SHARE` of the non-missing ones), and integer
-  columns named like an id (`id`, `user_id`, `orderId`, `uuid`, `key`) whose values are all
-  distinct. Left out with a note, declared or not.
+  distinct values and at least `ID_DISTINCT_SHARE` of the non-missing ones: two rows or
+  fewer per category), and integer columns named like an id (`id`, `user_id`, `orderId`,
+  `uuid`, `key`) whose values are all distinct. Left out with a note, declared or not.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 
 from driftwarden.detectors.config import FeatureKind
 
-#: a text column with more than this share of distinct values is an identifier ...
+#: a text column with at least this share of distinct values is an identifier ...
 ID_DISTINCT_SHARE = 0.5
 #: ... once it has at least this many distinct values (a tiny window stays a category)
 ID_MIN_DISTINCT = 20
@@ -69,7 +69,7 @@ def identifier_note(name: str, series: pd.Series) -> str | None:
             and distinct >= ID_MIN_DISTINCT
         ):
             return None
-    elif distinct < ID_MIN_DISTINCT or distinct <= ID_DISTINCT_SHARE * len(present):
+    elif distinct < ID_MIN_DISTINCT or distinct < ID_DISTINCT_SHARE * len(present):
         return None
     return (
         f"{name!r} looks like an identifier ({distinct:,} distinct of {len(present):,} "
