@@ -56,7 +56,7 @@ def identifier_note(name: str, series: pd.Series) -> str | None:
     if present.empty:
         return None
     dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype) or is_time(series):
+    if pd.api.types.is_bool_dtype(dtype):
         return None
     text = pd.api.types.is_object_dtype(dtype)
     distinct = int((present.astype(str) if text else present).nunique())

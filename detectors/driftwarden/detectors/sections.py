@@ -28,6 +28,7 @@ from driftwarden.detectors.config import (
     PredictionType,
     Task,
 )
+from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.profile import CategoricalProfile, NumericProfile, WindowProfile
 from driftwarden.detectors.report import SectionReport
 from driftwarden.detectors.stats import concept, operational, performance, quality
@@ -118,6 +119,10 @@ def operational_section(
                          severity_score(worst), data)  # fmt: skip
 
 
+class LabelError(InputError, ValueError):
+    """Labels or predictions that do not fit the task (three labels for a binary task)."""
+
+
 def performance_section(
     spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
 ) -> SectionReport | None:
@@ -135,8 +140,14 @@ def performance_section(
             None,
             {"rows": {"baseline": len(b_rows), "current": len(c_rows)}},
         )
-    b_metrics = _metrics(spec, b_rows, label, prediction)
-    c_metrics = _metrics(spec, c_rows, label, prediction)
+    try:
+        b_metrics = _metrics(spec, b_rows, label, prediction)
+        c_metrics = _metrics(spec, c_rows, label, prediction)
+    except ValueError as exc:  # labels that do not fit the task: the user's input
+        raise LabelError(
+            f"label column {label!r} with prediction column {prediction!r} "
+            f"({spec.labels.task} task): {exc}"
+        ) from exc
     changes = performance.compare_performance(
         b_metrics,
         c_metrics,

@@ -102,8 +102,12 @@ def read_columns(path: Path) -> list[str]:
 
 
 def read_head(path: Path, rows: int = HEAD_ROWS) -> pd.DataFrame:
-    """The first rows with their decided types, for inferring column kinds."""
-    return next(iter_chunks(path, None, chunk_rows=rows, head_only=True), pd.DataFrame())
+    """The first rows with their decided types, for inferring column kinds (a file without
+    rows gives its columns, empty)."""
+    head = next(iter_chunks(path, None, chunk_rows=rows, head_only=True), None)
+    if head is None:
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in read_columns(path)})
+    return head
 
 
 def column_types(head: pd.DataFrame) -> dict[str, ColumnType]:
