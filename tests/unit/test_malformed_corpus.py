@@ -163,7 +163,7 @@ def _write_corpus(root: Path) -> list[tuple[str, list[str], str]]:
     cases: list[tuple[str, list[str], str]] = []
     for name, path in files.items():
         # every file in both windows: the file is named in the message
-        cases.append((f"{name}-current", detect(good_b, path), name))
+        cases.append((f"{name}-current", detect(good_b, path, "--format", "json"), name))
         # (or the other file, when it lacks a column this one has)
         cases.append((f"{name}-baseline", detect(path, good_c), f"{name}|good_c.csv"))
     cases += [

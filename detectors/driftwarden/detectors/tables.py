@@ -16,7 +16,7 @@ pandas types arrive as one canonical form each, missing values as missing:
 | number   | integers (nullable too), floats, decimals, all-null      | float64, NaN missing     |
 | bool     | bool (nullable too)                                      | object True/False/None   |
 | datetime | date, timestamp with or without zone (zones to UTC)      | datetime64[ns], NaT      |
-| text     | strings, large strings, dictionary-encoded, anything else | object str/None          |
+| text     | strings, large strings, dictionary-encoded, anything else | strings, missing as NA   |
 
 A row with more fields than the header is refused in both windows (never truncated), and a
 CSV whose header parses into one column holding `;`, tab or `|` is refused as not
@@ -30,6 +30,7 @@ files as a notebook user holds them, and names a bad file in the CLI's one-line 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandas.io.parsers import TextFileReader
 
 from driftwarden.detectors.errors import InputError
 
@@ -163,15 +165,21 @@ def iter_chunks(
             if not head_only:
                 head_types = column_types(next(iter_chunks(path, None, head_only=True)))
                 decided = {**head_types, **decided}
-            # Every cell as text (the types above convert it), every field read: with
-            # `usecols` pandas silently drops the extra fields of a ragged row.
+            # Every column but the numbers as text (converted by its type below); numbers
+            # by pandas' C parser (fast), a chunk with a bad cell converted cell by cell.
+            # Every field read: with `usecols` pandas silently drops a ragged row's extras.
+            text = {
+                name: str
+                for name in wanted
+                if head_only or decided.get(name, ColumnType.TEXT) is not ColumnType.NUMBER
+            }
             with pd.read_csv(
                 path,
-                dtype=str,
+                dtype=text,
                 index_col=False,
                 chunksize=HEAD_ROWS if head_only else chunk_rows,
             ) as reader:
-                for frame in reader:
+                while (frame := _next_chunk(reader)) is not None:
                     frame = frame[wanted]
                     if head_only:
                         yield _typed_head(frame)
@@ -188,6 +196,15 @@ def iter_chunks(
         pd.errors.ParserError,
     ) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:
+    """The next chunk, None at the end. A number column with a bad cell comes back as
+    mixed objects (converted cell by cell later); pandas' DtypeWarning about it is ours
+    to handle, not the user's to read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        return next(reader, None)
 
 
 # --- types ---------------------------------------------------------------------------------
@@ -232,6 +249,8 @@ def _convert_text_frame(frame: pd.DataFrame, types: Mapping[str, ColumnType]) ->
 
 
 def _convert_text(series: pd.Series, kind: ColumnType) -> pd.Series:
+    if kind is ColumnType.NUMBER and pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype(np.float64)  # the C parser read every cell as a number
     text = series.astype(object).where(series.notna(), None)
     if kind is ColumnType.TEXT:
         return text
@@ -308,6 +327,9 @@ def _convert_arrow(array: pa.Array, wanted: ColumnType | None) -> pd.Series:
             return values.map(lambda v: v if v is None else str(v)).astype(object)
         return values
     # text-like (strings, large strings, binary, nested): python objects, missing as None
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        values = array.to_pandas()  # object dtype, None for nulls (pyarrow's fast path)
+        return values if kind is ColumnType.TEXT else _convert_text(values, kind)
     values = pd.Series(array.to_pylist(), dtype=object)
     if own is not ColumnType.TEXT or any(
         isinstance(v, bytes | list | dict) for v in values.head(1000)
