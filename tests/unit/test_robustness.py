@@ -20,6 +20,8 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from driftwarden.detectors.cli import main
+from driftwarden.detectors.config import DetectionSpec
+from driftwarden.detectors.engine import detect_frames
 from driftwarden.detectors.profile import merge_numeric, numeric_profile
 from driftwarden.detectors.stats import divergence as d
 from driftwarden.detectors.stats.binning import quantile_edges, sorted_bin_counts
@@ -628,3 +630,21 @@ def test_no_method_shows_its_maximum_beside_no_drift(
                 assert feature["drift_detected"], (name, method)
                 assert feature["severity"] != "none", (name, method)
     assert features_of(report)["same"]["severity"] == "none"
+
+
+def test_nullable_dtypes_through_the_engine_directly() -> None:
+    """The in-memory path (what a source's frames take) with pandas' nullable dtypes and
+    their NA: was `boolean value of NA is ambiguous` in the multivariate encoding."""
+    spec = DetectionSpec()
+    report = detect_frames(_nullable_frame(600, 0), _nullable_frame(600, 1), spec)
+    assert report.multivariate is not None
+    kinds = {f.name: f.kind for f in report.features}
+    assert kinds == {
+        "flag": "categorical",
+        "count": "numeric",
+        "word": "categorical",
+        "level": "categorical",
+        "x": "numeric",
+    }
+    for feature in report.features:
+        assert feature.n_baseline < 600 or feature.name == "level"  # NA counted as missing
