@@ -170,10 +170,11 @@ def _detect(args: argparse.Namespace) -> int:
     features = resolution.features
     columns = _needed_columns(spec, features)
     types = _column_types(spec, features, head)
+    reading = {"chunk_rows": args.chunk_rows, "workers": args.workers}
     if baseline_profile is None:
-        baseline_profile = _profile_window(args.baseline, spec, features, columns, types, args)
+        baseline_profile = _profile_window(args.baseline, spec, features, columns, types, **reading)
     current_profile = _profile_window(
-        args.current, spec, features, columns, types, args, seed=10_000
+        args.current, spec, features, columns, types, seed=10_000, **reading
     )
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)
     if resolution.notes:
@@ -203,8 +204,9 @@ def _profile(args: argparse.Namespace) -> int:
     features = _resolve(spec, head, args.input, args).features
     columns = _needed_columns(spec, features)
     types = _column_types(spec, features, head)
-    args.workers = 1
-    profile = _profile_window(args.input, spec, features, columns, types, args)
+    profile = _profile_window(
+        args.input, spec, features, columns, types, chunk_rows=args.chunk_rows
+    )
     data = dumps(profile)
     tmp = args.output.with_suffix(args.output.suffix + ".tmp")
     try:
@@ -270,16 +272,17 @@ def _profile_window(
     features: Sequence[ResolvedFeature],
     columns: Sequence[str],
     types: dict[str, ColumnType],
-    args: argparse.Namespace,
     *,
+    chunk_rows: int,
+    workers: int = 1,
     seed: int = 0,
 ) -> WindowProfile:
     """One window's profile; every problem with its data is an error naming `path`."""
     with _naming(path):
         available = read_columns(path)
         check_columns(spec, available, where="the file")
-        chunks = iter_chunks(path, columns, chunk_rows=args.chunk_rows, types=types)
-        profile = profile_frames(chunks, spec, features, seed=seed, workers=args.workers)
+        chunks = iter_chunks(path, columns, chunk_rows=chunk_rows, types=types)
+        profile = profile_frames(chunks, spec, features, seed=seed, workers=workers)
         _check_rows(profile, path)
         check_probabilities(spec, profile)
     return profile
