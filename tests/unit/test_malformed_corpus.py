@@ -95,6 +95,7 @@ def _write_corpus(root: Path) -> list[tuple[str, list[str], str]]:
         "huge.csv": write(
             "huge.csv", "x,region\n" + "".join(f"{i},n\n" for i in range(N)) + "1e400,n\n"
         ),
+        "sentinel.csv": frame_file("sentinel.csv", with_inf("x", 1e300)),
         "logits.csv": frame_file(
             "logits.csv", lambda f: f.assign(score=np.linspace(-5, 5, len(f)))
         ),

@@ -50,8 +50,15 @@ class ProfileFormatError(InputError, ValueError):
     """A serialised profile that this version cannot read."""
 
 
-class InfiniteValueError(InputError, ValueError):
-    """A numeric column holds +inf or -inf (refused: no statistic has a place for it)."""
+#: numeric values beyond this magnitude are refused: their squares (the profile's moments)
+#: would overflow float64 over a large window; real features never come near it, sentinels
+#: such as 1e300 do
+MAX_MAGNITUDE = 1e100
+
+
+class ColumnValueError(InputError, ValueError):
+    """A numeric column holds values no statistic has a place for: +inf, -inf, or a
+    magnitude beyond `MAX_MAGNITUDE`. Refused, naming the column."""
 
 
 @dataclass(frozen=True)
@@ -156,11 +163,17 @@ def numeric_profile(
         raise ValueError(f"a column must be one-dimensional, got shape {arr.shape}")
     finite_mask = np.isfinite(arr)
     if np.any(np.isinf(arr)):
-        raise InfiniteValueError(
+        raise ColumnValueError(
             f"holds {int(np.count_nonzero(np.isinf(arr)))} infinite value(s) (inf or -inf); "
             "replace or drop them"
         )
     present_values = np.sort(arr[finite_mask])
+    if present_values.shape[0] and max(-present_values[0], present_values[-1]) > MAX_MAGNITUDE:
+        huge = int(np.count_nonzero(np.abs(present_values) > MAX_MAGNITUDE))
+        raise ColumnValueError(
+            f"holds {huge} value(s) beyond ±{MAX_MAGNITUDE:.0e} (a sentinel such as 1e300?); "
+            "replace or drop them"
+        )
     missing = int(arr.shape[0] - present_values.shape[0])
     profile = NumericProfile(
         values=present_values,
@@ -219,8 +232,8 @@ def window_profile(
         if kind == "numeric":
             try:
                 return numeric_profile(frame[name], max_points)
-            except InfiniteValueError as exc:
-                raise InfiniteValueError(f"column {name!r} {exc}") from None
+            except ColumnValueError as exc:
+                raise ColumnValueError(f"column {name!r} {exc}") from None
         return categorical_profile(frame[name])
 
     items = list(kinds.items())
