@@ -10,10 +10,12 @@ call, to show the two agree.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +155,25 @@ def _write_corpus(root: Path) -> list[tuple[str, list[str], str]]:
         root / "nested.parquet",
     )
     files["nested.parquet"] = root / "nested.parquet"
+    rng = np.random.default_rng(0)
+    pq.write_table(
+        pa.table(
+            {
+                "tod": pa.array([dt.time(i % 24, i % 60) for i in range(N)], pa.time64("us")),
+                "dur": pa.array([dt.timedelta(seconds=i % 97) for i in range(N)], pa.duration("s")),
+                "bin": pa.array([bytes([i % 5]) for i in range(N)], pa.binary()),
+                "fsb": pa.array([bytes([i % 3, 1]) for i in range(N)], pa.binary(2)),
+                "st": pa.array([{"a": i % 4} for i in range(N)]),
+                "f16": pa.array(rng.normal(size=N).astype(np.float16)),
+                "u64": pa.array(rng.integers(0, 2**63, N).astype(np.uint64)),
+                "d256": pa.array([Decimal(i % 10) for i in range(N)], pa.decimal256(40, 0)),
+                "nul": pa.nulls(N),
+                "x": rng.normal(size=N),
+            }
+        ),
+        root / "arrow_types.parquet",
+    )
+    files["arrow_types.parquet"] = root / "arrow_types.parquet"
     (root / "dir.csv").mkdir()
     files["dir.csv"] = root / "dir.csv"
     (root / "typo.yaml").write_text("operational: {latencyColumn: latnecy}\n")
@@ -210,6 +231,8 @@ def _write_corpus(root: Path) -> list[tuple[str, list[str], str]]:
         ("profile-garbage", detect(files["garbage.parquet"], good_c), "garbage.parquet"),
         ("chunk-rows-1", detect(good_b, files["nullable.parquet"], "--chunk-rows", "1"), ""),
         ("parquet-vs-csv", detect(root / "good_b.parquet", good_c), ""),
+        ("arrow-types-alone", detect(files["arrow_types.parquet"], files["arrow_types.parquet"]),
+         ""),
     ]  # fmt: skip
     return cases
 

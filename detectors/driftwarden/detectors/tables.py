@@ -316,7 +316,7 @@ def _convert_arrow(array: pa.Array, wanted: ColumnType | None) -> pd.Series:
             return _convert_text(stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f"), ColumnType.TEXT)
         return stamps
     if kind is ColumnType.NUMBER and own in (ColumnType.NUMBER, ColumnType.BOOL):
-        floats = array.cast(pa.float64())
+        floats = array.cast(pa.float64(), safe=False)  # integers past 2**53 round, as in pandas
         return pd.Series(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
     if own is ColumnType.NUMBER and kind is ColumnType.TEXT:
         # Integer codes print as integers ("3", never "3.0" because a chunk had a null).
