@@ -40,6 +40,7 @@ from driftwarden.detectors.engine import (
     resolve_features,
 )
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError
+from driftwarden.detectors.job.run import add_run_subcommand
 from driftwarden.detectors.profile import (
     NumericProfile,
     ProfileFormatError,
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--chunk-rows", type=_positive_int, default=DEFAULT_CHUNK_ROWS)
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
+    add_run_subcommand(sub)
     return parser
 
 

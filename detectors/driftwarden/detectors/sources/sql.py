@@ -31,6 +31,7 @@ from driftwarden.detectors.sources.base import (
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (
+    AuthenticationFailedError,
     ColumnNotFoundError,
     QueryTimeoutError,
     SourceError,
@@ -40,6 +41,10 @@ from driftwarden.detectors.sources.errors import (
 )
 
 _QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE query_canceled (statement_timeout)
+# SQLSTATE 28P01 invalid_password / 28000 invalid_authorization_specification; libpq reports
+# them at connect time as text only, so the server's wording is matched as well.
+_AUTH_CODES = ("28P01", "28000")
+_AUTH_TEXT = ("password authentication failed", "no password supplied")
 _FETCH_ROWS = 10_000  # rows per round trip of the server-side cursor
 
 
@@ -101,9 +106,14 @@ class SqlSource(Source):
         try:
             return self._engine.connect()
         except exc.DBAPIError as error:
+            message = describe_error(error, self._engine.url)
+            code = getattr(error.orig, "pgcode", None)
+            if code in _AUTH_CODES or any(text in message for text in _AUTH_TEXT):
+                raise AuthenticationFailedError(
+                    f"{mask_url(self._engine.url)} refused the credentials: {message}"
+                ) from None
             raise SourceUnreachableError(
-                f"cannot connect to {mask_url(self._engine.url)}: "
-                f"{describe_error(error, self._engine.url)}"
+                f"cannot connect to {mask_url(self._engine.url)}: {message}"
             ) from None
 
     def columns(self) -> dict[str, sa.types.TypeEngine[Any]]:
