@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
 from driftwarden.detectors import __version__
 from driftwarden.detectors.config import DetectionSpec, WindowSpec, parse_duration
@@ -79,8 +80,10 @@ from driftwarden.detectors.storage import (
     check_schema_compatible,
     create_engine,
     load_reference_profile,
+    resolve_database_url,
     write_run,
 )
+from driftwarden.detectors.storage.database import ENV_URL as DATABASE_URL_VARIABLE
 from driftwarden.detectors.storage.repository import DEFAULT_BATCH_ROWS, ProgressHook
 
 DEFAULT_STATEMENT_TIMEOUT = "10m"
@@ -472,11 +475,24 @@ def _run(
 def _results_engine(url: str | None) -> Engine:
     if not url:
         raise InvalidRunConfigError(f"no results database: set {ENV_DATABASE_URL}")
-    engine = create_engine(url)  # raises DatabaseConfigError (a StorageError) when malformed
-    if engine.url.get_backend_name() == "postgresql":
-        engine.dispose()
-        engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
-    return engine
+    # postgres:// and postgresql:// mean psycopg2, as everywhere in driftwarden; raises
+    # DatabaseConfigError (a StorageError) when the URL is malformed, without showing it.
+    parsed = resolve_database_url({DATABASE_URL_VARIABLE: url}, sqlite_default=False)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    return create_engine(parsed)
+
+
+def _source_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidRunConfigError(
+            f"{ENV_SOURCE_URL} is not a valid database URL (value not shown)"
+        ) from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
 
 
 def _source(config: RunConfig, options: RunOptions) -> Source:
@@ -487,7 +503,7 @@ def _source(config: RunConfig, options: RunOptions) -> Source:
         pg = source.postgres
         table = f"{pg.db_schema}.{pg.table}" if pg.db_schema else pg.table
         return SqlSource(
-            options.source_url,
+            _source_url(options.source_url),
             table,
             pg.timestamp_column,
             filters=dict(pg.filters),
