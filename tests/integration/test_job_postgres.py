@@ -38,7 +38,9 @@ def _free_port() -> int:
         return port
 
 
-def _rows(start: datetime, span: timedelta, n: int, drift: bool, seed: int) -> list[tuple[Any, ...]]:
+def _rows(
+    start: datetime, span: timedelta, n: int, drift: bool, seed: int
+) -> list[tuple[Any, ...]]:
     rng = np.random.default_rng(seed)
     times = [start + span * (i + 0.5) / n for i in range(n)]
     age = rng.normal(40, 10, n)
@@ -298,8 +300,9 @@ CASES = {
     ),
     "stopped server": (
         lambda s, p: {},
-        lambda url, pw: url.rsplit(":", 1)[0].rsplit("@", 1)[0]
-        + f"@127.0.0.1:{_free_port()}/job_source",
+        lambda url, pw: (
+            url.rsplit(":", 1)[0].rsplit("@", 1)[0] + f"@127.0.0.1:{_free_port()}/job_source"
+        ),
         FailureReason.SOURCE_UNREACHABLE,
         3,
     ),
