@@ -190,7 +190,8 @@ def test_driftwarden_run_end_to_end(
     drifted = {f.name for f in summary.top_drifted}
     assert {"income", "region"} <= drifted
     assert "age" not in drifted
-    assert summary.rows is not None and summary.rows.current == ROWS_PER_WINDOW
+    assert summary.rows is not None
+    assert summary.rows.current == ROWS_PER_WINDOW
     # labels.delay 6h: the last quarter of the one-day current window has no labels yet.
     assert summary.labelled is not None
     assert summary.labelled.baseline == ROWS_PER_WINDOW
@@ -363,7 +364,8 @@ def test_an_empty_window_is_insufficient_data_and_recorded(
     summary = RunSummary.from_termination_message(text)
     assert summary.outcome == RunOutcome.INSUFFICIENT_DATA
     assert summary.reason == FailureReason.INSUFFICIENT_DATA
-    assert summary.rows is not None and summary.rows.current == 0
+    assert summary.rows is not None
+    assert summary.rows.current == 0
     with history.connect() as conn:
         outcome = conn.execute(sa.select(m.monitor_runs.c.outcome)).scalar_one()
     assert outcome == "InsufficientData"

@@ -171,4 +171,5 @@ def test_2000_features_with_the_longest_multibyte_names_fit() -> None:
     assert len(text.encode()) <= TERMINATION_MESSAGE_LIMIT
     parsed = RunSummary.from_termination_message(text)
     assert parsed.drifted_features == 2000
-    assert parsed.top_drifted and parsed.top_drifted[0].name.startswith("0000")
+    assert parsed.top_drifted
+    assert parsed.top_drifted[0].name.startswith("0000")
