@@ -403,3 +403,66 @@ def test_a_newer_run_configuration_is_refused_naming_both_versions(
     message = json.loads(text)["message"]
     assert f"version {RUN_CONFIG_VERSION + 1}" in message
     assert f"version {RUN_CONFIG_VERSION})" in message
+
+
+def test_a_run_from_a_stored_baseline_gives_the_same_verdict(
+    tmp_path: Path, source: str, history: Engine, history_url: str
+) -> None:
+    config = tmp_path / "store.yaml"
+    config.write_text(yaml.safe_dump(_config()))
+    env = {
+        "DRIFTWARDEN_SOURCE_URL": source,
+        "DRIFTWARDEN_DATABASE_URL": history_url,
+        "DRIFTWARDEN_SCHEDULED_TIME": str(int(RUN_TIME.timestamp())),
+        "PATH": "/usr/bin:/bin",
+    }
+    command = [sys.executable, "-m", "driftwarden.detectors.cli", "run", "--config", str(config)]
+    done = subprocess.run(
+        [*command, "--store-baseline", "golden"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    from_window, _ = _run(
+        tmp_path, _config(), source_url=source, database_url=history_url, run_id="w"
+    )
+    stored = _config(baseline={"profileRef": {"name": "golden"}})
+    from_profile, _ = _run(
+        tmp_path, stored, source_url=source, database_url=history_url, run_id="p"
+    )
+    assert from_window.exit_code == from_profile.exit_code == 0
+    a, b = from_window.summary, from_profile.summary
+    assert (a.severity, a.drifted_features) == (b.severity, b.drifted_features)
+    assert [f.name for f in a.top_drifted] == [f.name for f in b.top_drifted]
+    # Tolerance: the same profile, serialised and read back; statistics agree to 1e-9.
+    assert a.health_score == pytest.approx(b.health_score, abs=1e-9)
+    results = m.drift_results
+    with history.connect() as conn:
+        stats = {
+            run: {
+                (f, meth): st
+                for f, meth, st in conn.execute(
+                    sa.select(results.c.feature, results.c.method, results.c.statistic).where(
+                        results.c.run_id == run
+                    )
+                )
+            }
+            for run in ("w", "p")
+        }
+        runs = {
+            r.run_id: r
+            for r in conn.execute(
+                sa.select(
+                    m.monitor_runs.c.run_id,
+                    m.monitor_runs.c.baseline_profile_hash,
+                    m.monitor_runs.c.baseline_profile_name,
+                )
+            )
+        }
+    assert stats["w"].keys() == stats["p"].keys()
+    for key, value in stats["w"].items():
+        assert stats["p"][key] == pytest.approx(value, abs=1e-9), key
+    assert runs["p"].baseline_profile_name == "golden"
+    assert runs["p"].baseline_profile_hash == runs["w"].baseline_profile_hash

@@ -58,7 +58,13 @@ from driftwarden.detectors.job.contract import (
 )
 from driftwarden.detectors.job.summary import evaluated_summary
 from driftwarden.detectors.outcome import FailureReason, RunOutcome
-from driftwarden.detectors.profile import NumericProfile, ProfileFormatError, WindowProfile, loads
+from driftwarden.detectors.profile import (
+    NumericProfile,
+    ProfileFormatError,
+    WindowProfile,
+    dumps,
+    loads,
+)
 from driftwarden.detectors.redaction import redact
 from driftwarden.detectors.sources import (
     DEFAULT_CHUNK_ROWS,
@@ -75,12 +81,14 @@ from driftwarden.detectors.sources import (
     TimeWindow,
 )
 from driftwarden.detectors.storage import (
+    ReferenceProfile,
     RunRecord,
     StorageError,
     check_schema_compatible,
     create_engine,
     load_reference_profile,
     resolve_database_url,
+    store_reference_profile,
     write_run,
 )
 from driftwarden.detectors.storage.database import ENV_URL as DATABASE_URL_VARIABLE
@@ -169,6 +177,12 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.add_argument("--summary-path", type=Path, help=f"(default ${ENV_SUMMARY_PATH})")
     parser.add_argument("--statement-timeout", default=DEFAULT_STATEMENT_TIMEOUT)
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument(
+        "--store-baseline",
+        metavar="NAME",
+        help="instead of a run: profile the baseline window (as of the scheduled time) and "
+        "store it as reference profile NAME, for `baseline: {profileRef: {name: NAME}}`",
+    )
     parser.set_defaults(handler=run_command)
 
 
@@ -181,7 +195,72 @@ def run_command(args: argparse.Namespace) -> int:
         result = _failed(exc, run_id=args.run_id or os.environ.get(ENV_RUN_ID), started=started)
         _finish(result, None if summary_path is None else Path(summary_path), ())
         return result.exit_code
+    if args.store_baseline:
+        secrets = tuple(_password(url) for url in (options.source_url, options.database_url))
+        try:
+            stored = store_baseline(options, args.store_baseline)
+        except DriftwardenError as exc:
+            message = redact(" ".join(str(exc).split()), secrets)
+            print(f"driftwarden: error: {failure_reason(exc)}: {message}", file=sys.stderr)
+            return _exit_code(exc)
+        print(
+            f"stored baseline {stored.name!r} in namespace {stored.namespace!r}: "
+            f"{stored.rows} rows, profile {stored.profile_hash[:16]}"
+        )
+        return int(ExitCode.OK)
     return execute(options).exit_code
+
+
+def store_baseline(options: RunOptions, name: str) -> ReferenceProfile:
+    """Profile the configuration's baseline window exactly as a run does and store it in
+    `reference_profiles` under the monitor's namespace and `name` (replacing one there)."""
+    config = load_run_config(options.config_path).config
+    spec = config.spec
+    detection = spec.detection
+    if not isinstance(spec.baseline, WindowSpec):
+        raise InvalidRunConfigError("the baseline is already a stored profile; nothing to read")
+    run_time = options.scheduled_at or datetime.now(UTC)
+    window = TimeWindow.from_spec(spec.baseline, run_time)
+    results = _results_engine(options.database_url)
+    try:
+        check_schema_compatible(results)
+        with _source(config, options) as source:
+            columns = _columns(detection)
+            chunks = _prepared(
+                source.iter_chunks(
+                    window,
+                    _read_columns(detection, columns, source.timestamp_column),
+                    chunk_rows=options.chunk_rows,
+                ),
+                detection,
+                source.timestamp_column,
+                _label_cutoff(detection, run_time),
+                _Counts(),
+                columns,
+            )
+            first = next(chunks, None)
+            if first is None:
+                raise DetectionInputError(
+                    f"the baseline window {window.start.isoformat()} .. "
+                    f"{window.end.isoformat()} has no rows"
+                )
+            features = resolve_features(detection, first)
+            profile = profile_frames(chain([first], chunks), detection, features)
+        stored = ReferenceProfile(
+            namespace=config.metadata.namespace,
+            name=name,
+            created_at=datetime.now(UTC),
+            profile=dumps(profile),
+            profile_hash=profile_digest(profile),
+            rows=profile.rows,
+            settings_hash=settings_hash(effective_settings(detection)),
+            detector_version=__version__,
+            source_run_id=options.run_id,
+        )
+        store_reference_profile(results, stored)
+        return stored
+    finally:
+        results.dispose()
 
 
 def execute(
@@ -662,7 +741,18 @@ def profile_digest(profile: WindowProfile) -> str:
             digest.update(str(column.missing).encode())
     sample = profile.row_sample
     if len(sample.columns):
-        hashed = pd.util.hash_pandas_object(sample.astype(object), index=False).to_numpy()
+        # As the profile file stores it: numbers as float64, everything else as text.
+        canonical = pd.DataFrame(
+            {
+                str(name): (
+                    sample[name].to_numpy(dtype=np.float64)
+                    if sample[name].dtype.kind in "fiub"
+                    else [None if pd.isna(v) else str(v) for v in sample[name].tolist()]
+                )
+                for name in sample.columns
+            }
+        )
+        hashed = pd.util.hash_pandas_object(canonical, index=False).to_numpy()
         digest.update(hashed.tobytes())
     return digest.hexdigest()
 
