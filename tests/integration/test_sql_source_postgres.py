@@ -11,6 +11,7 @@ from pg import PostgresServer
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.sources import (
+    AuthenticationFailedError,
     ColumnNotFoundError,
     EmptyWindowError,
     InsufficientData,
@@ -211,13 +212,28 @@ def test_statement_timeout(data_url: str) -> None:
         source.read(_window("24h"), ["age"])
 
 
-def test_unreachable_source_hides_the_password(postgres_server: PostgresServer) -> None:
+def test_wrong_password_is_its_own_error_and_hidden(postgres_server: PostgresServer) -> None:
     secret = "Wr0ng-" + postgres_server.password
     url = postgres_server.url("inference", password=secret)
+    with (
+        SqlSource(url, "inference_log", "ts") as source,
+        pytest.raises(AuthenticationFailedError) as failed,
+    ):
+        source.read(_window("24h"), ["age"])
+    assert secret not in str(failed.value)
+    assert "password authentication failed" in str(failed.value)
+
+
+def test_a_server_that_is_not_there_is_unreachable(postgres_server: PostgresServer) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg2://postgres:{postgres_server.password}@127.0.0.1:{port}/inference"
     with (
         SqlSource(url, "inference_log", "ts") as source,
         pytest.raises(SourceUnreachableError) as failed,
     ):
         source.read(_window("24h"), ["age"])
-    assert secret not in str(failed.value)
-    assert "password authentication failed" in str(failed.value)
+    assert postgres_server.password not in str(failed.value)
