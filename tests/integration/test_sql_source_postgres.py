@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import psycopg2
 import pytest
 from pg import PostgresServer
@@ -237,3 +238,29 @@ def test_a_server_that_is_not_there_is_unreachable(postgres_server: PostgresServ
     ):
         source.read(_window("24h"), ["age"])
     assert postgres_server.password not in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "timestamp", "filters"),
+    [
+        ("inference_log", "ts", {"model_version": "3"}),
+        ("inference_log", "ts_local", {"region": "north"}),
+    ],
+)
+def test_the_arrow_reader_reads_what_the_row_reader_reads(
+    data_url: str, table: str, timestamp: str, filters: dict[str, str | None]
+) -> None:
+    columns = ["age", "income", "region", "select"]
+    frames = {}
+    for reader in ("arrow", "rows"):
+        with SqlSource(data_url, table, timestamp, filters=filters, reader=reader) as source:
+            chunks = list(source.iter_chunks(_window("30d", "2d"), columns, chunk_rows=97))
+        assert all(len(c) <= 97 for c in chunks)
+        frames[reader] = pd.concat(chunks, ignore_index=True)
+    assert len(frames["arrow"]) > 97
+    for name in columns:
+        left, right = frames["arrow"][name], frames["rows"][name]
+        assert (
+            left.astype(object).where(left.notna(), None).tolist()
+            == right.astype(object).where(right.notna(), None).tolist()
+        ), name
