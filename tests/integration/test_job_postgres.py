@@ -466,3 +466,29 @@ def test_a_run_from_a_stored_baseline_gives_the_same_verdict(
         assert stats["p"][key] == pytest.approx(value, abs=1e-9), key
     assert runs["p"].baseline_profile_name == "golden"
     assert runs["p"].baseline_profile_hash == runs["w"].baseline_profile_hash
+
+
+def test_a_past_runs_baseline_can_be_pinned(
+    tmp_path: Path, source: str, history: Engine, history_url: str
+) -> None:
+    from driftwarden.detectors.job.run import store_baseline
+    from driftwarden.detectors.storage import get_run, load_reference_profile
+
+    past, _ = _run(tmp_path, _config(), source_url=source, database_url=history_url, run_id="old")
+    assert past.exit_code == 0
+    options = RunOptions(
+        config_path=tmp_path / "run.yaml",
+        run_id=None,
+        scheduled_at=None,  # the pinned window comes from the run's record
+        summary_path=None,
+        source_url=source,
+        database_url=history_url,
+    )
+    stored = store_baseline(options, "pinned", from_run="old")
+    record = get_run(history, "old")
+    assert record is not None
+    assert stored.profile_hash == record.baseline_profile_hash
+    loaded = load_reference_profile(history, "risk", "pinned")
+    assert loaded is not None
+    assert loaded.source_run_id == "old"
+    assert loaded.rows == ROWS_PER_WINDOW

@@ -86,6 +86,7 @@ from driftwarden.detectors.storage import (
     StorageError,
     check_schema_compatible,
     create_engine,
+    get_run,
     load_reference_profile,
     resolve_database_url,
     store_reference_profile,
@@ -183,6 +184,12 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="instead of a run: profile the baseline window (as of the scheduled time) and "
         "store it as reference profile NAME, for `baseline: {profileRef: {name: NAME}}`",
     )
+    parser.add_argument(
+        "--from-run",
+        metavar="RUN_ID",
+        help="with --store-baseline: pin the baseline window of that past run (refused when "
+        "the source's rows no longer give the profile that run used)",
+    )
     parser.set_defaults(handler=run_command)
 
 
@@ -198,7 +205,7 @@ def run_command(args: argparse.Namespace) -> int:
     if args.store_baseline:
         secrets = tuple(_password(url) for url in (options.source_url, options.database_url))
         try:
-            stored = store_baseline(options, args.store_baseline)
+            stored = store_baseline(options, args.store_baseline, from_run=args.from_run)
         except DriftwardenError as exc:
             message = redact(" ".join(str(exc).split()), secrets)
             print(f"driftwarden: error: {failure_reason(exc)}: {message}", file=sys.stderr)
@@ -211,9 +218,14 @@ def run_command(args: argparse.Namespace) -> int:
     return execute(options).exit_code
 
 
-def store_baseline(options: RunOptions, name: str) -> ReferenceProfile:
+def store_baseline(
+    options: RunOptions, name: str, *, from_run: str | None = None
+) -> ReferenceProfile:
     """Profile the configuration's baseline window exactly as a run does and store it in
-    `reference_profiles` under the monitor's namespace and `name` (replacing one there)."""
+    `reference_profiles` under the monitor's namespace and `name` (replacing one there).
+
+    `from_run` pins the baseline of a past run: its recorded window is read again and must
+    give the profile digest that run recorded (else the source's rows changed since)."""
     config = load_run_config(options.config_path).config
     spec = config.spec
     detection = spec.detection
@@ -224,6 +236,19 @@ def store_baseline(options: RunOptions, name: str) -> ReferenceProfile:
     results = _results_engine(options.database_url)
     try:
         check_schema_compatible(results)
+        expected: str | None = None
+        if from_run is not None:
+            past = get_run(results, from_run)
+            if past is None or past.monitor_namespace != config.metadata.namespace:
+                raise InvalidRunConfigError(
+                    f"run {from_run!r} not found in namespace {config.metadata.namespace!r}"
+                )
+            if past.baseline_start is None or past.baseline_end is None:
+                raise InvalidRunConfigError(f"run {from_run!r} recorded no baseline window")
+            window = TimeWindow(past.baseline_start, past.baseline_end)
+            expected = past.baseline_profile_hash
+            if past.scheduled_at is not None:
+                run_time = past.scheduled_at
         with _source(config, options) as source:
             columns = _columns(detection)
             chunks = _prepared(
@@ -246,16 +271,22 @@ def store_baseline(options: RunOptions, name: str) -> ReferenceProfile:
                 )
             features = resolve_features(detection, first)
             profile = profile_frames(chain([first], chunks), detection, features)
+        digest = profile_digest(profile)
+        if expected is not None and digest != expected:
+            raise DetectionInputError(
+                f"the baseline window of run {from_run!r} no longer gives the profile that run "
+                "used (the source's rows changed); not pinned"
+            )
         stored = ReferenceProfile(
             namespace=config.metadata.namespace,
             name=name,
             created_at=datetime.now(UTC),
             profile=dumps(profile),
-            profile_hash=profile_digest(profile),
+            profile_hash=digest,
             rows=profile.rows,
             settings_hash=settings_hash(effective_settings(detection)),
             detector_version=__version__,
-            source_run_id=options.run_id,
+            source_run_id=from_run,
         )
         store_reference_profile(results, stored)
         return stored
