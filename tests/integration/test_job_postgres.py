@@ -492,3 +492,54 @@ def test_a_past_runs_baseline_can_be_pinned(
     assert loaded is not None
     assert loaded.source_run_id == "old"
     assert loaded.rows == ROWS_PER_WINDOW
+
+
+def test_driftwarden_profile_store_writes_a_baseline_a_run_can_use(
+    tmp_path: Path, source: str, history: Engine, history_url: str
+) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [r[1:] for r in _rows(RUN_TIME, timedelta(days=1), ROWS_PER_WINDOW, False, 1)],
+        columns=[
+            "age",
+            "income",
+            "region",
+            "select",
+            "score",
+            "defaulted",
+            "latency_ms",
+            "is_error",
+        ],
+    )
+    data = tmp_path / "baseline.parquet"
+    frame.to_parquet(data)
+    config = tmp_path / "detect.yaml"
+    config.write_text(yaml.safe_dump(_config()))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driftwarden.detectors.cli",
+            "profile",
+            "--input",
+            str(data),
+            "--config",
+            str(config),
+            "--store",
+            "from-file",
+            "--namespace",
+            "risk",
+            "--database-url",
+            history_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "from-file" in done.stdout
+    stored = _config(baseline={"profileRef": {"name": "from-file"}})
+    result, _ = _run(tmp_path, stored, source_url=source, database_url=history_url)
+    assert result.exit_code == 0, result.summary.message
+    assert {"income", "region"} <= {f.name for f in result.summary.top_drifted}

@@ -218,6 +218,64 @@ def run_command(args: argparse.Namespace) -> int:
     return execute(options).exit_code
 
 
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """`driftwarden profile --store NAME`: keep the profile in the results database."""
+    parser.add_argument(
+        "--store",
+        metavar="NAME",
+        help="store the profile as baseline NAME in the results database "
+        "(`baseline: {profileRef: {name: NAME}}`)",
+    )
+    parser.add_argument(
+        "--database-url", help=f"results database for --store (default ${ENV_DATABASE_URL})"
+    )
+    parser.add_argument("--namespace", default="default", help="namespace of the stored baseline")
+
+
+def store_profile_from_args(
+    args: argparse.Namespace, profile: WindowProfile, spec: DetectionSpec
+) -> str:
+    # Storage's messages show URLs masked (mask_url) and driver errors redacted.
+    url = args.database_url or os.environ.get(ENV_DATABASE_URL)
+    stored = store_profile(
+        profile, spec, name=args.store, namespace=args.namespace, database_url=url
+    )
+    return (
+        f"stored baseline {stored.name!r} in namespace {stored.namespace!r}: "
+        f"{stored.rows} rows, profile {stored.profile_hash[:16]}"
+    )
+
+
+def store_profile(
+    profile: WindowProfile,
+    spec: DetectionSpec,
+    *,
+    name: str,
+    namespace: str,
+    database_url: str | None,
+) -> ReferenceProfile:
+    """Store a profile made elsewhere (`driftwarden profile --store NAME`) as a baseline."""
+    if not name or len(name) > 253:
+        raise InputError("a stored baseline's name has 1 to 253 characters")
+    results = _results_engine(database_url)
+    try:
+        check_schema_compatible(results)
+        stored = ReferenceProfile(
+            namespace=namespace,
+            name=name,
+            created_at=datetime.now(UTC),
+            profile=dumps(profile),
+            profile_hash=profile_digest(profile),
+            rows=profile.rows,
+            settings_hash=settings_hash(effective_settings(spec)),
+            detector_version=__version__,
+        )
+        store_reference_profile(results, stored)
+        return stored
+    finally:
+        results.dispose()
+
+
 def store_baseline(
     options: RunOptions, name: str, *, from_run: str | None = None
 ) -> ReferenceProfile:
