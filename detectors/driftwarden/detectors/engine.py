@@ -55,6 +55,7 @@ from driftwarden.detectors.stats.decision import (
     Levels,
     decide,
 )
+from driftwarden.detectors.stats.health import PARTS as HEALTH_PARTS
 from driftwarden.detectors.stats.health import health_score, severity_score
 from driftwarden.detectors.stats.multivariate import (
     MultivariateResult,
@@ -464,7 +465,7 @@ def _health(
     Data drift's part: the severity score of the run's verdict, times (1 - half the share
     of drifted features), so three drifted features of 25 weigh less than 20 of 25.
     """
-    parts: dict[str, float | None] = dict.fromkeys(_HEALTH_PART)
+    parts: dict[str, float | None] = dict.fromkeys(HEALTH_PARTS)
     if status == STATUS_OK and case.features:
         share = sum(f.drift_detected for f in case.features) / len(case.features)
         parts["data_drift"] = severity_score(case.severity) * (1.0 - 0.5 * share)
@@ -477,14 +478,6 @@ def _health(
     return health_score(parts, weights)
 
 
-_HEALTH_PART = (
-    "data_drift",
-    "prediction_drift",
-    "performance",
-    "concept_drift",
-    "data_quality",
-    "operational",
-)
 _SECTION_PART = {
     "prediction": "prediction_drift",
     "performance": "performance",
