@@ -166,6 +166,31 @@ def chi_square_homogeneity(baseline: npt.ArrayLike, current: npt.ArrayLike) -> C
     return ChiSquareResult(statistic, p_value, dof, math.sqrt(statistic / total))
 
 
+def exceedance_p_value(exceeding: float, n_current: float, n_baseline: float) -> float:
+    """P(K >= k) for K, the number of current values beyond the baseline's range on one side
+    (above its maximum, or below its minimum), when both windows come from one distribution.
+
+    K >= k means the k most extreme of the B + Q pooled values all come from the current
+    window; with every order of the pooled values equally likely that has probability
+    prod_{i<k} (Q - i) / (B + Q - i) (k = 1: Q / (B + Q)). Exact for continuous data and
+    conservative with ties (a tie with the baseline's extreme is not beyond it). Counts
+    are rounded (a compressed profile's weights).
+    """
+    k, q, b = round(exceeding), round(n_current), round(n_baseline)
+    if q <= 0 or b <= 0:
+        raise ValueError("sample sizes must be positive")
+    if k <= 0:
+        return 1.0
+    k = min(k, q)
+    log_p = (
+        math.lgamma(q + 1)
+        - math.lgamma(q - k + 1)
+        - math.lgamma(b + q + 1)
+        + math.lgamma(b + q - k + 1)
+    )
+    return math.exp(log_p)
+
+
 def cramers_v_corrected(result: ChiSquareResult, total: float) -> float:
     """Cramér's V with the null mean (dof) subtracted from X² first, clipped at 0."""
     if total <= 0:
