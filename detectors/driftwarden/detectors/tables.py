@@ -162,7 +162,7 @@ def iter_chunks(
                 if head_only:
                     return
         else:
-            if not head_only:
+            if not head_only and any(name not in decided for name in wanted):
                 head_types = column_types(next(iter_chunks(path, None, head_only=True)))
                 decided = {**head_types, **decided}
             # Every column but the numbers as text (converted by its type below); numbers
