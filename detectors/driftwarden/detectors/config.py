@@ -42,8 +42,11 @@ def parse_duration(text: str) -> timedelta:
             "e.g. 90s, 24h, 7d or 1h30m"
         )
     total = timedelta()
-    for number, unit in _DURATION_PART.findall(text):
-        total += float(number) * _DURATION_UNITS[unit]
+    try:
+        for number, unit in _DURATION_PART.findall(text):
+            total += float(number) * _DURATION_UNITS[unit]
+    except OverflowError:  # e.g. 9999999999d: past datetime.timedelta's ~2.7 million years
+        raise ValueError(f"duration {text[:64]!r} is too long") from None
     return total
 
 
