@@ -11,6 +11,7 @@ CLI's one-line errors.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -21,6 +22,10 @@ import pyarrow.parquet as pq
 from driftwarden.detectors.errors import InputError
 
 DEFAULT_CHUNK_ROWS = 1_000_000
+#: The widest file read (columns), and the longest CSV header line (bytes): wider tables
+#: take minutes in pandas for no monitoring purpose (docs/limits.md).
+MAX_COLUMNS = 10_000
+MAX_HEADER_BYTES = 16 << 20
 SUPPORTED = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -63,9 +68,10 @@ def iter_chunks(
     if chunk_rows < 1:
         raise TableError(f"chunk size must be positive, got {chunk_rows}")
     fmt = table_format(path)
+    _check_width(path, fmt)
     wanted = list(dict.fromkeys(columns)) if columns is not None else None
     if wanted is not None:
-        available = read_columns(path)
+        available = set(read_columns(path))  # a set: linear in the header's width
         missing = [c for c in wanted if c not in available]
         if missing:
             raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
@@ -83,6 +89,26 @@ def iter_chunks(
         raise
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+def _check_width(path: Path, fmt: str) -> None:
+    """Refuse a file of more than MAX_COLUMNS columns, reading only its header (bounded)."""
+    try:
+        if fmt == "parquet":
+            width = len(pq.ParquetFile(path).schema_arrow.names)
+        else:
+            with path.open("rb") as handle:
+                line = handle.readline(MAX_HEADER_BYTES + 1)
+            if len(line) > MAX_HEADER_BYTES:
+                raise TableError(f"{path}: the header line is longer than {MAX_HEADER_BYTES} bytes")
+            text = line.decode("utf-8", errors="replace")
+            width = len(next(csv.reader([text]), []))
+    except TableError:
+        raise
+    except (OSError, ValueError, csv.Error, pa.ArrowException) as exc:
+        raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+    if width > MAX_COLUMNS:
+        raise TableError(f"{path}: has {width} columns, more than the limit of {MAX_COLUMNS}")
 
 
 def _check_exists(path: Path) -> None:
