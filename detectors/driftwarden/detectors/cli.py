@@ -353,8 +353,15 @@ def _one_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
+#: The longest error line printed: a message naming 100,000 columns is cut, not printed whole.
+MAX_MESSAGE_CHARS = 1000
+
+
 def _fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
-    print(f"driftwarden: error: {message}", file=sys.stderr)
+    line = " ".join(message.split())
+    if len(line) > MAX_MESSAGE_CHARS:
+        line = f"{line[: MAX_MESSAGE_CHARS - 40]}… ({len(line)} characters, cut)"
+    print(f"driftwarden: error: {line}", file=sys.stderr)
     raise SystemExit(int(code))
 
 
