@@ -149,3 +149,16 @@ def test_two_concurrent_upgrades_both_succeed(postgres_server: PostgresServer) -
         engine = create_engine(url)
         assert check_schema_compatible(engine).current == head_revision()
         engine.dispose()
+
+
+def test_db_check_on_a_read_only_url_stays_read_only(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database("read_only_check")
+    read_only = url + "?options=" + quote("-c default_transaction_read_only=on", safe="")
+    fresh = _run({"DRIFTWARDEN_DATABASE_URL": read_only}, "db", "check")
+    assert fresh.returncode == 2  # no schema yet, and none created by looking
+    assert "db upgrade" in fresh.stderr
+    refused = _run({"DRIFTWARDEN_DATABASE_URL": read_only}, "db", "upgrade")
+    assert refused.returncode in (2, 3)
+    assert "Traceback" not in refused.stderr
+    assert _run({"DRIFTWARDEN_DATABASE_URL": url}, "db", "upgrade").returncode == 0
+    assert _run({"DRIFTWARDEN_DATABASE_URL": read_only}, "db", "check").returncode == 0
