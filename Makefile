@@ -56,6 +56,7 @@ golden: $(STAMP)
 	UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/unit
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_e2e.py
 	$(BIN)/python benchmarks/bench_speed.py
 	$(BIN)/python benchmarks/bench_decision.py
 	$(BIN)/python benchmarks/bench_storage.py

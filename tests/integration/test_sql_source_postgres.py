@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import psycopg2
 import pytest
 from pg import PostgresServer
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.sources import (
+    AuthenticationFailedError,
     ColumnNotFoundError,
     EmptyWindowError,
     InsufficientData,
@@ -211,13 +213,54 @@ def test_statement_timeout(data_url: str) -> None:
         source.read(_window("24h"), ["age"])
 
 
-def test_unreachable_source_hides_the_password(postgres_server: PostgresServer) -> None:
+def test_wrong_password_is_its_own_error_and_hidden(postgres_server: PostgresServer) -> None:
     secret = "Wr0ng-" + postgres_server.password
     url = postgres_server.url("inference", password=secret)
+    with (
+        SqlSource(url, "inference_log", "ts") as source,
+        pytest.raises(AuthenticationFailedError) as failed,
+    ):
+        source.read(_window("24h"), ["age"])
+    assert secret not in str(failed.value)
+    assert "password authentication failed" in str(failed.value)
+
+
+def test_a_server_that_is_not_there_is_unreachable(postgres_server: PostgresServer) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg2://postgres:{postgres_server.password}@127.0.0.1:{port}/inference"
     with (
         SqlSource(url, "inference_log", "ts") as source,
         pytest.raises(SourceUnreachableError) as failed,
     ):
         source.read(_window("24h"), ["age"])
-    assert secret not in str(failed.value)
-    assert "password authentication failed" in str(failed.value)
+    assert postgres_server.password not in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "timestamp", "filters"),
+    [
+        ("inference_log", "ts", {"model_version": "3"}),
+        ("inference_log", "ts_local", {"region": "north"}),
+    ],
+)
+def test_the_arrow_reader_reads_what_the_row_reader_reads(
+    data_url: str, table: str, timestamp: str, filters: dict[str, str | None]
+) -> None:
+    columns = ["age", "income", "region", "select"]
+    frames = {}
+    for reader in ("arrow", "rows"):
+        with SqlSource(data_url, table, timestamp, filters=filters, reader=reader) as source:
+            chunks = list(source.iter_chunks(_window("30d", "2d"), columns, chunk_rows=97))
+        assert all(len(c) <= 97 for c in chunks)
+        frames[reader] = pd.concat(chunks, ignore_index=True)
+    assert len(frames["arrow"]) > 97
+    for name in columns:
+        left, right = frames["arrow"][name], frames["rows"][name]
+        assert (
+            left.astype(object).where(left.notna(), None).tolist()
+            == right.astype(object).where(right.notna(), None).tolist()
+        ), name

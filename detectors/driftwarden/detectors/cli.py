@@ -39,6 +39,11 @@ from driftwarden.detectors.engine import (
     resolve_features,
 )
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError
+from driftwarden.detectors.job.run import (
+    add_run_subcommand,
+    add_store_options,
+    store_profile_from_args,
+)
 from driftwarden.detectors.profile import (
     NumericProfile,
     ProfileFormatError,
@@ -121,13 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Summarise a window into a profile that `detect --baseline` accepts.",
     )
     profile.add_argument("--input", required=True, type=Path, help="CSV or Parquet")
-    profile.add_argument("--output", required=True, type=Path, help=f"file ending {PROFILE_SUFFIX}")
+    profile.add_argument("--output", type=Path, help=f"file ending {PROFILE_SUFFIX}")
+    add_store_options(profile)
     _add_spec_options(profile)
     profile.add_argument(
         "--chunk-rows", type=_bounded_int("chunk-rows"), default=DEFAULT_CHUNK_ROWS
     )
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
+    add_run_subcommand(sub)
     return parser
 
 
@@ -196,7 +203,9 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    if args.output.suffix != PROFILE_SUFFIX:
+    if args.output is None and args.store is None:
+        raise InputError("profile needs --output FILE or --store NAME")
+    if args.output is not None and args.output.suffix != PROFILE_SUFFIX:
         raise InputError(f"{args.output}: a profile file must end in {PROFILE_SUFFIX}")
     spec = build_spec(args)
     features = resolve_features(spec, read_head(args.input))
@@ -205,6 +214,10 @@ def _profile(args: argparse.Namespace) -> int:
         iter_chunks(args.input, columns, chunk_rows=args.chunk_rows), spec, features
     )
     _check_rows(profile, args.input)
+    if args.store is not None:
+        print(store_profile_from_args(args, profile, spec))
+        if args.output is None:
+            return EXIT_OK
     # A unique temporary name and os.replace: concurrent writers never share a file.
     write_atomic(args.output, dumps(profile), what="profile")
     print(f"profile of {profile.rows} rows, {len(profile.columns)} columns -> {args.output}")

@@ -39,6 +39,7 @@ __all__ = [
     "MonitorManifestSpec",
     "load_config",
     "parse_config",
+    "read_yaml",
 ]
 
 MAX_DEPTH = 32
@@ -157,8 +158,11 @@ def _check_events(text: str) -> None:
                 raise ConfigFileError(f"has more than {MAX_NODES} YAML nodes")
 
 
-def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
-    """The detection settings (as a `DetectionSpec` mapping) in a YAML document's bytes."""
+def read_yaml(data: bytes, *, source: str = "config") -> Any:
+    """One YAML document from a user's bytes, parsed within the bounds of the module
+    docstring (UTF-8, depth, nodes, no aliases, no duplicate keys, integer size).
+    ConfigFileError naming `source` otherwise. Used for `--config` and the Job's run
+    configuration alike."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -167,13 +171,18 @@ def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
         ) from None
     try:
         _check_events(text)
-        document = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass
+        return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass
     except ConfigFileError as exc:
         raise ConfigFileError(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigFileError(f"{source}: not valid YAML: {_short(str(exc))}") from None
     except (RecursionError, ValueError, OverflowError) as exc:  # belt and braces
         raise ConfigFileError(f"{source}: not valid YAML: {_short(str(exc))}") from None
+
+
+def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
+    """The detection settings (as a `DetectionSpec` mapping) in a YAML document's bytes."""
+    document = read_yaml(data, source=source)
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,6 @@ from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.profile import (
     DEFAULT_MAX_POINTS,
-    CategoricalProfile,
-    NumericProfile,
     WindowProfile,
     merge_windows,
     window_profile,
@@ -42,12 +40,12 @@ from driftwarden.detectors.report import (
     FeatureReport,
     Report,
     SectionReport,
-    method_dict,
 )
 from driftwarden.detectors.sections import (
     concept_section,
     operational_section,
     performance_section,
+    prediction_section,
     quality_section,
 )
 from driftwarden.detectors.stats.decision import (
@@ -57,13 +55,13 @@ from driftwarden.detectors.stats.decision import (
     Levels,
     decide,
 )
+from driftwarden.detectors.stats.health import PARTS as HEALTH_PARTS
 from driftwarden.detectors.stats.health import health_score, severity_score
 from driftwarden.detectors.stats.multivariate import (
     MultivariateResult,
     hotelling_rank_test,
     one_hot,
 )
-from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import (
     MethodStatistic,
@@ -197,29 +195,73 @@ def compare(
     *,
     workers: int = 1,
 ) -> Report:
-    """Compare two profiled windows under `spec`."""
+    """Compare two profiled windows under `spec` and return the run's `Report`.
+
+    1. Gate: a feature with fewer than `minSamples` non-missing values in either window is
+       reported as insufficient data and takes no part in the verdict.
+    2. Evidence: each remaining feature's methods (`stats.univariate`) with its thresholds,
+       and one joint test over the row samples (`stats.multivariate`), in `workers` threads.
+    3. Verdict: `stats.decision.decide` turns the evidence into per-feature verdicts and
+       one case verdict whose false-alarm rate is controlled at `decision.alpha`.
+    4. Sections: prediction, performance, concept, quality and operational findings
+       (`sections`), each with a severity and a part score.
+    5. Severity and health: the worst of the verdict and the sections; the health score
+       weighs the parts by `healthWeights` (`stats.health`).
+
+    With no feature evaluable, the report's status is insufficient data, its severity none.
+    """
+    evaluable = [f for f in features if _enough(spec, f, baseline, current)]
+    case, joint = _verdict(spec, evaluable, baseline, current, workers)
+    by_name: dict[str, FeatureVerdict] = {v.name: v for v in case.features}
+    reports = tuple(
+        _feature_report(spec, f, baseline, current, by_name.get(f.name)) for f in features
+    )
+    sections = _sections(spec, features, evaluable, baseline, current)
     notes: list[str] = []
-    evaluable: list[ResolvedFeature] = []
-    skipped: dict[str, FeatureReport] = {}
-    for feature in features:
-        n_b = _count(baseline, feature.name)
-        n_c = _count(current, feature.name)
-        if n_b < spec.min_samples or n_c < spec.min_samples:
-            skipped[feature.name] = FeatureReport(
-                name=feature.name,
-                kind=str(feature.kind),
-                kind_inferred=feature.kind_inferred,
-                status=STATUS_INSUFFICIENT,
-                drift_detected=False,
-                severity=Severity.NONE,
-                p_value=None,
-                p_value_adjusted=None,
-                n_baseline=n_b,
-                n_current=n_c,
-                note=f"fewer than minSamples={spec.min_samples} non-missing values",
-            )
-        else:
-            evaluable.append(feature)
+    status = STATUS_OK
+    if not evaluable:
+        status = STATUS_INSUFFICIENT
+        notes.append(
+            f"no feature has minSamples={spec.min_samples} values in both windows: "
+            "neither drift nor no drift can be said"
+        )
+    severity = Severity.worst([case.severity, *(s.severity for s in sections.values())])
+    prediction = sections.get("prediction")
+    drift = case.drift_detected or (
+        prediction is not None and prediction.severity is not Severity.NONE
+    )
+    return Report(
+        drift_detected=drift,
+        severity=severity if status == STATUS_OK else Severity.NONE,
+        health_score=_health(spec, case, sections, status),
+        status=status,
+        verdict=case.reason if status == STATUS_OK else "insufficient data",
+        p_value=case.p_value if evaluable else None,
+        alpha=spec.decision.alpha,
+        rows_baseline=baseline.rows,
+        rows_current=current.rows,
+        features=reports,
+        sections=sections,
+        detector_version=__version__,
+        notes=tuple(notes),
+        multivariate=None if joint is None else _multivariate_dict(joint),
+    )
+
+
+def _enough(
+    spec: DetectionSpec, feature: ResolvedFeature, baseline: WindowProfile, current: WindowProfile
+) -> bool:
+    return min(_count(baseline, feature.name), _count(current, feature.name)) >= spec.min_samples
+
+
+def _verdict(
+    spec: DetectionSpec,
+    evaluable: Sequence[ResolvedFeature],
+    baseline: WindowProfile,
+    current: WindowProfile,
+    workers: int,
+) -> tuple[CaseVerdict, MultivariateResult | None]:
+    """Per-feature evidence and the joint test, decided into one case verdict."""
 
     def evidence(feature: ResolvedFeature) -> FeatureEvidence:
         return FeatureEvidence(
@@ -242,32 +284,55 @@ def compare(
     case = decide(
         evidences, spec.decision.alpha, multivariate_p=None if joint is None else joint.p_value
     )
-    by_name: dict[str, FeatureVerdict] = {v.name: v for v in case.features}
-    reports: list[FeatureReport] = []
-    for feature in features:
-        if feature.name in skipped:
-            reports.append(skipped[feature.name])
-            continue
-        verdict = by_name[feature.name]
-        reports.append(
-            FeatureReport(
-                name=feature.name,
-                kind=str(feature.kind),
-                kind_inferred=feature.kind_inferred,
-                status=STATUS_OK,
-                drift_detected=verdict.drift_detected,
-                severity=verdict.severity,
-                p_value=verdict.p_value,
-                p_value_adjusted=verdict.p_value_adjusted,
-                n_baseline=_count(baseline, feature.name),
-                n_current=_count(current, feature.name),
-                methods=verdict.methods,
-                note=_feature_note(feature, baseline, current),
-            )
-        )
+    return case, joint
+
+
+def _feature_report(
+    spec: DetectionSpec,
+    feature: ResolvedFeature,
+    baseline: WindowProfile,
+    current: WindowProfile,
+    verdict: FeatureVerdict | None,
+) -> FeatureReport:
+    """One feature's line of the report; `verdict` None: it had too few values."""
+    report = FeatureReport(
+        name=feature.name,
+        kind=str(feature.kind),
+        kind_inferred=feature.kind_inferred,
+        status=STATUS_INSUFFICIENT,
+        drift_detected=False,
+        severity=Severity.NONE,
+        p_value=None,
+        p_value_adjusted=None,
+        n_baseline=_count(baseline, feature.name),
+        n_current=_count(current, feature.name),
+        note=f"fewer than minSamples={spec.min_samples} non-missing values",
+    )
+    if verdict is None:
+        return report
+    return replace(
+        report,
+        status=STATUS_OK,
+        drift_detected=verdict.drift_detected,
+        severity=verdict.severity,
+        p_value=verdict.p_value,
+        p_value_adjusted=verdict.p_value_adjusted,
+        methods=verdict.methods,
+        note=_feature_note(feature, baseline, current),
+    )
+
+
+def _sections(
+    spec: DetectionSpec,
+    features: Sequence[ResolvedFeature],
+    evaluable: Sequence[ResolvedFeature],
+    baseline: WindowProfile,
+    current: WindowProfile,
+) -> dict[str, SectionReport]:
+    """The report's sections that apply to this spec, in the report's order."""
     sections: dict[str, SectionReport] = {}
     if spec.prediction is not None:
-        sections["prediction"] = _prediction_section(spec, baseline, current)
+        sections["prediction"] = prediction_section(spec, baseline, current)
     optional = {
         "performance": performance_section(spec, baseline, current),
         "concept": concept_section(spec, evaluable, baseline, current),
@@ -275,34 +340,7 @@ def compare(
         "operational": operational_section(spec, baseline, current),
     }
     sections.update({name: section for name, section in optional.items() if section is not None})
-    status = STATUS_OK
-    if not evaluable:
-        status = STATUS_INSUFFICIENT
-        notes.append(
-            f"no feature has minSamples={spec.min_samples} values in both windows: "
-            "neither drift nor no drift can be said"
-        )
-    severity = Severity.worst([case.severity, *(s.severity for s in sections.values())])
-    drift = case.drift_detected or any(
-        s.severity is not Severity.NONE for k, s in sections.items() if k == "prediction"
-    )
-    health = _health(spec, case, sections, status)
-    return Report(
-        drift_detected=drift,
-        severity=severity if status == STATUS_OK else Severity.NONE,
-        health_score=health,
-        status=status,
-        verdict=case.reason if status == STATUS_OK else "insufficient data",
-        p_value=case.p_value if evaluable else None,
-        alpha=spec.decision.alpha,
-        rows_baseline=baseline.rows,
-        rows_current=current.rows,
-        features=tuple(reports),
-        sections=sections,
-        detector_version=__version__,
-        notes=tuple(notes),
-        multivariate=None if joint is None else _multivariate_dict(joint),
-    )
+    return sections
 
 
 def detect_frames(
@@ -416,79 +454,6 @@ def _feature_note(feature: ResolvedFeature, baseline: WindowProfile, current: Wi
     return ""
 
 
-def _prediction_section(
-    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
-) -> SectionReport:
-    assert spec.prediction is not None
-    column = spec.prediction.column
-    b_col, c_col = baseline.columns[column], current.columns[column]
-    if b_col.count < spec.min_samples or c_col.count < spec.min_samples:
-        return SectionReport(
-            Severity.NONE, f"insufficient data for prediction drift on {column!r}", None
-        )
-    if isinstance(b_col, NumericProfile) and isinstance(c_col, NumericProfile):
-        methods = [str(m) for m in DEFAULT_NUMERIC_METHODS]
-        stats = numeric_statistics(b_col.sample(), c_col.sample(), methods, spec.decision.bins)
-    elif isinstance(b_col, CategoricalProfile) and isinstance(c_col, CategoricalProfile):
-        methods = [str(m) for m in DEFAULT_CATEGORICAL_METHODS]
-        stats = categorical_statistics(b_col.counts, c_col.counts, methods)
-    else:  # pragma: no cover - both profiles come from the same kinds
-        raise DetectionInputError(f"prediction column {column!r} has different kinds")
-    levels = {}
-    for m in methods:
-        t = spec.thresholds_for(None, Method(m))
-        levels[m] = Levels(t.warning, t.critical)
-    case = decide([FeatureEvidence(column, "prediction", stats, levels)], spec.decision.alpha)
-    verdict = case.features[0]
-    data: dict[str, object] = {
-        "column": column,
-        "drift_detected": verdict.drift_detected,
-        "p_value": verdict.p_value,
-        "methods": [method_dict(m) for m in verdict.methods],
-    }
-    summary = (
-        f"prediction drift on {column!r} ({verdict.severity})"
-        if verdict.drift_detected
-        else f"no prediction drift on {column!r}"
-    )
-    if spec.prediction.type is PredictionType.PROBABILITY:
-        rate = _positive_rate(spec, baseline, current)
-        if rate is not None:
-            data["positive_rate"] = rate
-            summary += f"; positive rate {rate['baseline_rate']:.1%} -> {rate['current_rate']:.1%}"
-    return SectionReport(verdict.severity, summary, severity_score(verdict.severity), data)
-
-
-def _positive_rate(
-    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
-) -> dict[str, object] | None:
-    """Share of predictions at or above the decision threshold, baseline vs current."""
-    assert spec.prediction is not None
-    column, threshold = spec.prediction.column, spec.prediction.threshold
-    b, c = baseline.numeric(column), current.numeric(column)
-    if not b.count or not c.count:
-        return None
-    # Counts from the sorted profiles; the test needs nothing else.
-    b_pos = round(b.count - _below(b, threshold))
-    c_pos = round(c.count - _below(c, threshold))
-    test = two_proportion_test(b_pos, b.count, c_pos, c.count)
-    return {
-        "threshold": threshold,
-        "baseline_rate": test.baseline_rate,
-        "current_rate": test.current_rate,
-        "difference": test.difference,
-        "p_value": test.p_value,
-        "test": test.method,
-    }
-
-
-def _below(profile: NumericProfile, threshold: float) -> float:
-    index = int(np.searchsorted(profile.values, threshold, side="left"))
-    if profile.weights is None:
-        return float(index)
-    return float(profile.weights[:index].sum())
-
-
 def _health(
     spec: DetectionSpec,
     case: CaseVerdict,
@@ -500,7 +465,7 @@ def _health(
     Data drift's part: the severity score of the run's verdict, times (1 - half the share
     of drifted features), so three drifted features of 25 weigh less than 20 of 25.
     """
-    parts: dict[str, float | None] = dict.fromkeys(_HEALTH_PART)
+    parts: dict[str, float | None] = dict.fromkeys(HEALTH_PARTS)
     if status == STATUS_OK and case.features:
         share = sum(f.drift_detected for f in case.features) / len(case.features)
         parts["data_drift"] = severity_score(case.severity) * (1.0 - 0.5 * share)
@@ -513,14 +478,6 @@ def _health(
     return health_score(parts, weights)
 
 
-_HEALTH_PART = (
-    "data_drift",
-    "prediction_drift",
-    "performance",
-    "concept_drift",
-    "data_quality",
-    "operational",
-)
 _SECTION_PART = {
     "prediction": "prediction_drift",
     "performance": "performance",

@@ -1,8 +1,8 @@
 """A run report as history rows: the adapter between `report` and `storage`.
 
 One row per feature x method (data drift), per prediction method (prediction drift), one
-for concept drift, and one per performance metric, so that trends can be queried per
-feature and metric across runs.
+for concept drift, one per performance metric and one per column with quality findings, so
+that trends can be queried per feature and metric across runs.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from driftwarden.detectors.storage.types import (
     DriftResultRow,
     DriftType,
     PerformanceRow,
+    QualityRow,
     RunOutcome,
     RunRecord,
 )
@@ -121,6 +122,25 @@ def performance_rows(report: Report) -> list[PerformanceRow]:
         )
         for change in _list(section.data.get("changes"))
     ]
+
+
+def quality_rows(report: Report) -> list[QualityRow]:
+    """One row per column with data-quality findings, its checks as details."""
+    section = report.sections.get("quality")
+    if section is None:
+        return []
+    rows: list[QualityRow] = []
+    for finding in _list(section.data.get("columns")):
+        details = {k: v for k, v in finding.items() if k not in ("column", "kind", "severity")}
+        rows.append(
+            QualityRow(
+                column=str(finding["column"]),
+                kind=None if finding.get("kind") is None else str(finding["kind"]),
+                severity=Severity(str(finding.get("severity", "none"))),
+                details=details,
+            )
+        )
+    return rows
 
 
 def _list(value: Any) -> list[Mapping[str, Any]]:

@@ -1,10 +1,12 @@
-"""The report's sections besides data drift: quality, operational, performance, concept.
+"""The report's sections besides data drift: prediction, quality, operational, performance,
+concept.
 
 Each function turns two window profiles into a `SectionReport` (severity, a one-line
 summary, a 0..1 part score for the health score, and JSON-ready details), using the pure
 statistics in `stats.quality`, `stats.operational`, `stats.performance` and `stats.concept`.
 
 What comes from where (bounded memory, see `profile`):
+- prediction drift: from the prediction column's profile, like a feature's.
 - quality: from column profiles (counts, ranges, categories): exact on any window size.
 - operational: latency percentiles from the column's sorted values when the profile is
   exact, else from the row sample; error rate from the column's total.
@@ -23,16 +25,23 @@ import numpy as np
 import pandas as pd
 
 from driftwarden.detectors.config import (
+    DEFAULT_CATEGORICAL_METHODS,
+    DEFAULT_NUMERIC_METHODS,
     DetectionSpec,
     FeatureKind,
+    Method,
     PredictionType,
     Task,
 )
+from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.profile import CategoricalProfile, NumericProfile, WindowProfile
-from driftwarden.detectors.report import SectionReport
+from driftwarden.detectors.report import SectionReport, method_dict
 from driftwarden.detectors.stats import concept, operational, performance, quality
+from driftwarden.detectors.stats.decision import FeatureEvidence, Levels, decide
 from driftwarden.detectors.stats.health import aggregate_score, severity_score
+from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity
+from driftwarden.detectors.stats.univariate import categorical_statistics, numeric_statistics
 
 
 class _Feature(Protocol):  # what engine.ResolvedFeature offers (no import cycle)
@@ -41,6 +50,81 @@ class _Feature(Protocol):  # what engine.ResolvedFeature offers (no import cycle
 
     @property
     def kind(self) -> FeatureKind: ...
+
+
+def prediction_section(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> SectionReport:
+    """Drift of the model's output: the feature methods with the feature thresholds on the
+    prediction column, and for probabilities the positive rate at the decision threshold."""
+    assert spec.prediction is not None
+    column = spec.prediction.column
+    b_col, c_col = baseline.columns[column], current.columns[column]
+    if b_col.count < spec.min_samples or c_col.count < spec.min_samples:
+        return SectionReport(
+            Severity.NONE, f"insufficient data for prediction drift on {column!r}", None
+        )
+    if isinstance(b_col, NumericProfile) and isinstance(c_col, NumericProfile):
+        methods = [str(m) for m in DEFAULT_NUMERIC_METHODS]
+        stats = numeric_statistics(b_col.sample(), c_col.sample(), methods, spec.decision.bins)
+    elif isinstance(b_col, CategoricalProfile) and isinstance(c_col, CategoricalProfile):
+        methods = [str(m) for m in DEFAULT_CATEGORICAL_METHODS]
+        stats = categorical_statistics(b_col.counts, c_col.counts, methods)
+    else:  # pragma: no cover - both profiles come from the same kinds
+        raise InputError(f"prediction column {column!r} has different kinds")
+    levels = {}
+    for m in methods:
+        t = spec.thresholds_for(None, Method(m))
+        levels[m] = Levels(t.warning, t.critical)
+    case = decide([FeatureEvidence(column, "prediction", stats, levels)], spec.decision.alpha)
+    verdict = case.features[0]
+    data: dict[str, object] = {
+        "column": column,
+        "drift_detected": verdict.drift_detected,
+        "p_value": verdict.p_value,
+        "methods": [method_dict(m) for m in verdict.methods],
+    }
+    summary = (
+        f"prediction drift on {column!r} ({verdict.severity})"
+        if verdict.drift_detected
+        else f"no prediction drift on {column!r}"
+    )
+    if spec.prediction.type is PredictionType.PROBABILITY:
+        rate = _positive_rate(spec, baseline, current)
+        if rate is not None:
+            data["positive_rate"] = rate
+            summary += f"; positive rate {rate['baseline_rate']:.1%} -> {rate['current_rate']:.1%}"
+    return SectionReport(verdict.severity, summary, severity_score(verdict.severity), data)
+
+
+def _positive_rate(
+    spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> dict[str, object] | None:
+    """Share of predictions at or above the decision threshold, baseline vs current."""
+    assert spec.prediction is not None
+    column, threshold = spec.prediction.column, spec.prediction.threshold
+    b, c = baseline.numeric(column), current.numeric(column)
+    if not b.count or not c.count:
+        return None
+    # Counts from the sorted profiles; the test needs nothing else.
+    b_pos = round(b.count - _below(b, threshold))
+    c_pos = round(c.count - _below(c, threshold))
+    test = two_proportion_test(b_pos, b.count, c_pos, c.count)
+    return {
+        "threshold": threshold,
+        "baseline_rate": test.baseline_rate,
+        "current_rate": test.current_rate,
+        "difference": test.difference,
+        "p_value": test.p_value,
+        "test": test.method,
+    }
+
+
+def _below(profile: NumericProfile, threshold: float) -> float:
+    index = int(np.searchsorted(profile.values, threshold, side="left"))
+    if profile.weights is None:
+        return float(index)
+    return float(profile.weights[:index].sum())
 
 
 def quality_section(

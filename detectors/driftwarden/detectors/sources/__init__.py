@@ -17,6 +17,7 @@ from driftwarden.detectors.sources.base import (
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (
+    AuthenticationFailedError,
     ColumnNotFoundError,
     EmptyWindowError,
     InvalidNameError,
@@ -31,6 +32,7 @@ from driftwarden.detectors.sources.sql import SqlSource
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "AuthenticationFailedError",
     "ColumnNotFoundError",
     "EmptyWindowError",
     "FileSource",

@@ -16,6 +16,10 @@ class SourceUnreachableError(SourceError, TransientError):
     """The database cannot be reached, or the files do not exist."""
 
 
+class AuthenticationFailedError(SourceError, InputError):
+    """The source refused the credentials (wrong user or password): fix the Secret."""
+
+
 class InvalidNameError(SourceError, InputError, ValueError):
     """A table, column or filter name is not a plain identifier (refused before any SQL)."""
 

@@ -79,6 +79,19 @@ monitor_runs = sa.Table(
     sa.Column("health_score", sa.Float()),
     sa.Column("detector_version", sa.String(64)),
     sa.Column("written_at", UTCDateTime(), nullable=False, server_default=sa.func.now()),
+    # Revision 0002: the reproducible record of the run.
+    sa.Column("failure_reason", sa.String(64)),
+    sa.Column("spec_hash", sa.String(64)),
+    sa.Column("settings", sa.JSON()),
+    sa.Column("settings_hash", sa.String(64)),
+    sa.Column("baseline_profile_hash", sa.String(64)),
+    sa.Column("baseline_profile_name", sa.String(253)),
+    sa.Column("baseline_start", UTCDateTime()),
+    sa.Column("baseline_end", UTCDateTime()),
+    sa.Column("current_start", UTCDateTime()),
+    sa.Column("current_end", UTCDateTime()),
+    sa.Column("baseline_labelled_rows", sa.BigInteger()),
+    sa.Column("current_labelled_rows", sa.BigInteger()),
     _severity_check("severity"),
     sa.CheckConstraint(
         "health_score IS NULL OR (health_score >= 0 AND health_score <= 100)",
@@ -127,6 +140,39 @@ performance_metrics = sa.Table(
     sa.Column("value", sa.Float()),
     sa.Column("baseline_value", sa.Float()),
     sa.Index("ix_performance_metrics_observed_at", "observed_at", postgresql_using="brin"),
+)
+
+# Revision 0002: one row per column with data-quality findings in a run (same key shape
+# as the other per-run tables; no foreign key, deleted with the run by `write_run`).
+quality_findings = sa.Table(
+    "quality_findings",
+    metadata,
+    sa.Column("monitor_namespace", _key(253), primary_key=True),
+    sa.Column("monitor_name", _key(253), primary_key=True),
+    sa.Column("column_name", _key(253), primary_key=True),
+    sa.Column("observed_at", UTCDateTime(), primary_key=True),
+    sa.Column("run_id", _key(253), primary_key=True),
+    sa.Column("kind", sa.String(16)),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("details", sa.JSON(), nullable=False),
+    _severity_check("severity"),
+    sa.Index("ix_quality_findings_observed_at", "observed_at", postgresql_using="brin"),
+)
+
+# Revision 0002: stored baselines, by namespace and name (a profile is never re-read from
+# the source once stored).
+reference_profiles = sa.Table(
+    "reference_profiles",
+    metadata,
+    sa.Column("namespace", sa.String(253), primary_key=True),
+    sa.Column("name", sa.String(253), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("settings_hash", sa.String(64)),
+    sa.Column("profile_hash", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger(), nullable=False),
+    sa.Column("detector_version", sa.String(64)),
+    sa.Column("source_run_id", sa.String(253)),
+    sa.Column("profile", sa.LargeBinary(), nullable=False),
 )
 
 alerts = sa.Table(
@@ -210,5 +256,13 @@ performance_over_time = sa.Table(
     sa.Column("change", sa.Float()),
 )
 
-TABLES = (monitor_runs, drift_results, performance_metrics, alerts, retrain_events)
+TABLES = (
+    monitor_runs,
+    drift_results,
+    performance_metrics,
+    quality_findings,
+    reference_profiles,
+    alerts,
+    retrain_events,
+)
 VIEWS = ("latest_monitor_runs", "daily_feature_drift", "performance_over_time")

@@ -1,9 +1,10 @@
 """Writing runs, alerts and retrain events, and the queries the rest of the product uses.
 
 A run is written in one transaction: its summary, every drift result, every performance
-metric and the alerts it raised — all or nothing. Writing a run id again replaces that run
-(a retried Job leaves one copy, with the retry's results). On PostgreSQL the child rows go
-through COPY on the same connection and transaction; elsewhere through batched executemany.
+metric, its quality findings and the alerts it raised — all or nothing. Writing a run id
+again replaces that run (a retried Job leaves one copy, with the retry's results). On
+PostgreSQL the child rows go through COPY on the same connection and transaction; elsewhere
+through batched executemany.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from driftwarden.detectors.storage.types import (
     DriftType,
     FeaturePoint,
     PerformanceRow,
+    QualityRow,
+    ReferenceProfile,
     RetrainEventRow,
     RunOutcome,
     RunRecord,
@@ -74,6 +77,18 @@ def _run_values(run: RunRecord) -> dict[str, Any]:
         "severity": str(run.severity),
         "health_score": _finite(run.health_score),
         "detector_version": run.detector_version,
+        "failure_reason": run.failure_reason,
+        "spec_hash": run.spec_hash,
+        "settings": None if run.settings is None else dict(run.settings),
+        "settings_hash": run.settings_hash,
+        "baseline_profile_hash": run.baseline_profile_hash,
+        "baseline_profile_name": run.baseline_profile_name,
+        "baseline_start": run.baseline_start,
+        "baseline_end": run.baseline_end,
+        "current_start": run.current_start,
+        "current_end": run.current_end,
+        "baseline_labelled_rows": run.baseline_labelled_rows,
+        "current_labelled_rows": run.current_labelled_rows,
     }
 
 
@@ -407,6 +422,7 @@ def write_run(
     performance: Iterable[PerformanceRow] = (),
     alerts: Iterable[AlertRow] = (),
     *,
+    quality: Iterable[QualityRow] = (),
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: ProgressHook | None = None,
 ) -> int:
@@ -439,9 +455,28 @@ def write_run(
             batch_rows=batch_rows,
             progress=progress,
         )
+        findings = [_quality_values(run, q) for q in quality]
+        if findings:
+            conn.execute(sa.insert(m.quality_findings), findings)
+            written += len(findings)
+            if progress is not None:
+                progress(m.quality_findings.name, len(findings))
         for alert in alerts:
             _write_alert(conn, alert)
     return written
+
+
+def _quality_values(run: RunRecord, row: QualityRow) -> dict[str, Any]:
+    return {
+        "monitor_namespace": run.monitor_namespace,
+        "monitor_name": run.monitor_name,
+        "column_name": row.column,
+        "observed_at": run.started_at,
+        "run_id": run.run_id,
+        "kind": row.kind,
+        "severity": str(row.severity),
+        "details": dict(row.details),
+    }
 
 
 def _delete_run(conn: Connection, run_id: str) -> None:
@@ -455,7 +490,7 @@ def _delete_run(conn: Connection, run_id: str) -> None:
     ).first()
     if previous is None:
         return
-    for table in (m.drift_results, m.performance_metrics):
+    for table in (m.drift_results, m.performance_metrics, m.quality_findings):
         conn.execute(
             sa.delete(table).where(
                 table.c.monitor_namespace == previous.monitor_namespace,
@@ -566,6 +601,70 @@ def _run_from_row(row: sa.RowMapping) -> RunRecord:
         severity=Severity(row["severity"]),
         health_score=row["health_score"],
         detector_version=row["detector_version"],
+        failure_reason=row["failure_reason"],
+        spec_hash=row["spec_hash"],
+        settings=row["settings"],
+        settings_hash=row["settings_hash"],
+        baseline_profile_hash=row["baseline_profile_hash"],
+        baseline_profile_name=row["baseline_profile_name"],
+        baseline_start=row["baseline_start"],
+        baseline_end=row["baseline_end"],
+        current_start=row["current_start"],
+        current_end=row["current_end"],
+        baseline_labelled_rows=row["baseline_labelled_rows"],
+        current_labelled_rows=row["current_labelled_rows"],
+    )
+
+
+def get_run(engine: Engine, run_id: str) -> RunRecord | None:
+    """One run by id (None when there is none)."""
+    runs = m.monitor_runs
+    with connection(engine) as conn:
+        row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+    return None if row is None else _run_from_row(row)
+
+
+def store_reference_profile(engine: Engine, profile: ReferenceProfile) -> None:
+    """Store (or replace) a baseline profile under its namespace and name."""
+    values = {
+        "namespace": profile.namespace,
+        "name": profile.name,
+        "created_at": profile.created_at,
+        "settings_hash": profile.settings_hash,
+        "profile_hash": profile.profile_hash,
+        "rows": profile.rows,
+        "detector_version": profile.detector_version,
+        "source_run_id": profile.source_run_id,
+        "profile": profile.profile,
+    }
+    table = m.reference_profiles
+    with transaction(engine) as conn:
+        conn.execute(
+            sa.delete(table).where(
+                table.c.namespace == profile.namespace, table.c.name == profile.name
+            )
+        )
+        conn.execute(sa.insert(table).values(values))
+
+
+def load_reference_profile(engine: Engine, namespace: str, name: str) -> ReferenceProfile | None:
+    """A stored baseline by namespace and name (None when there is none)."""
+    table = m.reference_profiles
+    query = sa.select(table).where(table.c.namespace == namespace, table.c.name == name)
+    with connection(engine) as conn:
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    return ReferenceProfile(
+        namespace=row["namespace"],
+        name=row["name"],
+        created_at=row["created_at"],
+        profile=bytes(row["profile"]),
+        profile_hash=row["profile_hash"],
+        rows=int(row["rows"]),
+        settings_hash=row["settings_hash"],
+        detector_version=row["detector_version"],
+        source_run_id=row["source_run_id"],
     )
 
 

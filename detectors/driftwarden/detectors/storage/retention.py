@@ -73,6 +73,10 @@ def _targets(
             m.performance_metrics.c.observed_at < now - policy.feature_rows,
         ),
         (
+            m.quality_findings,
+            m.quality_findings.c.observed_at < now - policy.feature_rows,
+        ),
+        (
             alerts,
             sa.and_(
                 alerts.c.state == AlertState.RESOLVED.value,

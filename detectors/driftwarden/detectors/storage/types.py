@@ -6,10 +6,13 @@ the project beyond the shared severity scale. All times are timezone-aware (UTC 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from driftwarden.detectors.outcome import RunOutcome
 from driftwarden.detectors.stats.severity import Severity
 
 __all__ = [
@@ -19,20 +22,14 @@ __all__ = [
     "DriftType",
     "FeaturePoint",
     "PerformanceRow",
+    "QualityRow",
+    "ReferenceProfile",
     "RetrainDecision",
     "RetrainEventRow",
     "RunOutcome",
     "RunRecord",
     "Severity",
 ]
-
-
-class RunOutcome(StrEnum):
-    """How a monitor run ended."""
-
-    SUCCEEDED = "succeeded"
-    INSUFFICIENT_DATA = "insufficient_data"
-    FAILED = "failed"
 
 
 class DriftType(StrEnum):
@@ -79,11 +76,32 @@ class RunRecord:
     severity: Severity = Severity.NONE
     health_score: float | None = None
     detector_version: str | None = None
+    # The reproducible record (revision 0002): what the run was planned from and read.
+    failure_reason: str | None = None
+    spec_hash: str | None = None
+    settings: Mapping[str, Any] | None = field(default=None, hash=False)
+    settings_hash: str | None = None
+    baseline_profile_hash: str | None = None
+    baseline_profile_name: str | None = None
+    baseline_start: datetime | None = None
+    baseline_end: datetime | None = None
+    current_start: datetime | None = None
+    current_end: datetime | None = None
+    baseline_labelled_rows: int | None = None
+    current_labelled_rows: int | None = None
 
     def __post_init__(self) -> None:
         if not self.run_id:
             raise ValueError("run_id must not be empty")
-        for name in ("scheduled_at", "started_at", "finished_at"):
+        for name in (
+            "scheduled_at",
+            "started_at",
+            "finished_at",
+            "baseline_start",
+            "baseline_end",
+            "current_start",
+            "current_end",
+        ):
             _require_aware(name, getattr(self, name))
         if self.health_score is not None and not 0 <= self.health_score <= 100:
             raise ValueError(f"health_score must be within 0..100, got {self.health_score}")
@@ -112,6 +130,34 @@ class PerformanceRow:
     value: float | None
     baseline_value: float | None = None
     split: str = "current"
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRow:
+    """The data-quality findings of one column in one run (`quality_findings`)."""
+
+    column: str
+    severity: Severity
+    kind: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceProfile:
+    """A stored baseline (`reference_profiles`): a window's profile, kept by name."""
+
+    namespace: str
+    name: str
+    created_at: datetime
+    profile: bytes
+    profile_hash: str
+    rows: int
+    settings_hash: str | None = None
+    detector_version: str | None = None
+    source_run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware("created_at", self.created_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,23 @@ from driftwarden.detectors.config import (
     WindowSpec,
 )
 
+# The Job's contract types, owned by the detectors and re-exported here for the API.
+from driftwarden.detectors.job.contract import (
+    DriftedFeature as DriftedFeature,
+)
+from driftwarden.detectors.job.contract import (
+    MetricChange as MetricChange,
+)
+from driftwarden.detectors.job.contract import (
+    RunOutcome as RunOutcome,
+)
+from driftwarden.detectors.job.contract import (
+    WindowRows as WindowRows,
+)
+from driftwarden.detectors.job.contract import (
+    detection_part as detection_part,
+)
+
 from .common import (
     Condition,
     DnsLabel,
@@ -362,29 +379,7 @@ _OWN_FIELD_ALIASES = (
 )
 
 
-def detection_part(spec: dict[str, Any]) -> dict[str, Any]:
-    """The keys of a ModelMonitor `spec` mapping that belong to DetectionSpec."""
-    keys = {field.alias or name for name, field in DetectionSpec.model_fields.items()}
-    return {key: value for key, value in spec.items() if key in keys}
-
-
 # --- status ----------------------------------------------------------------------------------
-
-
-class RunOutcome(StrEnum):
-    """How a detector run ended."""
-
-    SUCCEEDED = "Succeeded"
-    INSUFFICIENT_DATA = "InsufficientData"
-    INVALID_INPUT = "InvalidInput"
-    FAILED = "Failed"
-
-
-class WindowRows(CamelModel):
-    """Rows read per window."""
-
-    baseline: int = Field(ge=0, description="Rows in the baseline window.")
-    current: int = Field(ge=0, description="Rows in the current window.")
 
 
 class LastRun(CamelModel):
@@ -396,28 +391,6 @@ class LastRun(CamelModel):
     outcome: RunOutcome = Field(description="Succeeded, InsufficientData, InvalidInput or Failed.")
     rows: WindowRows | None = Field(default=None, description="Rows read per window.")
     message: str = Field(default="", max_length=1024, description="Short explanation.")
-
-
-class DriftedFeature(CamelModel):
-    """One of the most drifted features of the last evaluated run."""
-
-    name: str = Field(max_length=253, description="Feature (column) name.")
-    method: str = Field(max_length=32, description="Method with the worst verdict, e.g. psi.")
-    statistic: float = Field(description="That method's effect size.")
-    severity: Severity = Field(description="warning or critical.")
-
-
-class MetricChange(CamelModel):
-    """A performance metric of the current window against the baseline window."""
-
-    metric: str = Field(max_length=64, description="Metric name, e.g. roc_auc or rmse.")
-    baseline: float = Field(description="Value on the baseline window.")
-    current: float = Field(description="Value on the current window.")
-    drop: float = Field(
-        description="How much worse current is than baseline in the metric's own units "
-        "(positive = worse; for error metrics such as rmse, an increase)."
-    )
-    severity: Severity = Field(default=Severity.NONE, description="none, warning or critical.")
 
 
 class ModelMonitorStatus(CamelModel):
