@@ -377,3 +377,18 @@ def test_profiles_are_read_from_regular_files_only(tmp_path: Path) -> None:
     good = tmp_path / "good.dwprofile"
     good.write_bytes(dumps(_profile()))
     assert load_profile(good).rows == 500
+
+
+def test_the_jobs_run_configuration_is_a_valid_detect_config() -> None:
+    """The operator's rendered run configuration (golden ConfigMap) passes `--config` and
+    the Job's own bounded reader."""
+    import yaml
+
+    from driftwarden.detectors.job.contract import CONFIG_FILE
+
+    root = Path(__file__).parent / "golden"
+    configmap = yaml.safe_load((root / "configmap-credit-scoring.yaml").read_text())
+    rendered = configmap["data"][CONFIG_FILE].encode()
+    settings = parse_config(rendered, source="run.yaml")
+    assert [f["name"] for f in settings["features"]]
+    assert b"version" in rendered

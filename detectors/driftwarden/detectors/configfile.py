@@ -5,7 +5,8 @@ ModelMonitor manifest. Both are validated by models with unknown keys forbidden,
 misspelt key (`minSampels`) is an error, as the API server's schema makes it:
 
 - a bare document is a `DetectionSpec`;
-- a manifest is a `MonitorManifest`: `apiVersion`, `kind`, `metadata`, `status` and a
+- a manifest is a `MonitorManifest` (also the Job's run configuration, which adds a
+  format `version`): `apiVersion`, `kind`, `metadata`, `status` and a
   `spec` that is a `DetectionSpec` plus the operator's own keys (`model`, `schedule`,
   `source`, ...), whose values the operator's model validates in the cluster
   (`MonitorManifestSpec.OPERATOR_KEYS`; a test keeps them equal to the operator's fields).
@@ -86,8 +87,12 @@ class MonitorManifestSpec(DetectionSpec):
 
 
 class MonitorManifest(CamelModel):
-    """A ModelMonitor manifest, as `kubectl apply` takes it."""
+    """A ModelMonitor manifest, as `kubectl apply` takes it, or the detector Job's run
+    configuration (the same manifest with a format `version`, docs/job.md)."""
 
+    version: int | None = Field(
+        default=None, ge=1, le=1000, description="Set in the Job's run configuration."
+    )
     api_version: str = Field(alias="apiVersion", max_length=253)
     kind: str = Field(pattern="^ModelMonitor$")
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -194,7 +199,7 @@ def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
             f"{source}: lists {len(features)} features, more than the limit of {MAX_FEATURES}"
         )
     try:
-        if "kind" in document or "apiVersion" in document:
+        if "kind" in document or "apiVersion" in document or "version" in document:
             detection = MonitorManifest.model_validate(document).spec.detection()
         else:
             detection = DetectionSpec.model_validate(document)
