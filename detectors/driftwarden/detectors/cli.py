@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
-import yaml
 from pydantic import ValidationError
 
-from driftwarden.detectors import __version__
+from driftwarden.detectors import __version__, configfile
 from driftwarden.detectors.config import (
     DetectionSpec,
     FeatureKind,
@@ -55,7 +54,7 @@ from driftwarden.detectors.profile import (
     ProfileFormatError,
     WindowProfile,
     dumps,
-    loads,
+    load_profile,
 )
 from driftwarden.detectors.report import render_table
 from driftwarden.detectors.storage.cli import add_db_subcommands
@@ -67,6 +66,7 @@ from driftwarden.detectors.tables import (
     read_columns,
     read_head,
 )
+from driftwarden.detectors.userfiles import write_atomic
 
 EXIT_OK = ExitCode.OK
 EXIT_FAIL_ON = ExitCode.FAIL_ON
@@ -123,9 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("warning", "critical"),
         help="exit 1 when the run's severity reaches this level (for CI pipelines)",
     )
-    detect.add_argument("--chunk-rows", type=_positive_int, default=DEFAULT_CHUNK_ROWS)
+    detect.add_argument("--chunk-rows", type=_bounded_int("chunk-rows"), default=DEFAULT_CHUNK_ROWS)
     detect.add_argument(
-        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="threads for features"
+        "--workers",
+        type=_bounded_int("workers"),
+        default=os.cpu_count() or 1,
+        help="threads for features",
     )
     detect.set_defaults(handler=_detect)
 
@@ -138,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--output", type=Path, help=f"file ending {PROFILE_SUFFIX}")
     add_store_options(profile)
     _add_spec_options(profile)
-    profile.add_argument("--chunk-rows", type=_positive_int, default=DEFAULT_CHUNK_ROWS)
+    profile.add_argument(
+        "--chunk-rows", type=_bounded_int("chunk-rows"), default=DEFAULT_CHUNK_ROWS
+    )
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
     add_run_subcommand(sub)
@@ -220,14 +225,8 @@ def _profile(args: argparse.Namespace) -> int:
         print(store_profile_from_args(args, profile, spec))
         if args.output is None:
             return EXIT_OK
-    data = dumps(profile)
-    tmp = args.output.with_suffix(args.output.suffix + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(args.output)  # never leave a half-written profile behind
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{args.output}: cannot write the profile: {exc.strerror}") from exc
+    # A unique temporary name and os.replace: concurrent writers never share a file.
+    write_atomic(args.output, dumps(profile), what="profile")
     print(f"profile of {profile.rows} rows, {len(profile.columns)} columns -> {args.output}")
     return EXIT_OK
 
@@ -360,26 +359,9 @@ def build_spec(args: argparse.Namespace) -> DetectionSpec:
 
 
 def load_config(path: Path) -> dict[str, Any]:
-    """Detection settings from YAML: a bare settings document or a ModelMonitor manifest."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the config: {exc.strerror}") from exc
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {_one_line(str(exc))}") from exc
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise InputError(f"{path}: expected a mapping at the top level")
-    if document.get("kind") == "ModelMonitor":
-        spec = document.get("spec")
-        if not isinstance(spec, dict):
-            raise InputError(f"{path}: the ModelMonitor has no spec")
-        known = {field.alias or name for name, field in DetectionSpec.model_fields.items()}
-        return {key: value for key, value in spec.items() if key in known}
-    return document
+    """Detection settings from YAML: a bare settings document or a ModelMonitor manifest,
+    read and validated with bounded work (`driftwarden.detectors.configfile`)."""
+    return configfile.load_config(path)
 
 
 def _dump(value: Any) -> Any:
@@ -424,12 +406,10 @@ def _check_rows(profile: WindowProfile, path: Path) -> None:
 
 
 def _load_profile(path: Path) -> WindowProfile:
+    """A stored profile, read with bounded work and checked against its invariants
+    (`profile.load_profile`); any problem is an InputError naming the file."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the profile: {exc.strerror}") from exc
-    try:
-        return loads(data)
+        return load_profile(path)
     except ProfileFormatError as exc:
         raise InputError(f"{path}: {exc}") from exc
 
@@ -444,14 +424,28 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _positive_int(text: str) -> int:
-    try:
+#: The largest value an integer option takes (`--chunk-rows`, `--workers`): beyond it a
+#: value is a typo, and a chunk of 10**20 rows would be allocated as asked.
+MAX_INT_OPTION = {"chunk-rows": 100_000_000, "workers": 1024}
+
+
+def _bounded_int(name: str) -> Any:
+    """argparse type: an integer in [1, MAX_INT_OPTION[name]]."""
+    limit = MAX_INT_OPTION[name]
+
+    def parse(text: str) -> int:
+        shown = text if len(text) <= 30 else text[:30] + "…"
+        if len(text) > 30 or not text.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {shown!r}")
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer between 1 and {limit}, got {shown}"
+            )
+        return value
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -464,8 +458,15 @@ def _one_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
+#: The longest error line printed: a message naming 100,000 columns is cut, not printed whole.
+MAX_MESSAGE_CHARS = 1000
+
+
 def _fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
-    print(f"driftwarden: error: {message}", file=sys.stderr)
+    line = " ".join(message.split())
+    if len(line) > MAX_MESSAGE_CHARS:
+        line = f"{line[: MAX_MESSAGE_CHARS - 40]}… ({len(line)} characters, cut)"
+    print(f"driftwarden: error: {line}", file=sys.stderr)
     raise SystemExit(int(code))
 
 

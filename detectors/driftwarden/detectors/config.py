@@ -8,6 +8,7 @@ snake_case in Python.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -42,8 +43,11 @@ def parse_duration(text: str) -> timedelta:
             "e.g. 90s, 24h, 7d or 1h30m"
         )
     total = timedelta()
-    for number, unit in _DURATION_PART.findall(text):
-        total += float(number) * _DURATION_UNITS[unit]
+    try:
+        for number, unit in _DURATION_PART.findall(text):
+            total += float(number) * _DURATION_UNITS[unit]
+    except OverflowError:  # e.g. 9999999999d: past datetime.timedelta's ~2.7 million years
+        raise ValueError(f"duration {text[:64]!r} is too long") from None
     return total
 
 
@@ -222,6 +226,10 @@ class PerformanceThresholds(CamelModel):
         return self
 
 
+#: The largest health weight; weights are relative, so a larger one is a typo.
+MAX_HEALTH_WEIGHT = 1000.0
+
+
 class HealthWeights(CamelModel):
     """Weights of the health score's parts (normalised over the parts present in a run)."""
 
@@ -239,6 +247,21 @@ class HealthWeights(CamelModel):
         default=0.07, ge=0, description="Weight of data quality (missing, out of range, new)."
     )
     operational: float = Field(default=0.03, ge=0, description="Weight of latency and error rate.")
+
+    @model_validator(mode="after")
+    def _finite_bounded_not_all_zero(self) -> Self:
+        # A validator, not Field bounds: the CRD schema stays as it is (the API server never
+        # sees infinities in JSON; 1e308 and all-zero are refused here and by the operator).
+        weights = self.model_dump()
+        for name, value in weights.items():
+            if not math.isfinite(value) or value > MAX_HEALTH_WEIGHT:
+                raise ValueError(
+                    f"health weight {to_camel(name)} must be a finite number between 0 and "
+                    f"{MAX_HEALTH_WEIGHT:g}, got {value:g}"
+                )
+        if not any(weights.values()):
+            raise ValueError("health weights must not all be zero")
+        return self
 
 
 class DetectionSpec(CamelModel):

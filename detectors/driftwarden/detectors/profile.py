@@ -15,19 +15,27 @@ that folded into one `__other__` bucket), missing.
 Per window: a uniform random sample of whole rows (bottom-k by a random key, so it merges
 exactly) for what needs rows: performance with labels and concept drift.
 
-Serialised as a NumPy `.npz` archive with a JSON header, loaded with `allow_pickle=False`:
-a profile file from an untrusted place cannot execute code. The header carries
-`PROFILE_FORMAT`; a file of another version is refused with a clear message.
+Serialised as a NumPy `.npz` archive with a JSON header. Loading (`loads`, `load_profile`)
+never unpickles and never calls `np.load`: each member's npy header is read and its size
+checked against the counts the JSON header declares before anything is decompressed, and
+every invariant (finite sorted values, counts that add up, shapes that match) is checked
+before the profile is used (docs/limits.md). The header carries `PROFILE_FORMAT`; a file of
+another version is refused with a clear message.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import re
+import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import numba
 import numpy as np
@@ -36,6 +44,7 @@ import pandas as pd
 
 from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.stats.univariate import NumericSample
+from driftwarden.detectors.userfiles import PROFILE_MAX_BYTES, UserFileError, read_user_file
 
 F64 = npt.NDArray[np.float64]
 
@@ -450,63 +459,319 @@ def dumps(profile: WindowProfile) -> bytes:
     return buffer.getvalue()
 
 
+# --- loading untrusted profiles -------------------------------------------------------------
+#
+# A profile file may come from anywhere (a shared volume, a pipeline's artefact), so it is
+# read with bounded work and checked against every invariant before use; the limits and
+# invariants are listed in docs/limits.md. Nothing is decompressed before its size is
+# known to match what the header declares.
+
+#: Largest `max_points` a profile may declare (16 times the default).
+MAX_POINTS_LIMIT = 1 << 24
+#: Largest header (JSON: column summaries, category counts, the row sample's text).
+HEADER_MAX_BYTES = 256 << 20
+#: Largest sum of the archive's members once decompressed.
+UNPACKED_MAX_BYTES = 4 << 30
+#: Most rows a row sample may hold, and most categories a column may list.
+MAX_SAMPLE_ROWS = 1 << 20
+MAX_CATEGORIES_LIMIT = 1 << 20
+#: Most columns (numeric and categorical) a profile may hold.
+MAX_COLUMNS = 100_000
+_MAX_COUNT = 1 << 53  # integers above this are not exact in float64
+_MEMBER = re.compile(r"(header|sample_keys|values_\d{1,6}|weights_\d{1,6}|sample_\d{1,6})\.npy")
+_F8 = np.dtype("<f8")
+_U1 = np.dtype("|u1")
+
+
+def load_profile(path: Path) -> WindowProfile:
+    """The profile stored at `path`: a regular file of at most `PROFILE_MAX_BYTES`, parsed
+    by `loads`. Raises ProfileFormatError (exit 2) naming the problem."""
+    try:
+        data = read_user_file(path, what="profile", max_bytes=PROFILE_MAX_BYTES)
+    except UserFileError as exc:
+        raise ProfileFormatError(str(exc).removeprefix(f"{path}: ")) from None
+    return loads(data)
+
+
+def _fail(message: str) -> NoReturn:
+    raise ProfileFormatError(message)
+
+
+def _read_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    dtype: np.dtype[Any],
+    length: int | None,
+    limit: int,
+) -> npt.NDArray[Any]:
+    """One `.npy` member: a 1-D array of `dtype` with `length` elements (at most `limit`
+    when None). The npy header is read first; the member's stored uncompressed size must
+    equal header + data before a byte of data is decompressed."""
+    name = info.filename
+    with archive.open(info) as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _fortran, found = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _fortran, found = np.lib.format.read_array_header_2_0(handle)
+        else:
+            _fail(f"member {name}: unsupported npy version {version}")
+        if found != dtype:
+            _fail(f"member {name}: holds {found}, expected {dtype}")
+        if len(shape) != 1:
+            _fail(f"member {name}: has shape {shape}, expected one dimension")
+        count = int(shape[0])
+        if length is not None and count != length:
+            _fail(f"member {name}: holds {count} values, the header declares {length}")
+        if count > limit:
+            _fail(f"member {name}: holds {count} values, more than the limit of {limit}")
+        size = count * dtype.itemsize
+        if info.file_size != handle.tell() + size:
+            _fail(f"member {name}: its stored size does not match its {count} values")
+        raw = handle.read(size)
+    if len(raw) != size:
+        _fail(f"member {name}: truncated")
+    return np.frombuffer(raw, dtype=dtype).copy()
+
+
+def _int(meta: Mapping[str, Any], key: str, where: str, upper: int = _MAX_COUNT) -> int:
+    value = meta.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(f"{where}: {key} must be an integer, got {type(value).__name__}")
+    if not 0 <= value <= upper:
+        _fail(f"{where}: {key} {value} is outside [0, {upper}]")
+    return value
+
+
+def _float(meta: Mapping[str, Any], key: str, where: str) -> float:
+    value = meta.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail(f"{where}: {key} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _numeric_column(
+    name: str,
+    meta: Mapping[str, Any],
+    members: Mapping[str, npt.NDArray[Any]],
+    rows: int,
+    max_points: int,
+) -> NumericProfile:
+    where = f"column {name!r}"
+    index = _int(meta, "index", where, MAX_COLUMNS)
+    count = _int(meta, "count", where)
+    missing = _int(meta, "missing", where)
+    type_errors = _int(meta, "type_errors", where)
+    if count + missing != rows:
+        _fail(f"{where}: count {count} + missing {missing} differ from the {rows} rows")
+    if type_errors > missing:
+        _fail(f"{where}: type_errors {type_errors} exceed missing {missing}")
+    weighted = meta.get("weighted")
+    if not isinstance(weighted, bool):
+        _fail(f"{where}: weighted must be true or false")
+    values = members.get(f"values_{index}")
+    if values is None:
+        _fail(f"{where}: member values_{index}.npy is missing")
+    weights = members.get(f"weights_{index}") if weighted else None
+    if weighted and weights is None:
+        _fail(f"{where}: member weights_{index}.npy is missing")
+    minimum = _float(meta, "minimum", where)
+    maximum = _float(meta, "maximum", where)
+    total = _float(meta, "total", where)
+    total_squares = _float(meta, "total_squares", where)
+    n = values.shape[0]
+    if not np.all(np.isfinite(values)):
+        _fail(f"{where}: stored values are not all finite")
+    if n > 1 and np.any(values[1:] < values[:-1]):
+        _fail(f"{where}: stored values are not sorted")
+    if n > max_points:
+        _fail(f"{where}: {n} stored values exceed max_points {max_points}")
+    if weights is None:
+        if n != count:
+            _fail(f"{where}: {n} stored values but a count of {count}")
+    else:
+        if weights.shape[0] != n:
+            _fail(f"{where}: {weights.shape[0]} weights for {n} values")
+        if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+            _fail(f"{where}: weights must be finite and positive")
+        if abs(float(weights.sum()) - count) > 1e-9 * max(count, 1):
+            _fail(f"{where}: weights add up to {float(weights.sum()):g}, not the count {count}")
+    if count == 0:
+        if n:
+            _fail(f"{where}: values stored for a column with count 0")
+    else:
+        if n == 0:
+            _fail(f"{where}: no values stored for a count of {count}")
+        bounds = (minimum, maximum, total, total_squares)
+        if not all(math.isfinite(x) for x in bounds):
+            _fail(f"{where}: minimum, maximum, total and total_squares must be finite")
+        if not minimum <= values[0] <= values[-1] <= maximum:
+            _fail(f"{where}: stored values lie outside [minimum, maximum]")
+        if weights is None and (values[0] != minimum or values[-1] != maximum):
+            _fail(f"{where}: minimum and maximum differ from the stored values")
+        tolerance = 1e-6 * max(1.0, abs(minimum), abs(maximum))
+        if not minimum - tolerance <= total / count <= maximum + tolerance:
+            _fail(f"{where}: the mean total/count lies outside [minimum, maximum]")
+        if total_squares < 0:
+            _fail(f"{where}: total_squares is negative")
+    return NumericProfile(
+        values=values, weights=weights, count=count, missing=missing, minimum=minimum,
+        maximum=maximum, total=total, total_squares=total_squares, type_errors=type_errors,
+    )  # fmt: skip
+
+
+def _categorical_column(name: str, meta: Mapping[str, Any], rows: int) -> CategoricalProfile:
+    where = f"column {name!r}"
+    missing = _int(meta, "missing", where)
+    counts = meta.get("counts")
+    if not isinstance(counts, dict):
+        _fail(f"{where}: counts must be a mapping")
+    if len(counts) > MAX_CATEGORIES_LIMIT:
+        _fail(f"{where}: {len(counts)} categories, more than {MAX_CATEGORIES_LIMIT}")
+    parsed: dict[str, float] = {}
+    total = 0
+    for key, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            _fail(f"{where}: the count of a category is not a number")
+        if not (math.isfinite(value) and value > 0 and float(value).is_integer()):
+            _fail(f"{where}: category counts must be positive whole numbers")
+        parsed[str(key)] = float(value)
+        total += int(value)
+    if total + missing != rows:
+        _fail(f"{where}: category counts {total} + missing {missing} differ from {rows} rows")
+    return CategoricalProfile(parsed, missing)
+
+
 def loads(data: bytes) -> WindowProfile:
-    """Inverse of `dumps`; raises ProfileFormatError on anything it cannot trust."""
+    """Inverse of `dumps`, for bytes from anywhere: bounded work (member sizes checked
+    against the header before decompressing, `UNPACKED_MAX_BYTES` in all) and every
+    invariant checked (docs/limits.md). Raises ProfileFormatError naming the problem."""
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-        header = json.loads(bytes(archive["header"]).decode())
-    except Exception as exc:  # any corruption is the same problem to the user
-        raise ProfileFormatError(f"not a driftwarden profile: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") != PROFILE_FORMAT:
-        found = header.get("format") if isinstance(header, dict) else None
-        raise ProfileFormatError(
-            f"profile format {found!r} is not supported (this version reads {PROFILE_FORMAT})"
-        )
-    try:
-        columns: dict[str, ColumnProfile] = {}
-        for name, meta in header["columns"].items():
-            if meta["kind"] == "numeric":
-                i = meta["index"]
-                values = np.asarray(archive[f"values_{i}"], dtype=np.float64)
-                weights = (
-                    np.asarray(archive[f"weights_{i}"], dtype=np.float64)
-                    if meta["weighted"]
-                    else None
-                )
-                columns[name] = NumericProfile(
-                    values=values,
-                    weights=weights,
-                    count=int(meta["count"]),
-                    missing=int(meta["missing"]),
-                    minimum=float(meta["minimum"]),
-                    maximum=float(meta["maximum"]),
-                    total=float(meta["total"]),
-                    total_squares=float(meta["total_squares"]),
-                    type_errors=int(meta["type_errors"]),
-                )
-                if values.ndim != 1 or np.any(np.diff(values) < 0):
-                    raise ProfileFormatError(f"column {name!r}: values are not sorted")
-            elif meta["kind"] == "categorical":
-                columns[name] = CategoricalProfile(
-                    {str(k): float(v) for k, v in meta["counts"].items()}, int(meta["missing"])
-                )
-            else:
-                raise ProfileFormatError(f"column {name!r}: unknown kind {meta['kind']!r}")
-        sample_data: dict[str, Any] = {}
-        text = header.get("sample_text", {})
-        for index, name in enumerate(header["row_sample_columns"]):
-            if str(index) in text:
-                sample_data[name] = pd.Series(text[str(index)], dtype=object)
-            else:
-                sample_data[name] = np.asarray(archive[f"sample_{index}"], dtype=np.float64)
-        return WindowProfile(
-            rows=int(header["rows"]),
-            columns=columns,
-            row_sample=pd.DataFrame(sample_data),
-            row_sample_keys=np.asarray(archive["sample_keys"], dtype=np.float64),
-            max_points=int(header["max_points"]),
-        )
+        return _loads(data)
     except ProfileFormatError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProfileFormatError(f"corrupt driftwarden profile: {exc}") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ProfileFormatError(f"corrupt driftwarden profile: {_short(exc)}") from None
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError, OSError) as exc:
+        raise ProfileFormatError(f"corrupt driftwarden profile: {_short(exc)}") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _loads(data: bytes) -> WindowProfile:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        _fail("not a driftwarden profile (not an npz archive)")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        if len(infos) > 3 * MAX_COLUMNS + 2:
+            _fail(f"the archive has {len(infos)} members, too many for a profile")
+        by_name: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if not _MEMBER.fullmatch(info.filename) or info.filename in by_name:
+                _fail(f"unexpected archive member {info.filename[:80]!r}")
+            by_name[info.filename] = info
+        unpacked = sum(info.file_size for info in infos)
+        if unpacked > UNPACKED_MAX_BYTES:
+            _fail(f"the archive unpacks to {unpacked} bytes, more than {UNPACKED_MAX_BYTES}")
+        if "header.npy" not in by_name:
+            _fail("not a driftwarden profile (no header)")
+        raw_header = _read_member(archive, by_name["header.npy"], _U1, None, HEADER_MAX_BYTES)
+        try:
+            header = json.loads(raw_header.tobytes().decode())
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ProfileFormatError(f"not a driftwarden profile: {_short(exc)}") from None
+        if not isinstance(header, dict) or header.get("format") != PROFILE_FORMAT:
+            found = header.get("format") if isinstance(header, dict) else None
+            shown = found[:80] if isinstance(found, str) else found
+            _fail(
+                f"profile format {shown!r} is not supported (this version reads {PROFILE_FORMAT})"
+            )
+        rows = _int(header, "rows", "header")
+        max_points = _int(header, "max_points", "header", MAX_POINTS_LIMIT)
+        if max_points < 1:
+            _fail("header: max_points must be at least 1")
+        columns_meta = header.get("columns")
+        if not isinstance(columns_meta, dict) or len(columns_meta) > MAX_COLUMNS:
+            _fail(f"header: columns must be a mapping of at most {MAX_COLUMNS} columns")
+        # The members each numeric column declares, with their declared lengths.
+        expected: dict[str, int | None] = {}
+        for name, meta in columns_meta.items():
+            if not isinstance(meta, dict) or meta.get("kind") not in ("numeric", "categorical"):
+                kind = meta.get("kind") if isinstance(meta, dict) else None
+                _fail(f"column {name!r}: unknown kind {str(kind)[:40]!r}")
+            if meta["kind"] == "numeric":
+                index = _int(meta, "index", f"column {name!r}", MAX_COLUMNS)
+                if f"values_{index}.npy" in expected:
+                    _fail(f"column {name!r}: index {index} is used twice")
+                exact = meta.get("weighted") is False
+                declared = _int(meta, "count", f"column {name!r}") if exact else None
+                expected[f"values_{index}.npy"] = declared
+                if not exact:
+                    expected[f"weights_{index}.npy"] = None
+        sample_columns = header.get("row_sample_columns")
+        if not isinstance(sample_columns, list) or not all(
+            isinstance(c, str) for c in sample_columns
+        ):
+            _fail("header: row_sample_columns must be a list of names")
+        if len(set(sample_columns)) != len(sample_columns) or len(sample_columns) > MAX_COLUMNS:
+            _fail("header: row_sample_columns must be distinct names")
+        text = header.get("sample_text", {})
+        if not isinstance(text, dict):
+            _fail("header: sample_text must be a mapping")
+        if "sample_keys.npy" not in by_name:
+            _fail("member sample_keys.npy is missing")
+        keys = _read_member(archive, by_name["sample_keys.npy"], _F8, None, MAX_SAMPLE_ROWS)
+        n_sample = keys.shape[0]
+        for index in range(len(sample_columns)):
+            if str(index) not in text:
+                expected[f"sample_{index}.npy"] = n_sample
+        unexpected = set(by_name) - set(expected) - {"header.npy", "sample_keys.npy"}
+        if unexpected:
+            _fail(f"unexpected archive member {sorted(unexpected)[0][:80]!r}")
+        members: dict[str, npt.NDArray[Any]] = {}
+        for member, length in expected.items():
+            if member not in by_name:
+                _fail(f"member {member} is missing")
+            members[member.removesuffix(".npy")] = _read_member(
+                archive,
+                by_name[member],
+                _F8,
+                length,
+                min(max_points, MAX_POINTS_LIMIT)
+                if not member.startswith("sample_")
+                else MAX_SAMPLE_ROWS,
+            )
+    columns: dict[str, ColumnProfile] = {}
+    for name, meta in columns_meta.items():
+        if meta["kind"] == "numeric":
+            columns[name] = _numeric_column(name, meta, members, rows, max_points)
+        else:
+            columns[name] = _categorical_column(name, meta, rows)
+    if n_sample > rows:
+        _fail(f"row sample: {n_sample} rows sampled from a window of {rows}")
+    if not np.all((keys >= 0) & (keys < 1)):
+        _fail("row sample: keys must lie in [0, 1)")
+    sample_data: dict[str, Any] = {}
+    for index, name in enumerate(sample_columns):
+        if str(index) in text:
+            cells = text[str(index)]
+            if not isinstance(cells, list) or len(cells) != n_sample:
+                _fail(f"row sample column {name!r}: expected {n_sample} cells")
+            if not all(c is None or isinstance(c, str) for c in cells):
+                _fail(f"row sample column {name!r}: cells must be text or null")
+            sample_data[name] = pd.Series(cells, dtype=object)
+        else:
+            column = members[f"sample_{index}"]
+            if np.any(np.isinf(column)):
+                _fail(f"row sample column {name!r}: holds infinite values")
+            sample_data[name] = column
+    return WindowProfile(
+        rows=rows,
+        columns=columns,
+        row_sample=pd.DataFrame(sample_data, index=pd.RangeIndex(n_sample)),
+        row_sample_keys=keys,
+        max_points=max_points,
+    )

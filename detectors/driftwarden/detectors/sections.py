@@ -18,7 +18,7 @@ What comes from where (bounded memory, see `profile`):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -130,11 +130,24 @@ def _below(profile: NumericProfile, threshold: float) -> float:
 def quality_section(
     columns: Sequence[tuple[str, str]], baseline: WindowProfile, current: WindowProfile
 ) -> SectionReport:
-    """Missing rates, out-of-range values, new/vanished categories and type errors."""
+    """Missing rates, out-of-range values, new/vanished categories and type errors.
+
+    False alarms on unchanged data are controlled like the headline verdict's: every check
+    that chance alone can trip (missing-rate change, out-of-range share, new and vanished
+    categories) alarms only when its p-value under "nothing changed" is below
+    alpha / (number of such checks in the section), Bonferroni over the columns (see
+    `stats.quality`'s chance allowance). Type errors are not chance: any alarms.
+    """
     findings: list[dict[str, Any]] = []
     severities: list[Severity] = []
     if baseline.rows == 0 or current.rows == 0:
         return SectionReport(Severity.NONE, "no rows to check", None)
+    gated = sum(
+        1 + (2 if isinstance(baseline.columns[name], CategoricalProfile) else 1)
+        for name, _ in columns
+    )
+    chance_alpha = quality.DEFAULT_LEVELS.alpha / max(gated, 1)
+    levels = replace(quality.DEFAULT_LEVELS, alpha=chance_alpha)
     for name, kind in columns:
         b, c = baseline.columns[name], current.columns[name]
         # A numeric profile counts unparseable entries as missing too; here they are
@@ -142,20 +155,23 @@ def quality_section(
         b_missing = b.missing - (b.type_errors if isinstance(b, NumericProfile) else 0)
         c_missing = c.missing - (c.type_errors if isinstance(c, NumericProfile) else 0)
         missing = quality.missing_rate_from_counts(
-            b_missing, baseline.rows, c_missing, current.rows
+            b_missing, baseline.rows, c_missing, current.rows, levels=levels
         )
         checks: dict[str, Any] = {"missing": missing}
         if isinstance(b, NumericProfile) and isinstance(c, NumericProfile):
             if b.count:
                 below, above = _outside(c, b.minimum, b.maximum)
                 checks["out_of_range"] = quality.out_of_range_from_counts(
-                    b.minimum, b.maximum, below, above, c.count
-                )
+                    b.minimum, b.maximum, below, above, c.count,
+                    n_baseline=b.count, chance_alpha=chance_alpha,
+                )  # fmt: skip
             checks["type_errors"] = quality.type_errors_from_counts(
                 c.type_errors, c.count + c.type_errors
             )
         elif isinstance(b, CategoricalProfile) and isinstance(c, CategoricalProfile):
-            checks["categories"] = quality.category_changes_from_counts(b.counts, c.counts)
+            checks["categories"] = quality.category_changes_from_counts(
+                b.counts, c.counts, chance_alpha=chance_alpha
+            )
         severity = Severity.worst(check.severity for check in checks.values())
         severities.append(severity)
         if severity is not Severity.NONE:

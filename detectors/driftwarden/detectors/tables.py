@@ -29,6 +29,7 @@ files as a notebook user holds them, and names a bad file in the CLI's one-line 
 
 from __future__ import annotations
 
+import csv
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,6 +47,10 @@ from driftwarden.detectors.errors import InputError
 DEFAULT_CHUNK_ROWS = 1_000_000
 #: rows of a CSV file that decide its column types (independent of --chunk-rows)
 HEAD_ROWS = 10_000
+#: The widest file read (columns), and the longest CSV header line (bytes): wider tables
+#: take minutes in pandas for no monitoring purpose (docs/limits.md).
+MAX_COLUMNS = 10_000
+MAX_HEADER_BYTES = 16 << 20
 SUPPORTED = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # pandas' own index written into a Parquet file is not data
 _PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
@@ -146,9 +151,11 @@ def iter_chunks(
     if chunk_rows < 1:
         raise TableError(f"chunk size must be positive, got {chunk_rows}")
     fmt = table_format(path)
+    _check_width(path, fmt)
     available = read_columns(path)
     wanted = list(dict.fromkeys(columns)) if columns is not None else available
-    missing = [c for c in wanted if c not in available]
+    known = set(available)  # a set: linear in the header's width
+    missing = [c for c in wanted if c not in known]
     if missing:
         raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
     decided = dict(types or {})
@@ -351,6 +358,26 @@ def _is_bool_object(series: pd.Series) -> bool:
         return False
     present = series.dropna()
     return bool(len(present)) and bool(present.map(lambda v: isinstance(v, bool)).all())
+
+
+def _check_width(path: Path, fmt: str) -> None:
+    """Refuse a file of more than MAX_COLUMNS columns, reading only its header (bounded)."""
+    try:
+        if fmt == "parquet":
+            width = len(pq.ParquetFile(path).schema_arrow.names)
+        else:
+            with path.open("rb") as handle:
+                line = handle.readline(MAX_HEADER_BYTES + 1)
+            if len(line) > MAX_HEADER_BYTES:
+                raise TableError(f"{path}: the header line is longer than {MAX_HEADER_BYTES} bytes")
+            text = line.decode("utf-8", errors="replace")
+            width = len(next(csv.reader([text]), []))
+    except TableError:
+        raise
+    except (OSError, ValueError, csv.Error, pa.ArrowException) as exc:
+        raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+    if width > MAX_COLUMNS:
+        raise TableError(f"{path}: has {width} columns, more than the limit of {MAX_COLUMNS}")
 
 
 def _check_exists(path: Path) -> None:

@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Self
 
-import yaml
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from driftwarden.detectors.config import (
@@ -30,8 +29,10 @@ from driftwarden.detectors.config import (
     Severity,
     WindowSpec,
 )
+from driftwarden.detectors.configfile import ConfigFileError, read_yaml
 from driftwarden.detectors.errors import ExitCode, InputError
 from driftwarden.detectors.outcome import FailureReason, RunOutcome
+from driftwarden.detectors.userfiles import CONFIG_MAX_BYTES, UserFileError, read_user_file
 
 __all__ = [
     "CONFIG_PATH",
@@ -226,17 +227,15 @@ def spec_hash(spec: dict[str, Any]) -> str:
 
 def load_run_config(path: Path) -> LoadedRunConfig:
     """Read and validate the run configuration; InvalidRunConfigError names what is wrong."""
+    # Bounded like every user file (docs/limits.md): a regular file of at most 1 MiB,
+    # UTF-8 YAML without aliases, duplicate keys, deep nesting or huge integers.
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InvalidRunConfigError(
-            f"{path}: cannot read the run configuration: {exc.strerror}"
-        ) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
-        raise InvalidRunConfigError(f"{path}: not valid YAML: {line}") from None
+        document = read_yaml(
+            read_user_file(path, what="run configuration", max_bytes=CONFIG_MAX_BYTES),
+            source=str(path),
+        )
+    except (UserFileError, ConfigFileError) as exc:
+        raise InvalidRunConfigError(str(exc)) from None
     if not isinstance(document, dict):
         raise InvalidRunConfigError(f"{path}: expected a mapping at the top level")
     version = document.get("version", 1)

@@ -20,6 +20,33 @@ Default levels (`QualityLevels`; every one is a parameter):
 
 A decrease of the missing rate never alarms. The levels compare with `>=` (a share exactly
 at a level reaches it), except type errors' warning, which needs at least one error.
+
+Chance allowance (issue 11, section 6). Values outside the baseline's range and categories
+unseen in it occur by chance in small windows: two 200-row windows from one N(0, 1) put on
+average 2/201 = 1% of the current values outside the baseline's range, today's warning
+level. So the `*_from_counts` functions take `chance_alpha`: given, a share alarms only when
+it is also improbable under "nothing changed" (p < chance_alpha):
+
+- out of range: under exchangeability, K = the number of current values below the
+  baseline's minimum or above its maximum has the exact tail (n_b baseline, n_c current,
+  N = n_b + n_c; `out_of_range_p_value`)
+      P(K >= k) = C(N - k - 1, n_b - 1) / C(N, n_b) * (N + (n_b - 1) k) / n_b,
+  from P(X = x, Y = y) = C(N - x - y - 2, n_b - 2) / C(N, n_b) for the x current values
+  below the baseline's smallest and y above its largest, summed with the hockey-stick
+  identity. Ties with the baseline's extremes only lower K, so the test is conservative.
+- new categories: the share of the current window in categories the baseline never saw,
+  against Binomial(n_c, p0) with p0 = (f1 + 1) / (n_b + 1), the Good–Turing estimate of
+  the unseen mass (f1: baseline categories seen once), one added for safety
+  (`unseen_mass_p_value`);
+- vanished categories: X = the baseline's values in categories absent from the current
+  window. With each baseline category's share p_c and count x_c, a category is absent from
+  n_c draws with chance q_c = (1 - p_c)^n_c, so X has mean sum x_c q_c and, the absences
+  being negatively associated, variance at most sum x_c^2 q_c (1 - q_c); the p-value is
+  Cantelli's one-sided bound var / (var + (X - mean)^2) (`vanished_mass_p_value`).
+
+The report's quality section corrects for the number of columns: it passes
+chance_alpha = alpha / (number of gated checks) and gates the missing-rate test at the
+same level (Bonferroni). Measured in benchmarks/bench_quality.py against today's rule.
 """
 
 from __future__ import annotations
@@ -32,6 +59,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special, stats
 
 from driftwarden.detectors.stats.missing import missing_mask
 from driftwarden.detectors.stats.proportions import two_proportion_test
@@ -110,6 +138,7 @@ class OutOfRange:
     n_current: int
     severity: Severity
     reason: str | None = None
+    p_value: float | None = None  # chance of this many outside when nothing changed
 
 
 @dataclass(frozen=True)
@@ -135,6 +164,8 @@ class CategoryChanges:
     n_baseline: int
     n_current: int
     severity: Severity
+    new_p_value: float | None = None  # chance of this much unseen mass when nothing changed
+    vanished_p_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +290,68 @@ def out_of_range(
     )
 
 
+def out_of_range_p_value(n_baseline: int, n_current: int, outside: int) -> float:
+    """P(K >= outside) for K, the number of n_current values outside the range of
+    n_baseline values when all are exchangeable (see the module docstring):
+    C(N-k-1, n_b-1) / C(N, n_b) * (N + (n_b-1) k) / n_b with N = n_b + n_c, k = outside.
+    Hand check: n_b = 2, n_c = 1: P(K >= 1) = C(1, 1) / C(3, 2) * (3 + 1) / 2 = 2/3 (the
+    current value is outside unless it lands between the two baseline values)."""
+    if n_baseline < 1 or n_current < 0 or outside < 0:
+        raise ValueError(
+            f"n_baseline ({n_baseline}) must be >= 1 and n_current ({n_current}), "
+            f"outside ({outside}) >= 0"
+        )
+    k = min(outside, n_current)
+    if k <= 0:
+        return 1.0
+    if outside > n_current:
+        return 0.0
+    nb, n = n_baseline, n_baseline + n_current
+
+    def log_choose(a: int, b: int) -> float:
+        return float(special.gammaln(a + 1) - special.gammaln(b + 1) - special.gammaln(a - b + 1))
+
+    log_p = (
+        log_choose(n - k - 1, nb - 1)
+        - log_choose(n, nb)
+        + math.log(n + (nb - 1) * k)
+        - math.log(nb)
+    )
+    return float(min(1.0, math.exp(log_p)))
+
+
+def unseen_mass_p_value(reference: Mapping[Any, float], window: int, unseen: float) -> float:
+    """P(X >= unseen) for X ~ Binomial(window, p0), p0 = (f1 + 1) / (n + 1): the chance that
+    `window` new draws put this many into categories the reference (category -> count,
+    n values) never saw, with the Good–Turing estimate of the unseen mass (f1: categories
+    seen once) plus one for safety."""
+    n = sum(reference.values())
+    if window <= 0 or unseen <= 0:
+        return 1.0
+    singletons = sum(1 for count in reference.values() if round(count) == 1)
+    p0 = min(1.0, (singletons + 1) / (n + 1))
+    return float(stats.binom.sf(math.ceil(unseen) - 1, window, p0))
+
+
+def vanished_mass_p_value(baseline: Mapping[Any, float], n_current: int, vanished: float) -> float:
+    """Cantelli's upper bound on P(X >= vanished), X the baseline's values in categories
+    that n_current draws from the baseline's distribution all miss (module docstring)."""
+    n = sum(baseline.values())
+    if n <= 0 or n_current <= 0 or vanished <= 0:
+        return 1.0
+    counts = np.fromiter(baseline.values(), dtype=np.float64)
+    # (1 - share)^n_current, the chance that every draw misses the category; a category
+    # holding the whole baseline has log1p(-1) = -inf and so a chance of exactly 0.
+    with np.errstate(divide="ignore"):
+        absent = np.exp(n_current * np.log1p(-np.minimum(counts / n, 1.0)))
+    mean = float(np.dot(counts, absent))
+    variance = float(np.dot(counts * counts, absent * (1.0 - absent)))
+    excess = vanished - mean
+    if excess <= 0:
+        return 1.0
+    return variance / (variance + excess * excess)
+
+
 def out_of_range_from_counts(
     baseline_min: float,
     baseline_max: float,
@@ -267,8 +360,13 @@ def out_of_range_from_counts(
     n_current: int,
     *,
     levels: QualityLevels = DEFAULT_LEVELS,
+    n_baseline: int | None = None,
+    chance_alpha: float | None = None,
 ) -> OutOfRange:
-    """`out_of_range` from the baseline's range and the current counts outside it."""
+    """`out_of_range` from the baseline's range and the current counts outside it.
+
+    With `n_baseline` and `chance_alpha`, the share alarms only when also
+    `out_of_range_p_value(...) < chance_alpha` (the chance allowance)."""
     if n_current <= 0:
         return OutOfRange(
             baseline_min, baseline_max, None, None, None, 0, Severity.NONE,
@@ -280,9 +378,15 @@ def out_of_range_from_counts(
     severity = severity_from_levels(
         share, levels.out_of_range_warning, levels.out_of_range_critical
     )
+    p_value = None
+    if n_baseline is not None and n_baseline > 0:
+        p_value = out_of_range_p_value(n_baseline, int(n_current), round(below + above))
+        if chance_alpha is not None and p_value >= chance_alpha:
+            severity = Severity.NONE
     return OutOfRange(
-        baseline_min, baseline_max, share_below, share_above, share, int(n_current), severity
-    )
+        baseline_min, baseline_max, share_below, share_above, share, int(n_current), severity,
+        None, p_value,
+    )  # fmt: skip
 
 
 def _category_counts(name: str, values: npt.ArrayLike) -> tuple[Counter[Hashable], int]:
@@ -315,8 +419,12 @@ def category_changes_from_counts(
     current: Mapping[Any, float],
     *,
     levels: QualityLevels = DEFAULT_LEVELS,
+    chance_alpha: float | None = None,
 ) -> CategoryChanges:
-    """`category_changes` from category -> count mappings (what a window profile keeps)."""
+    """`category_changes` from category -> count mappings (what a window profile keeps).
+
+    With `chance_alpha`, new (vanished) categories alarm only when also
+    `unseen_mass_p_value` < chance_alpha (the chance allowance)."""
     b, c = baseline, current
     nb = round(sum(b.values()))
     nc = round(sum(c.values()))
@@ -329,16 +437,21 @@ def category_changes_from_counts(
 
     new_share = sum(new.values()) / nc if nc else 0.0
     gone_share = sum(gone.values()) / nb if nb else 0.0
-    severity = Severity.worst(
-        [
-            severity_from_levels(
-                new_share, levels.new_category_warning, levels.new_category_critical
-            ),
-            severity_from_levels(
-                gone_share, levels.vanished_category_warning, levels.vanished_category_critical
-            ),
-        ]
+    new_severity = severity_from_levels(
+        new_share, levels.new_category_warning, levels.new_category_critical
     )
+    gone_severity = severity_from_levels(
+        gone_share, levels.vanished_category_warning, levels.vanished_category_critical
+    )
+    new_p = gone_p = None
+    if chance_alpha is not None:
+        new_p = unseen_mass_p_value(b, nc, sum(new.values()))
+        gone_p = vanished_mass_p_value(b, nc, sum(gone.values()))
+        if new_p >= chance_alpha:
+            new_severity = Severity.NONE
+        if gone_p >= chance_alpha:
+            gone_severity = Severity.NONE
+    severity = Severity.worst([new_severity, gone_severity])
     return CategoryChanges(
         new=listed(new, nc) if nc else (),
         vanished=listed(gone, nb) if nb else (),
@@ -349,6 +462,8 @@ def category_changes_from_counts(
         n_baseline=nb,
         n_current=nc,
         severity=severity,
+        new_p_value=new_p,
+        vanished_p_value=gone_p,
     )
 
 

@@ -5,15 +5,21 @@ The top-level CLI calls `add_db_subcommands(subparsers)`; every leaf parser sets
 (`DRIFTWARDEN_DATABASE_URL` or PG*), else the local SQLite file; it is printed masked.
 Exit codes (`driftwarden.detectors.errors`): 0 done, 2 invalid input or incompatible schema
 (retrying will not help), 3 a transient failure (e.g. the database is unreachable).
+
+`db check` only reads: a SQLite file is opened read-only and a missing one is reported,
+never created (nor its directory). Retention durations are bounded (`MAX_RETENTION`).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from driftwarden.detectors.config import DURATION_PATTERN, parse_duration
 from driftwarden.detectors.errors import DriftwardenError, ExitCode
 from driftwarden.detectors.storage.database import (
     create_engine,
@@ -21,12 +27,33 @@ from driftwarden.detectors.storage.database import (
     resolve_database_url,
 )
 from driftwarden.detectors.storage.migrate import (
+    SchemaMissingError,
     check_schema_compatible,
     upgrade,
 )
 from driftwarden.detectors.storage.retention import RetentionPolicy, apply_retention
 
 Handler = Callable[[argparse.Namespace], int]
+
+#: The longest retention a `--keep-*` option accepts (100 years); longer is a typo.
+MAX_RETENTION = timedelta(days=36_525)
+
+
+def _retention_duration(text: str) -> str:
+    """argparse type of the `--keep-*` options: a duration between 1s and 100 years."""
+    if not re.fullmatch(DURATION_PATTERN, text[:64]):
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text[:64]!r}: expected e.g. 90d, 12w or 8760h"
+        )
+    try:
+        value = parse_duration(text[:64])
+    except ValueError:  # too long for a timedelta
+        value = MAX_RETENTION * 2
+    if len(text) > 64 or not timedelta(seconds=1) <= value <= MAX_RETENTION:
+        raise argparse.ArgumentTypeError(
+            f"duration {text[:64]!r} is out of range: between 1s and 36525d (100 years)"
+        )
+    return text
 
 
 def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,14 +79,25 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "retention", help="delete history older than the retention policy keeps"
     )
     retention.add_argument(
-        "--keep-feature-rows", default="90d", help="drift results and metrics (default 90d)"
+        "--keep-feature-rows",
+        type=_retention_duration,
+        default="90d",
+        help="drift results and metrics (default 90d)",
     )
-    retention.add_argument("--keep-runs", default="365d", help="run summaries (default 365d)")
     retention.add_argument(
-        "--keep-resolved-alerts", default="365d", help="resolved alerts (default 365d)"
+        "--keep-runs", type=_retention_duration, default="365d", help="run summaries (default 365d)"
     )
     retention.add_argument(
-        "--keep-retrain-events", default="365d", help="retrain decisions (default 365d)"
+        "--keep-resolved-alerts",
+        type=_retention_duration,
+        default="365d",
+        help="resolved alerts (default 365d)",
+    )
+    retention.add_argument(
+        "--keep-retrain-events",
+        type=_retention_duration,
+        default="365d",
+        help="retrain decisions (default 365d)",
     )
     retention.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
@@ -103,7 +141,13 @@ def _upgrade(_args: argparse.Namespace) -> int:
 
 def _check(_args: argparse.Namespace) -> int:
     url = resolve_database_url()
-    engine = create_engine(url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database).expanduser()
+        if url.query.get("uri") is None and not path.is_file():
+            raise SchemaMissingError(
+                f"database {mask_url(url)} does not exist; run `driftwarden db upgrade` first"
+            )
+    engine = create_engine(url, read_only=True)
     try:
         status = check_schema_compatible(engine)
     finally:

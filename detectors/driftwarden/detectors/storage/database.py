@@ -3,7 +3,14 @@
 The URL comes from `DRIFTWARDEN_DATABASE_URL`, else from the usual libpq variables (`PGHOST`,
 `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`), else — for the local CLI only — a SQLite
 file under the user's data directory. Credentials are never printed: every message this
-module raises goes through `redact`, and URLs are shown with `mask_url`.
+module raises goes through `redact`, and URLs are shown with `mask_url` (both remove
+secrets by parsing, see `driftwarden.detectors.redaction`). A URL that does not parse is
+refused with "not a valid database URL (value not shown)"; schemes other than
+`postgresql://` and `sqlite://` are refused by name.
+
+SQLite connections run in SQLite's own transactions (pysqlite's implicit ones are turned
+off): DDL is transactional too, so a schema upgrade that fails or is killed half-way
+leaves the database as it was (`storage.migrate`).
 """
 
 from __future__ import annotations
@@ -13,13 +20,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine
 
 from driftwarden.detectors.errors import DriftwardenError, InputError, TransientError
-from driftwarden.detectors.redaction import describe_error, mask_url, redact
+from driftwarden.detectors.redaction import INVALID_URL, describe_error, mask_url, parse_url, redact
 
 ENV_URL = "DRIFTWARDEN_DATABASE_URL"
 ENV_SQLITE_PATH = "DRIFTWARDEN_SQLITE_PATH"
@@ -28,6 +36,7 @@ __all__ = [
     "DatabaseOperationError",
     "DatabaseUnreachableError",
     "StorageError",
+    "checked_url",
     "connection",
     "create_engine",
     "default_sqlite_path",
@@ -35,10 +44,15 @@ __all__ = [
     "mask_url",
     "redact",
     "resolve_database_url",
+    "sqlite_read_only_url",
     "transaction",
 ]
 
 _PG_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+_BACKENDS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+_DRIVERS = {"postgresql+psycopg2", "sqlite", "sqlite+pysqlite"}
+#: Seconds a SQLite connection waits for another writer's lock (a concurrent `db upgrade`).
+SQLITE_BUSY_TIMEOUT_S = 60.0
 
 
 class StorageError(DriftwardenError):
@@ -79,19 +93,17 @@ def resolve_database_url(
     raw = env.get(ENV_URL, "").strip()
     if raw:
         try:
-            url = make_url(raw)
-        except exc.ArgumentError:
+            url = parse_url(raw)
+        except ValueError:
             raise DatabaseConfigError(
-                f"{ENV_URL} is not a valid database URL (value not shown); expected e.g. "
+                f"{ENV_URL} is {INVALID_URL}; expected e.g. "
                 "postgresql://user:password@host:5432/database"
             ) from None
-        if url.drivername in ("postgres", "postgresql"):
-            url = url.set(drivername="postgresql+psycopg2")
-        return url
+        return checked_url(url)
     if any(env.get(name) for name in ("PGHOST", "PGDATABASE")):
         port = env.get("PGPORT")
-        if port is not None and not port.isdigit():
-            raise DatabaseConfigError(f"PGPORT must be a number, got {port!r}")
+        if port is not None and not (port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
+            raise DatabaseConfigError(f"PGPORT must be a port number (1-65535), got {port[:20]!r}")
         return URL.create(
             "postgresql+psycopg2",
             username=env.get("PGUSER") or None,
@@ -107,30 +119,91 @@ def resolve_database_url(
     return URL.create("sqlite+pysqlite", database=str(default_sqlite_path(env)))
 
 
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def checked_url(url: URL) -> URL:
+    """`url` with `postgres://` spelled as SQLAlchemy wants it; DatabaseConfigError for a
+    scheme this store does not support or a port out of range (the URL is not shown)."""
+    scheme = url.drivername
+    url = url.set(drivername=_BACKENDS.get(scheme, scheme))
+    if url.drivername not in _DRIVERS:
+        shown = scheme if scheme.replace("+", "").replace("_", "").isalnum() else "?"
+        raise DatabaseConfigError(
+            f"unsupported database URL scheme {shown[:40]!r}: use postgresql:// or sqlite://"
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise DatabaseConfigError(f"database URL port {url.port} is out of range (1-65535)")
+    return url
 
 
-def create_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
+def _sqlite_connect(foreign_keys: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's implicit transactions commit before DDL; turn them off and let the
+        # "begin" listener open SQLite's own (SQLAlchemy's documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # `BEGIN IMMEDIATE` (the migrations) takes the write lock at once, so two upgrades
+    # run one after the other instead of failing on a lock upgrade half-way.
+    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def sqlite_read_only_url(url: URL) -> URL:
+    """A SQLite URL that opens its file read-only (SQLite's `mode=ro` URI): nothing is
+    created, not even the file."""
+    path = Path(url.database or "").expanduser().absolute()
+    return URL.create(
+        "sqlite+pysqlite",
+        database=f"file:{quote(path.as_posix())}",
+        query={"mode": "ro", "uri": "true"},
+    )
+
+
+def create_engine(
+    url: URL | str | None = None,
+    *,
+    read_only: bool = False,
+    foreign_keys: bool = True,
+    **kwargs: Any,
+) -> Engine:
     """An engine for the history store (the URL from the environment when None).
 
-    SQLite files get their directory created and foreign keys enforced (cascading deletes
-    of a run's rows rely on them).
+    SQLite: foreign keys enforced (cascading deletes of a run's rows rely on them; the
+    migrations turn them off and check them at the end, as SQLite advises), transactional
+    DDL, a busy timeout for concurrent writers, and the file's directory created — unless
+    `read_only`, which opens an existing file read-only and creates nothing.
     """
     if url is None:
         url = resolve_database_url()
     elif isinstance(url, str):
         try:
-            url = make_url(url)
-        except exc.ArgumentError:
-            raise DatabaseConfigError("not a valid database URL (value not shown)") from None
+            url = parse_url(url)
+        except ValueError:
+            raise DatabaseConfigError(INVALID_URL) from None
+    url = checked_url(url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_foreign_keys)
+        in_memory = not url.database or url.database == ":memory:"
+        uri = str(url.query.get("uri", "")).lower() == "true"
+        if read_only and not in_memory and not uri:
+            url = sqlite_read_only_url(url)
+        elif not in_memory and not uri:
+            directory = Path(url.database or "").expanduser().parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseConfigError(
+                    f"cannot create the SQLite database's directory {str(directory)[:300]}: "
+                    f"{error.strerror or type(error).__name__}"
+                ) from None
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+        engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _sqlite_connect(foreign_keys))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)

@@ -15,6 +15,17 @@ current head and review it (SQLite needs batch operations, which env.py turns on
                        rev_id='0002', autogenerate=True)"
 
 A test compares the models with the migrated schema and fails when they differ.
+
+An upgrade is one transaction on both databases (PostgreSQL and SQLite have transactional
+DDL; `storage.database` turns pysqlite's implicit commits off): a migration that fails, or
+a process killed half-way, leaves the schema exactly as it was, never tables without a
+revision. Concurrent upgrades are serialised: on PostgreSQL by a transaction-scoped
+advisory lock taken before Alembic reads the current revision, on SQLite by `BEGIN
+IMMEDIATE` (the database's write lock, waited for up to `SQLITE_BUSY_TIMEOUT_S`). The
+second upgrade then finds the schema at head and does nothing; both exit 0.
+
+SQLite runs the migrations with foreign keys off (a batch "move and copy" of a parent table
+must not cascade) and checks them with `PRAGMA foreign_key_check` before committing.
 """
 
 from __future__ import annotations
@@ -25,12 +36,22 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Engine
 
 from driftwarden.detectors.errors import InputError
-from driftwarden.detectors.storage.database import StorageError, connection, mask_url
+from driftwarden.detectors.storage.database import (
+    StorageError,
+    connection,
+    create_engine,
+    describe_error,
+    mask_url,
+)
 
 SCRIPT_LOCATION = "driftwarden.detectors.storage:migrations"
+#: Key of the PostgreSQL advisory lock that serialises `db upgrade` (any fixed 64-bit
+#: number; this one spells "dwmigrat" in ASCII).
+MIGRATION_LOCK_KEY = 0x64776D6967726174
 
 
 class SchemaError(StorageError, InputError):
@@ -47,6 +68,11 @@ class SchemaTooNewError(SchemaError):
 
 class SchemaOutdatedError(SchemaError):
     """The database needs `driftwarden db upgrade` before this version can use it."""
+
+
+class MigrationFailedError(SchemaError):
+    """A migration failed on the database's contents (e.g. a table of that name exists
+    already); the upgrade was rolled back and the schema is as it was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +118,56 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaStatus:
     status = schema_status(engine)
     if status.current is not None and not _known(status.current):
         raise _too_new(engine, status)
-    config = alembic_config(engine)
-    with connection(engine) as conn, conn.begin():
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    if status.current == status.head and revision == "head":
+        return status
+    sqlite = engine.dialect.name == "sqlite"
+    # SQLite: a connection of its own, foreign keys off for the batch moves, checked below.
+    migrating = create_engine(engine.url, foreign_keys=False) if sqlite else engine
+    config = alembic_config(migrating)
+    try:
+        with connection(migrating) as conn:
+            if sqlite:
+                conn = conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            try:
+                with conn.begin():
+                    _lock(conn)
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, revision)
+                    _check_foreign_keys(conn)
+            except (exc.ProgrammingError, exc.IntegrityError) as error:
+                raise _failed(engine, error) from None
+            except exc.OperationalError as error:
+                if sqlite and "locked" not in str(error.orig):
+                    raise _failed(engine, error) from None
+                raise
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
     return schema_status(engine)
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise concurrent upgrades (see the module docstring)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY:d})")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise MigrationFailedError(
+            f"schema upgrade rolled back: {len(broken)} row(s) break a foreign key "
+            f"(first in table {broken[0][0]})"
+        )
+
+
+def _failed(engine: Engine, error: exc.DBAPIError) -> MigrationFailedError:
+    return MigrationFailedError(
+        f"schema upgrade of {mask_url(engine.url)} failed and was rolled back, the schema is "
+        f"unchanged: {describe_error(error)}"
+    )
 
 
 def check_schema_compatible(engine: Engine) -> SchemaStatus:

@@ -2,7 +2,7 @@
 
 The caller hands over an open connection in `config.attributes["connection"]`; the `alembic`
 command line can be used too (it builds an engine from `sqlalchemy.url`). SQLite runs in
-batch mode so that later migrations may alter tables.
+batch mode so that later migrations may alter tables, and in one transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # One transaction for the whole upgrade, on SQLite too (its DDL is transactional
+        # once pysqlite's implicit commits are off, see storage.database): a failed or
+        # killed upgrade leaves the schema as it was.
+        transactional_ddl=True,
+        transaction_per_migration=False,
     )
     with context.begin_transaction():
         context.run_migrations()

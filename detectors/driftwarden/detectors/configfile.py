@@ -1,0 +1,220 @@
+"""Reading a detection configuration (YAML) from a user's file, with bounded work.
+
+`driftwarden detect --config FILE` accepts a bare `DetectionSpec` document or a whole
+ModelMonitor manifest. Both are validated by models with unknown keys forbidden, so a
+misspelt key (`minSampels`) is an error, as the API server's schema makes it:
+
+- a bare document is a `DetectionSpec`;
+- a manifest is a `MonitorManifest` (also the Job's run configuration, which adds a
+  format `version`): `apiVersion`, `kind`, `metadata`, `status` and a
+  `spec` that is a `DetectionSpec` plus the operator's own keys (`model`, `schedule`,
+  `source`, ...), whose values the operator's model validates in the cluster
+  (`MonitorManifestSpec.OPERATOR_KEYS`; a test keeps them equal to the operator's fields).
+
+Bounds (docs/limits.md): the file is a regular file of at most `CONFIG_MAX_BYTES`, UTF-8
+(a byte-order mark is allowed); YAML nesting at most `MAX_DEPTH` levels, at most
+`MAX_NODES` nodes, no anchors or aliases (an alias bomb expands exponentially downstream),
+one document, no duplicate keys in a mapping, integers of at most `MAX_INT_DIGITS` digits;
+at most `MAX_FEATURES` features. Every violation is an `InputError` (exit 2) in one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from pydantic import Field, ValidationError
+
+from driftwarden.detectors.config import CamelModel, DetectionSpec
+from driftwarden.detectors.errors import InputError
+from driftwarden.detectors.userfiles import CONFIG_MAX_BYTES, read_user_file
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FEATURES",
+    "MAX_INT_DIGITS",
+    "MAX_NODES",
+    "ConfigFileError",
+    "MonitorManifest",
+    "MonitorManifestSpec",
+    "load_config",
+    "parse_config",
+    "read_yaml",
+]
+
+MAX_DEPTH = 32
+MAX_NODES = 200_000
+MAX_INT_DIGITS = 30
+MAX_FEATURES = 10_000
+_MESSAGE_LIMIT = 200
+
+
+class ConfigFileError(InputError, ValueError):
+    """A configuration file that cannot be used; the message names the file and problem."""
+
+
+class MonitorManifestSpec(DetectionSpec):
+    """A ModelMonitor `spec` as `detect --config` reads it: the detection settings, plus
+    the operator's keys taken as opaque values (the cluster validates them)."""
+
+    #: The spec keys owned by the operator's `ModelMonitorSpec` beyond `DetectionSpec`.
+    OPERATOR_KEYS: ClassVar[tuple[str, ...]] = (
+        "model",
+        "schedule",
+        "source",
+        "baseline",
+        "current",
+        "storage",
+        "alerting",
+        "job",
+    )
+
+    model: Any = None
+    schedule: Any = None
+    source: Any = None
+    baseline: Any = None
+    current: Any = None
+    storage: Any = None
+    alerting: Any = None
+    job: Any = None
+
+    def detection(self) -> DetectionSpec:
+        fields = {
+            k: v for k, v in self.model_dump(by_alias=True).items() if k not in self.OPERATOR_KEYS
+        }
+        return DetectionSpec.model_validate(fields)
+
+
+class MonitorManifest(CamelModel):
+    """A ModelMonitor manifest, as `kubectl apply` takes it, or the detector Job's run
+    configuration (the same manifest with a format `version`, docs/job.md)."""
+
+    version: int | None = Field(
+        default=None, ge=1, le=1000, description="Set in the Job's run configuration."
+    )
+    api_version: str = Field(alias="apiVersion", max_length=253)
+    kind: str = Field(pattern="^ModelMonitor$")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    spec: MonitorManifestSpec
+    status: dict[str, Any] | None = None
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MESSAGE_LIMIT else line[: _MESSAGE_LIMIT - 1] + "…"
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys and oversized integers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {_short(repr(key))}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        digits = len(str(node.value).replace("_", "").lstrip("+-"))
+        if digits > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"an integer of {digits} digits (at most {MAX_INT_DIGITS})",
+                node.start_mark,
+            )
+        value: int = super().construct_yaml_int(node)
+        return value
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
+def _check_events(text: str) -> None:
+    """Walk the YAML event stream (no recursion, no construction): depth, size, aliases."""
+    depth = 0
+    nodes = 0
+    documents = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ConfigFileError("holds more than one YAML document")
+        elif isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ConfigFileError("YAML anchors and aliases are not supported")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigFileError(f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise ConfigFileError(f"has more than {MAX_NODES} YAML nodes")
+
+
+def read_yaml(data: bytes, *, source: str = "config") -> Any:
+    """One YAML document from a user's bytes, parsed within the bounds of the module
+    docstring (UTF-8, depth, nodes, no aliases, no duplicate keys, integer size).
+    ConfigFileError naming `source` otherwise. Used for `--config` and the Job's run
+    configuration alike."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(
+            f"{source}: not UTF-8 text (byte {exc.start} cannot be decoded)"
+        ) from None
+    try:
+        _check_events(text)
+        return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass
+    except ConfigFileError as exc:
+        raise ConfigFileError(f"{source}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"{source}: not valid YAML: {_short(str(exc))}") from None
+    except (RecursionError, ValueError, OverflowError) as exc:  # belt and braces
+        raise ConfigFileError(f"{source}: not valid YAML: {_short(str(exc))}") from None
+
+
+def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
+    """The detection settings (as a `DetectionSpec` mapping) in a YAML document's bytes."""
+    document = read_yaml(data, source=source)
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigFileError(f"{source}: expected a mapping at the top level")
+    body = document.get("spec", document)
+    features = body.get("features") if isinstance(body, dict) else None
+    if isinstance(features, list) and len(features) > MAX_FEATURES:
+        raise ConfigFileError(
+            f"{source}: lists {len(features)} features, more than the limit of {MAX_FEATURES}"
+        )
+    try:
+        if "kind" in document or "apiVersion" in document or "version" in document:
+            detection = MonitorManifest.model_validate(document).spec.detection()
+        else:
+            detection = DetectionSpec.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise ConfigFileError(
+            f"{source}: invalid settings at {_short(where)}: {_short(first['msg'])}"
+            + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
+        ) from None
+    dumped: dict[str, Any] = detection.model_dump(by_alias=True, exclude_none=True)
+    return dumped
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """`parse_config` of the file at `path`, read with `read_user_file`'s bounds."""
+    data = read_user_file(path, what="config", max_bytes=CONFIG_MAX_BYTES)
+    return parse_config(data, source=str(path))
