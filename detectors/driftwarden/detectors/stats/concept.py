@@ -50,11 +50,11 @@ moves when only the spread of an important feature changes, so it no longer deci
 Measured (`benchmarks/bench_concept.py`, 9 families: two simulations, river's SEA,
 STAGGER, Agrawal and Hyperplane, three scikit-learn tables with the relation changed by
 construction; baseline 5 x current; 54 pairs per cell; docs/statistics.md has the table):
-false alarms 2/54 (1,000 current rows) and 1/54 (4,000) without drift, 1/54 and 1/54 under
+false alarms 1/54 (1,000 current rows) and 1/54 (4,000) without drift, 1/54 and 1/54 under
 covariate shift alone (the importance comparison: 6/18 and 7/18); concept drift detected
-on 51/54 and 52/54 (importances: 9/18 and 14/18). The misses are the weakest change (a new
+on 52/54 and 54/54 (importances: 9/18 and 14/18). The misses are the weakest change (a new
 feature entering a score with coefficient 0.6). With 54 pairs the false-alarm rates' upper
-95% bounds are about 0.10-0.13, so "at most 0.05" is the point estimate, not yet proven.
+95% bounds are about 0.10, so "at most 0.05" is the point estimate, not yet proven.
 
 NaN policy: rows with a missing target are dropped; missing feature values are allowed
 (the trees route them). Infinite feature values raise ValueError.
