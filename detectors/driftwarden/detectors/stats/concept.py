@@ -49,12 +49,12 @@ moves when only the spread of an important feature changes, so it no longer deci
 
 Measured (`benchmarks/bench_concept.py`, 9 families: two simulations, river's SEA,
 STAGGER, Agrawal and Hyperplane, three scikit-learn tables with the relation changed by
-construction; baseline 5 x current; 54 pairs per cell; docs/statistics.md has the table):
-false alarms 1/54 (1,000 current rows) and 1/54 (4,000) without drift, 1/54 and 1/54 under
-covariate shift alone (the importance comparison: 6/18 and 7/18); concept drift detected
-on 52/54 and 54/54 (importances: 9/18 and 14/18). The misses are the weakest change (a new
-feature entering a score with coefficient 0.6). With 54 pairs the false-alarm rates' upper
-95% bounds are about 0.10, so "at most 0.05" is the point estimate, not yet proven.
+construction; baseline 5 x current; two runs, 108 pairs per cell; docs/statistics.md has
+the table): false alarms 7/216 = 0.032 [0.016, 0.065] without drift and 8/216 = 0.037
+[0.019, 0.071] under covariate shift alone (the importance comparison: 13/36 there);
+concept drift detected on 99/108 pairs at 1,000 current rows and 105/108 at 4,000. The
+misses are the weakest changes (a new feature entering a score with coefficient 0.6;
+SEA's threshold 8 -> 9).
 
 NaN policy: rows with a missing target are dropped; missing feature values are allowed
 (the trees route them). Infinite feature values raise ValueError.
