@@ -2,7 +2,7 @@
 detection of weak, medium and strong drift, for the default rule and the candidates, with
 Wilson 95% intervals, in one run.
 
-    python benchmarks/bench_decision.py [--null-pairs 30] [--drift-pairs 10]
+    python benchmarks/bench_decision.py [--null-pairs 30] [--drift-pairs 8]
                                         [--sizes 1000,5000,20000]
 
 Tables (each window pair drawn afresh; both windows have `size` rows):
@@ -190,7 +190,7 @@ def fmt(hits: list[int]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--null-pairs", type=int, default=30, help="no-drift pairs per stratum")
-    parser.add_argument("--drift-pairs", type=int, default=10, help="per stratum and band")
+    parser.add_argument("--drift-pairs", type=int, default=8, help="per stratum and band")
     parser.add_argument("--sizes", default="1000,5000,20000")
     parser.add_argument("--seed", type=int, default=20261129)
     args = parser.parse_args()
