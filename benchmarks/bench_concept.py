@@ -1,64 +1,280 @@
-"""Concept drift at the default settings: false alarms on same-population pairs, detection of
-a changed feature–target relation, and time per call.
+"""Concept drift: false alarms without drift and under covariate-only shift, detection of a
+changed feature–target relation, and time per call — the GCM verdict beside the former
+rule (the importance comparison, now the explanation), in the same run.
 
-Usage: python benchmarks/bench_concept.py [--pairs 100] [--baseline 20000] [--current 2000]
+Usage: python benchmarks/bench_concept.py [--pairs 6] [--old-pairs 2] [--seed N] [--sizes 1000,4000]
 
-Simulation: 8 standard-normal features; y depends on x0, x1, x2 (logistic-like threshold
-for classification, linear plus noise for regression). "No drift": current from the same
-population. "Weak": x3 enters the relation with coefficient 0.6 (X unchanged). "Strong":
-x3 replaces x0. Figures printed are counts of alarms (p <= 0.05) over the pairs.
+Families (each gives window pairs whose truth is known from how they were made):
+
+- gauss-clf, gauss-reg: 8 standard-normal features, y from x0, x1, x2 (threshold of a
+  noisy linear score, or the score itself); concept change: x3 enters with coefficient 0.6.
+- river SEA (noise 0.1; threshold 8 -> 9), STAGGER (function 0 -> 1), Agrawal (function
+  0 -> 1), Hyperplane (10 features, a new random hyperplane), the concept change through
+  river's `ConceptDriftStream` (its transition, 1% of the baseline's rows, left out
+  between the windows). Skipped when river is not
+  installed (`pip install river`; a benchmark-only dependency).
+- breast-cancer, digits (classification), diabetes (regression): scikit-learn's bundled
+  tables, resampled with replacement to the window size with 5% jitter of each column's
+  standard deviation; concept change by construction: breast-cancer flips 30% of the labels
+  where its most label-correlated feature is above its 60% quantile, digits swaps half of
+  the labels 3 and 8, diabetes adds 0.5 sd(y) times a standardised weak feature.
+
+Conditions: "no drift" (current from the same population), "covariate" (current rows
+selected with probability 1 / (1 + exp(-1.5 z)), z the standardised most label-correlated
+feature: P(X) moves, P(y | X) is untouched because labels stay attached to their rows),
+"concept" (X's distribution unchanged, P(y | X) changed). The baseline window has
+5 x `size` rows, the current `size` (a month against a few days, as monitors run). Rates
+are shares of pairs with p <= 0.05, with Wilson 95% intervals.
+The former rule is run on the first `--old-pairs` pairs of every cell (it costs about
+twice the new test).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import numpy.typing as npt
+from sklearn import datasets
 
 from driftwarden.detectors.stats.concept import ConceptTask, concept_drift
 
+F64 = npt.NDArray[np.float64]
+Pair = tuple[F64, F64, F64, F64]
+CONDITIONS = ("no drift", "covariate", "concept")
 
-def window(
-    rng: np.random.Generator, n: int, *, lead: int = 0, extra: float = 0.0, regression: bool
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    x = rng.normal(size=(n, 8))
-    signal = 1.2 * x[:, lead] + 0.8 * x[:, 1] - 0.5 * x[:, 2] + extra * x[:, 3]
-    noisy = signal + rng.normal(size=n)
-    return x, (noisy if regression else (noisy > 0).astype(np.float64))
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def tilt(rng: np.random.Generator, x: F64, y: F64, n: int) -> tuple[F64, F64]:
+    """n rows of (x, y) chosen with probability rising with the most label-correlated
+    feature: covariate shift with P(y | x) untouched."""
+    corr = [abs(np.corrcoef(x[:, j], y)[0, 1]) if np.std(x[:, j]) > 0 else 0.0
+            for j in range(x.shape[1])]  # fmt: skip
+    j = int(np.nanargmax(corr))
+    z = (x[:, j] - x[:, j].mean()) / x[:, j].std()
+    w = 1.0 / (1.0 + np.exp(-1.5 * z))
+    rows = rng.choice(x.shape[0], size=n, replace=x.shape[0] < 2 * n, p=w / w.sum())
+    return x[rows], y[rows]
+
+
+# ----------------------------------------------------------------------------- generators
+
+
+BASELINE_FACTOR = 5
+
+
+def gauss(regression: bool) -> Callable[[np.random.Generator, int, str], Pair]:
+    def window(rng: np.random.Generator, n: int, extra: float) -> tuple[F64, F64]:
+        x = rng.normal(size=(n, 8))
+        noisy = 1.2 * x[:, 0] + 0.8 * x[:, 1] - 0.5 * x[:, 2] + extra * x[:, 3]
+        noisy = noisy + rng.normal(size=n)
+        return x, (noisy if regression else (noisy > 0).astype(np.float64))
+
+    def make(rng: np.random.Generator, n: int, condition: str) -> Pair:
+        xb, yb = window(rng, BASELINE_FACTOR * n, 0.0)
+        if condition == "concept":
+            xc, yc = window(rng, n, 0.6)
+        elif condition == "covariate":
+            xc, yc = tilt(rng, *window(rng, 4 * n, 0.0), n)
+        else:
+            xc, yc = window(rng, n, 0.0)
+        return xb, yb, xc, yc
+
+    return make
+
+
+def river_family(name: str) -> Callable[[np.random.Generator, int, str], Pair] | None:
+    try:
+        from river.datasets import synth
+    except ImportError:
+        return None
+
+    def stream(seed: int, after: bool) -> Any:
+        if name == "SEA":
+            return synth.SEA(variant=1 if after else 0, noise=0.1, seed=seed)
+        if name == "STAGGER":
+            return synth.STAGGER(classification_function=1 if after else 0, seed=seed)
+        if name == "Agrawal":
+            return synth.Agrawal(classification_function=1 if after else 0, seed=seed)
+        return synth.Hyperplane(seed=seed + (1000 if after else 0), n_features=10)
+
+    def rows(source: Any, count: int) -> tuple[F64, F64]:
+        xs, ys = [], []
+        for x, y in source.take(count):
+            xs.append([float(v) for v in x.values()])
+            ys.append(float(y))
+        return np.asarray(xs), np.asarray(ys)
+
+    def make(rng: np.random.Generator, n: int, condition: str) -> Pair:
+        seed = int(rng.integers(1 << 30))
+        nb = BASELINE_FACTOR * n
+        # A sharp drift (width 1) overflows river's logistic far from the drift point
+        # (exp of 4 rows / width); the transition rows are left out between the windows.
+        width = max(50, nb // 100)
+        if condition == "concept":
+            drifting = synth.ConceptDriftStream(
+                stream=stream(seed, False), drift_stream=stream(seed + 1, True),
+                position=nb + width, width=width, seed=seed + 2,
+            )  # fmt: skip
+            x, y = rows(drifting, nb + n + 2 * width)
+            return x[:nb], y[:nb], x[nb + 2 * width :], y[nb + 2 * width :]
+        if condition == "covariate":
+            x, y = rows(stream(seed, False), nb + 4 * n)
+            return (x[:nb], y[:nb], *tilt(rng, x[nb:], y[nb:], n))
+        x, y = rows(stream(seed, False), nb + n)
+        return x[:nb], y[:nb], x[nb:], y[nb:]
+
+    return make
+
+
+def table_family(name: str) -> Callable[[np.random.Generator, int, str], Pair]:
+    bunch = {
+        "breast-cancer": datasets.load_breast_cancer,
+        "digits": datasets.load_digits,
+        "diabetes": datasets.load_diabetes,
+    }[name]()
+    data = np.asarray(bunch.data, dtype=np.float64)
+    target = np.asarray(bunch.target, dtype=np.float64)
+    sd = data.std(axis=0)
+    corr = np.array(
+        [abs(np.corrcoef(data[:, j], target)[0, 1]) if sd[j] > 0 else 0.0
+         for j in range(data.shape[1])]
+    )  # fmt: skip
+    strong, weak = int(np.argmax(corr)), int(np.argmin(np.where(sd > 0, corr, np.inf)))
+
+    def sample(rng: np.random.Generator, n: int) -> tuple[F64, F64]:
+        rows = rng.integers(data.shape[0], size=n)
+        return data[rows] + rng.normal(size=(n, data.shape[1])) * 0.05 * sd, target[rows].copy()
+
+    def relabel(rng: np.random.Generator, x: F64, y: F64) -> F64:
+        if name == "breast-cancer":
+            region = x[:, strong] > np.quantile(data[:, strong], 0.6)
+            flip = region & (rng.random(y.shape[0]) < 0.3)
+            return np.where(flip, 1.0 - y, y)
+        if name == "digits":
+            swap = rng.random(y.shape[0]) < 0.5
+            return np.where(swap & (y == 3), 8.0, np.where(swap & (y == 8), 3.0, y))
+        z = (x[:, weak] - data[:, weak].mean()) / sd[weak]
+        return y + 0.5 * target.std() * z
+
+    def make(rng: np.random.Generator, n: int, condition: str) -> Pair:
+        xb, yb = sample(rng, BASELINE_FACTOR * n)
+        if condition == "covariate":
+            xc, yc = tilt(rng, *sample(rng, 4 * n), n)
+        else:
+            xc, yc = sample(rng, n)
+            if condition == "concept":
+                yc = relabel(rng, xc, yc)
+        return xb, yb, xc, yc
+
+    return make
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    task: ConceptTask
+    make: Callable[[np.random.Generator, int, str], Pair]
+
+
+def families() -> tuple[list[Family], list[str]]:
+    out = [
+        Family("gauss-clf", "classification", gauss(False)),
+        Family("gauss-reg", "regression", gauss(True)),
+    ]
+    skipped = []
+    for name in ("SEA", "STAGGER", "Agrawal", "Hyperplane"):
+        make = river_family(name)
+        if make is None:
+            skipped.append(name)
+        else:
+            out.append(Family(name, "classification", make))
+    out += [
+        Family("breast-cancer", "classification", table_family("breast-cancer")),
+        Family("digits", "classification", table_family("digits")),
+        Family("diabetes", "regression", table_family("diabetes")),
+    ]
+    return out, skipped
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=100)
-    parser.add_argument("--baseline", type=int, default=20_000)
-    parser.add_argument("--current", type=int, default=2_000)
+    parser.add_argument("--pairs", type=int, default=6, help="pairs per family, condition, size")
+    parser.add_argument("--old-pairs", type=int, default=2, help="of which the former rule runs on")
+    parser.add_argument("--sizes", default="1000,4000")
+    parser.add_argument("--seed", type=int, default=20261129)
     args = parser.parse_args()
-    for task in ("classification", "regression"):
-        t: ConceptTask = "regression" if task == "regression" else "classification"
-        reg = t == "regression"
-        counts = {"no drift": 0, "weak": 0, "strong": 0}
-        seconds = 0.0
-        for seed in range(args.pairs):
-            rng = np.random.default_rng(10_000 + seed)
-            xb, yb = window(rng, args.baseline, regression=reg)
-            currents = {
-                "no drift": window(rng, args.current, regression=reg),
-                "weak": window(rng, args.current, extra=0.6, regression=reg),
-                "strong": window(rng, args.current, lead=3, regression=reg),
-            }
-            for name, (xc, yc) in currents.items():
-                start = time.process_time()
-                result = concept_drift(xb, yb, xc, yc, task=t, seed=seed)
-                seconds += time.process_time() - start
-                counts[name] += result.drift_detected
-        per_call = seconds / (3 * args.pairs)
-        print(
-            f"{task:15s} alarms over {args.pairs} pairs: "
-            + ", ".join(f"{k} {v}" for k, v in counts.items())
-            + f"; CPU seconds per call {per_call:.2f}"
-        )
+    sizes = [int(s) for s in args.sizes.split(",")]
+    fams, skipped = families()
+    if skipped:
+        print(f"river not installed: skipped {', '.join(skipped)}")
+    print(
+        f"{len(fams)} families x {len(CONDITIONS)} conditions x sizes {sizes}; {args.pairs} "
+        f"pairs per cell for the GCM verdict, the former rule on the first {args.old_pairs}"
+    )
+    print(f"{'family':14s} {'condition':10s} {'rows':>5s} {'gcm':>7s} {'former':>7s}")
+    new: dict[tuple[str, int], list[int]] = {}
+    old: dict[tuple[str, int], list[int]] = {}
+    seconds = {"gcm": [0.0, 0], "gcm+explanation": [0.0, 0]}
+    started = time.perf_counter()
+    for fam in fams:
+        for condition in CONDITIONS:
+            for n in sizes:
+                rng = np.random.default_rng([args.seed, n, CONDITIONS.index(condition),
+                                             fams.index(fam)])  # fmt: skip
+                hits_new = hits_old = 0
+                for i in range(args.pairs):
+                    xb, yb, xc, yc = fam.make(rng, n, condition)
+                    explain = i < args.old_pairs
+                    t0 = time.perf_counter()
+                    r = concept_drift(xb, yb, xc, yc, task=fam.task, seed=i, explain=explain)
+                    key = "gcm+explanation" if explain else "gcm"
+                    seconds[key][0] += time.perf_counter() - t0
+                    seconds[key][1] += 1
+                    hits_new += int(r.drift_detected)
+                    new.setdefault((condition, n), []).append(int(r.drift_detected))
+                    if explain:
+                        alarm = r.importance_p_value is not None and r.importance_p_value <= 0.05
+                        hits_old += int(alarm)
+                        old.setdefault((condition, n), []).append(int(alarm))
+                print(
+                    f"{fam.name:14s} {condition:10s} {n:5d} {hits_new:3d}/{args.pairs:<3d}"
+                    f" {hits_old:3d}/{min(args.old_pairs, args.pairs):<3d}",
+                    flush=True,
+                )
+    print()
+    print("pooled over families (rate [Wilson 95%], pairs):")
+    for condition in CONDITIONS:
+        for n in sizes:
+            cells = []
+            for label, table in (("gcm", new), ("former", old)):
+                hits = table.get((condition, n), [])
+                low, high = wilson(sum(hits), len(hits))
+                rate = sum(hits) / len(hits) if hits else float("nan")
+                cells.append(f"{label} {rate:.3f} [{low:.3f}, {high:.3f}] n={len(hits)}")
+            what = "false alarms" if condition != "concept" else "detection"
+            print(f"  {condition:10s} {n:5d} {what:12s}: " + "; ".join(cells))
+    for key, (total, count) in seconds.items():
+        if count:
+            print(f"wall seconds per call, {key}: {total / count:.2f} (n={count})")
+    print(f"elapsed {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
-"""The rank-based Hotelling test behind the run's verdict."""
+"""The multivariate tests behind the run's verdict: rank Hotelling and kernel MMD."""
 
 import numpy as np
 import pytest
 
-from driftwarden.detectors.stats.multivariate import hotelling_rank_test, normal_scores, one_hot
+from driftwarden.detectors.stats.multivariate import (
+    MMD_PERMUTATIONS,
+    MMD_ROWS,
+    hotelling_rank_test,
+    mmd_permutation_test,
+    normal_scores,
+    one_hot,
+)
 
 
 def _correlated(n: int, rng: np.random.Generator, shift: np.ndarray | None = None) -> np.ndarray:
@@ -52,3 +59,60 @@ def test_scores_and_indicators() -> None:
     assert encoded.shape == (4, 2)
     assert encoded[1].tolist() == [1.0, 0.0]
     assert np.isnan(encoded[2]).all()
+
+
+def _mmd_by_hand(a: np.ndarray, b: np.ndarray, bandwidth: float) -> float:
+    """Biased MMD² from its definition: mean k(a, a') + mean k(b, b') - 2 mean k(a, b)."""
+
+    def mean_kernel(u: np.ndarray, v: np.ndarray) -> float:
+        d2 = ((u[:, None, :] - v[None, :, :]) ** 2).sum(axis=2)
+        return float(np.exp(-d2 / bandwidth).mean())
+
+    return mean_kernel(a, a) + mean_kernel(b, b) - 2 * mean_kernel(a, b)
+
+
+def test_mmd_statistic_equals_its_definition() -> None:
+    rng = np.random.default_rng(3)
+    base, cur = _correlated(60, rng), _correlated(40, rng, np.full(6, 0.3))
+    result = mmd_permutation_test(base, cur, permutations=19)
+    assert result is not None
+    assert (result.n_baseline, result.n_current) == (60, 40)
+    # Subsampling keeps every row here, only their order changes; MMD² ignores the order.
+    scores = normal_scores(np.vstack((base, cur)))
+    expected = _mmd_by_hand(scores[:60], scores[60:], result.bandwidth)
+    assert result.statistic == pytest.approx(expected, rel=1e-9)
+
+
+def test_mmd_null_rate_is_near_alpha_and_a_spread_change_is_seen() -> None:
+    rng = np.random.default_rng(4)
+    alarms = 0
+    for seed in range(100):
+        result = mmd_permutation_test(
+            _correlated(80, rng), _correlated(80, rng), permutations=39, seed=seed
+        )
+        assert result is not None
+        assert 1 / 40 <= result.p_value <= 1.0
+        alarms += result.p_value <= 0.05
+    assert alarms <= 10  # exact test: 5 expected, P(> 10) < 0.015
+    # A change of spread only: Hotelling's test of means has no power here, MMD has.
+    base = _correlated(1500, rng)
+    cur = _correlated(1500, rng)
+    cur[:, 3] *= 1.6
+    mmd = mmd_permutation_test(base, cur)
+    assert mmd is not None
+    assert mmd.p_value == pytest.approx(1 / (MMD_PERMUTATIONS + 1))
+    assert (mmd.n_baseline, mmd.n_current) == (MMD_ROWS, MMD_ROWS)
+
+
+def test_mmd_degenerate_inputs() -> None:
+    rng = np.random.default_rng(5)
+    base = _correlated(100, rng)
+    assert mmd_permutation_test(base[:10], base[10:]) is None
+    with pytest.raises(ValueError, match="same columns"):
+        mmd_permutation_test(base, base[:, :3])
+    with pytest.raises(ValueError, match="permutations"):
+        mmd_permutation_test(base, base, permutations=5)
+    with pytest.raises(ValueError, match="max_rows"):
+        mmd_permutation_test(base, base, max_rows=5)
+    first = mmd_permutation_test(base[:50], base[50:], seed=7)
+    assert first == mmd_permutation_test(base[:50], base[50:], seed=7)
