@@ -5,6 +5,10 @@ Exit codes (the one table, `driftwarden.detectors.errors`): 0 the command did it
 window, unreadable format, invalid config); 3 a transient failure (a database unreachable);
 4 an internal error. Every error is one line on stderr naming the problem; a traceback is
 shown only with `DRIFTWARDEN_DEBUG=1`.
+
+Building the parser imports no data library: every command builds it, `--version` and
+`--help` included, so the engine, profiles, tables and the Job are imported by the handlers
+that use them (`driftwarden --version` in a few tens of milliseconds, not seconds).
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import pandas as pd
 import yaml
 from pydantic import ValidationError
 
 from driftwarden.detectors import __version__
+from driftwarden.detectors.chunks import FILE_CHUNK_ROWS as DEFAULT_CHUNK_ROWS
 from driftwarden.detectors.config import (
     DetectionSpec,
     FeatureKind,
@@ -32,29 +36,15 @@ from driftwarden.detectors.config import (
     Severity,
     Task,
 )
-from driftwarden.detectors.engine import (
-    ResolvedFeature,
-    compare,
-    profile_columns,
-    profile_frames,
-    resolve_features,
-)
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError
-from driftwarden.detectors.job.run import (
-    add_run_subcommand,
-    add_store_options,
-    store_profile_from_args,
-)
-from driftwarden.detectors.profile import (
-    NumericProfile,
-    ProfileFormatError,
-    WindowProfile,
-    dumps,
-    loads,
-)
-from driftwarden.detectors.report import render_table
+from driftwarden.detectors.job.arguments import add_run_subcommand, add_store_options
 from driftwarden.detectors.storage.cli import add_db_subcommands
-from driftwarden.detectors.tables import DEFAULT_CHUNK_ROWS, iter_chunks, read_head
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from driftwarden.detectors.engine import ResolvedFeature
+    from driftwarden.detectors.profile import WindowProfile
 
 EXIT_OK = ExitCode.OK
 EXIT_FAIL_ON = ExitCode.FAIL_ON
@@ -153,6 +143,10 @@ def _add_spec_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    from driftwarden.detectors.engine import compare, profile_frames, resolve_features
+    from driftwarden.detectors.report import render_table
+    from driftwarden.detectors.tables import iter_chunks, read_head
+
     spec = build_spec(args)
     baseline_profile: WindowProfile | None = None
     if args.baseline.suffix == PROFILE_SUFFIX:
@@ -202,6 +196,11 @@ def _profile(args: argparse.Namespace) -> int:
         raise InputError("profile needs --output FILE or --store NAME")
     if args.output is not None and args.output.suffix != PROFILE_SUFFIX:
         raise InputError(f"{args.output}: a profile file must end in {PROFILE_SUFFIX}")
+    from driftwarden.detectors.engine import profile_frames, resolve_features
+    from driftwarden.detectors.job.run import store_profile_from_args
+    from driftwarden.detectors.profile import dumps
+    from driftwarden.detectors.tables import iter_chunks, read_head
+
     spec = build_spec(args)
     features = resolve_features(spec, read_head(args.input))
     columns = _needed_columns(spec, features)
@@ -306,6 +305,9 @@ def _features_for_profile(
     spec: DetectionSpec, head: pd.DataFrame, profile: WindowProfile
 ) -> list[ResolvedFeature]:
     """Features of a stored baseline: kinds must match what the profile holds."""
+    from driftwarden.detectors.engine import resolve_features
+    from driftwarden.detectors.profile import NumericProfile
+
     available = head[[c for c in head.columns if c in profile.columns]]
     features = resolve_features(spec, available)
     for feature in features:
@@ -322,6 +324,8 @@ def _features_for_profile(
 
 def _needed_columns(spec: DetectionSpec, features: Sequence[ResolvedFeature]) -> list[str]:
     """Every column the profiles read: the same list the engine profiles."""
+    from driftwarden.detectors.engine import profile_columns
+
     kinds, sample_columns = profile_columns(spec, features)
     return list(dict.fromkeys([*kinds, *sample_columns]))
 
@@ -332,6 +336,8 @@ def _check_rows(profile: WindowProfile, path: Path) -> None:
 
 
 def _load_profile(path: Path) -> WindowProfile:
+    from driftwarden.detectors.profile import ProfileFormatError, loads
+
     try:
         data = path.read_bytes()
     except OSError as exc:

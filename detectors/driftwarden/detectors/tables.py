@@ -18,9 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from driftwarden.detectors.chunks import FILE_CHUNK_ROWS
 from driftwarden.detectors.errors import InputError
 
-DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_CHUNK_ROWS = FILE_CHUNK_ROWS
 SUPPORTED = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 

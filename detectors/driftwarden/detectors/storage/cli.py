@@ -5,6 +5,9 @@ The top-level CLI calls `add_db_subcommands(subparsers)`; every leaf parser sets
 (`DRIFTWARDEN_DATABASE_URL` or PG*), else the local SQLite file; it is printed masked.
 Exit codes (`driftwarden.detectors.errors`): 0 done, 2 invalid input or incompatible schema
 (retrying will not help), 3 a transient failure (e.g. the database is unreachable).
+
+The storage modules (SQLAlchemy, Alembic) are imported inside the handlers: building the
+parser must stay cheap, since every `driftwarden` command builds it.
 """
 
 from __future__ import annotations
@@ -15,16 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from driftwarden.detectors.errors import DriftwardenError, ExitCode
-from driftwarden.detectors.storage.database import (
-    create_engine,
-    mask_url,
-    resolve_database_url,
-)
-from driftwarden.detectors.storage.migrate import (
-    check_schema_compatible,
-    upgrade,
-)
-from driftwarden.detectors.storage.retention import RetentionPolicy, apply_retention
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -91,6 +84,9 @@ def _guarded(handler: Handler) -> Handler:
 
 
 def _upgrade(_args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, mask_url, resolve_database_url
+    from driftwarden.detectors.storage.migrate import upgrade
+
     url = resolve_database_url()
     engine = create_engine(url)
     try:
@@ -102,6 +98,9 @@ def _upgrade(_args: argparse.Namespace) -> int:
 
 
 def _check(_args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, mask_url, resolve_database_url
+    from driftwarden.detectors.storage.migrate import check_schema_compatible
+
     url = resolve_database_url()
     engine = create_engine(url)
     try:
@@ -113,6 +112,10 @@ def _check(_args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, mask_url, resolve_database_url
+    from driftwarden.detectors.storage.migrate import check_schema_compatible
+    from driftwarden.detectors.storage.retention import RetentionPolicy, apply_retention
+
     policy = RetentionPolicy.from_durations(
         feature_rows=args.keep_feature_rows,
         runs=args.keep_runs,
