@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import yaml
 from pydantic import ValidationError
 
-from driftwarden.detectors import __version__
+from driftwarden.detectors import __version__, numba_cache
 from driftwarden.detectors.chunks import FILE_CHUNK_ROWS as DEFAULT_CHUNK_ROWS
 from driftwarden.detectors.config import (
     DetectionSpec,
@@ -56,6 +56,7 @@ DEBUG_ENV = "DRIFTWARDEN_DEBUG"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    numba_cache.seed()  # a Job's fresh pod: the image's compiled kernels, not a compile
     try:
         code: int = args.handler(args)
         return code
