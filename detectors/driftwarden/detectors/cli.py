@@ -17,12 +17,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import pandas as pd
 from pydantic import ValidationError
 
-from driftwarden.detectors import __version__, configfile
+from driftwarden.detectors import __version__, configfile, numba_cache
+from driftwarden.detectors.chunks import FILE_CHUNK_ROWS as DEFAULT_CHUNK_ROWS
 from driftwarden.detectors.config import (
     DetectionSpec,
     FeatureKind,
@@ -33,40 +33,17 @@ from driftwarden.detectors.config import (
     Severity,
     Task,
 )
-from driftwarden.detectors.engine import (
-    Resolution,
-    ResolvedFeature,
-    check_columns,
-    check_probabilities,
-    compare,
-    profile_columns,
-    profile_frames,
-    resolve_columns,
-)
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError
-from driftwarden.detectors.job.run import (
-    add_run_subcommand,
-    add_store_options,
-    store_profile_from_args,
-)
-from driftwarden.detectors.profile import (
-    NumericProfile,
-    ProfileFormatError,
-    WindowProfile,
-    dumps,
-    load_profile,
-)
-from driftwarden.detectors.report import render_table
+from driftwarden.detectors.job.arguments import add_run_subcommand, add_store_options
 from driftwarden.detectors.storage.cli import add_db_subcommands
-from driftwarden.detectors.tables import (
-    DEFAULT_CHUNK_ROWS,
-    ColumnType,
-    column_types,
-    iter_chunks,
-    read_columns,
-    read_head,
-)
 from driftwarden.detectors.userfiles import write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from driftwarden.detectors.engine import Resolution, ResolvedFeature
+    from driftwarden.detectors.profile import WindowProfile
+    from driftwarden.detectors.tables import ColumnType
 
 EXIT_OK = ExitCode.OK
 EXIT_FAIL_ON = ExitCode.FAIL_ON
@@ -78,6 +55,7 @@ DEBUG_ENV = "DRIFTWARDEN_DEBUG"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    numba_cache.seed()  # a Job's fresh pod: the image's compiled kernels, not a compile
     try:
         code: int = args.handler(args)
         return code
@@ -170,6 +148,9 @@ def _add_spec_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _detect(args: argparse.Namespace) -> int:
+    from driftwarden.detectors.engine import compare
+    from driftwarden.detectors.report import render_table
+
     spec = build_spec(args)
     baseline_profile: WindowProfile | None = None
     if args.baseline.suffix == PROFILE_SUFFIX:
@@ -209,6 +190,9 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
+    from driftwarden.detectors.job.run import store_profile_from_args
+    from driftwarden.detectors.profile import dumps
+
     if args.output is None and args.store is None:
         raise InputError("profile needs --output FILE or --store NAME")
     if args.output is not None and args.output.suffix != PROFILE_SUFFIX:
@@ -232,6 +216,8 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _read_head(path: Path) -> pd.DataFrame:
+    from driftwarden.detectors.tables import read_head
+
     head = read_head(path)
     if not len(head.columns):
         raise InputError(f"{path}: the file has no columns")
@@ -253,6 +239,8 @@ def _resolve(
     exclude: Sequence[str] = (),
 ) -> Resolution:
     """Features of `path`'s columns; every column a setting names must be there."""
+    from driftwarden.detectors.engine import resolve_columns
+
     with _naming(path):
         kinds = _declared_kinds(args)
         if spec.features and kinds:
@@ -269,6 +257,8 @@ def _column_types(
     spec: DetectionSpec, features: Sequence[ResolvedFeature], head: pd.DataFrame
 ) -> dict[str, ColumnType]:
     """One type per column for both windows: the first file's, categorical ones as text."""
+    from driftwarden.detectors.tables import ColumnType, column_types
+
     types = column_types(head)
     for feature in features:
         if feature.kind is FeatureKind.CATEGORICAL:
@@ -290,6 +280,9 @@ def _profile_window(
     seed: int = 0,
 ) -> WindowProfile:
     """One window's profile; every problem with its data is an error naming `path`."""
+    from driftwarden.detectors.engine import check_columns, check_probabilities, profile_frames
+    from driftwarden.detectors.tables import iter_chunks, read_columns
+
     with _naming(path):
         available = read_columns(path)
         check_columns(spec, available, where="the file")
@@ -376,6 +369,9 @@ def _features_for_profile(
     spec: DetectionSpec, head: pd.DataFrame, profile: WindowProfile, args: argparse.Namespace
 ) -> Resolution:
     """Features of a stored baseline: kinds must match what the profile holds."""
+    from driftwarden.detectors.engine import check_columns
+    from driftwarden.detectors.profile import NumericProfile
+
     stored = set(profile.columns) | {str(c) for c in profile.row_sample.columns}
     with _naming(args.baseline):
         check_columns(spec, sorted(stored), where="the profile")
@@ -396,6 +392,8 @@ def _features_for_profile(
 
 def _needed_columns(spec: DetectionSpec, features: Sequence[ResolvedFeature]) -> list[str]:
     """Every column the profiles read: the same list the engine profiles."""
+    from driftwarden.detectors.engine import profile_columns
+
     kinds, sample_columns = profile_columns(spec, features)
     return list(dict.fromkeys([*kinds, *sample_columns]))
 
@@ -408,6 +406,8 @@ def _check_rows(profile: WindowProfile, path: Path) -> None:
 def _load_profile(path: Path) -> WindowProfile:
     """A stored profile, read with bounded work and checked against its invariants
     (`profile.load_profile`); any problem is an InputError naming the file."""
+    from driftwarden.detectors.profile import ProfileFormatError, load_profile
+
     try:
         return load_profile(path)
     except ProfileFormatError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,15 @@ from driftwarden.detectors.config import (
 from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.profile import CategoricalProfile, NumericProfile, WindowProfile
 from driftwarden.detectors.report import SectionReport, method_dict
-from driftwarden.detectors.stats import concept, operational, performance, quality
+from driftwarden.detectors.stats import operational, performance, quality
 from driftwarden.detectors.stats.decision import FeatureEvidence, Levels, decide
 from driftwarden.detectors.stats.health import aggregate_score, severity_score
 from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import categorical_statistics, numeric_statistics
+
+if TYPE_CHECKING:
+    from driftwarden.detectors.stats import concept
 
 
 class _Feature(Protocol):  # what engine.ResolvedFeature offers (no import cycle)
@@ -291,6 +294,10 @@ def concept_section(
     """Change of the feature-target relation (importances of a model fit per window)."""
     if spec.labels is None or not features:
         return None
+    # Here, not at the top: scikit-learn takes about a second to import, and only a
+    # labelled run reaches this section.
+    from driftwarden.detectors.stats import concept
+
     label = spec.labels.column
     names = [f.name for f in features]
     b_rows = baseline.row_sample.dropna(subset=[label])

@@ -42,9 +42,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.io.parsers import TextFileReader
 
+from driftwarden.detectors.chunks import FILE_CHUNK_ROWS
 from driftwarden.detectors.errors import InputError
 
-DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_CHUNK_ROWS = FILE_CHUNK_ROWS
 #: rows of a CSV file that decide its column types (independent of --chunk-rows)
 HEAD_ROWS = 10_000
 #: The widest file read (columns), and the longest CSV header line (bytes): wider tables

@@ -43,7 +43,6 @@ from driftwarden.detectors.engine import (
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError, TransientError
 from driftwarden.detectors.history import drift_rows, performance_rows, quality_rows, run_record
 from driftwarden.detectors.job.contract import (
-    CONFIG_PATH,
     ENV_DATABASE_URL,
     ENV_RUN_ID,
     ENV_SCHEDULED_TIME,
@@ -95,7 +94,6 @@ from driftwarden.detectors.storage import (
 from driftwarden.detectors.storage.database import ENV_URL as DATABASE_URL_VARIABLE
 from driftwarden.detectors.storage.repository import DEFAULT_BATCH_ROWS, ProgressHook
 
-DEFAULT_STATEMENT_TIMEOUT = "10m"
 CONNECT_TIMEOUT_S = 10
 
 
@@ -160,39 +158,6 @@ def parse_scheduled_time(text: str) -> datetime:
 # --- the command ---------------------------------------------------------------------------
 
 
-def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `driftwarden run` (the detector Job's entry point)."""
-    parser = sub.add_parser(
-        "run",
-        help="one detector run of a monitor (the Kubernetes Job's entry point)",
-        description="Read both windows of a monitor, compare them, write the run to the "
-        f"results database and a summary to the termination-message file. Environment: "
-        f"{ENV_RUN_ID}, {ENV_SOURCE_URL}, {ENV_DATABASE_URL}, {ENV_SCHEDULED_TIME}, "
-        f"{ENV_SUMMARY_PATH}. See docs/job.md.",
-    )
-    parser.add_argument("--config", type=Path, default=Path(CONFIG_PATH))
-    parser.add_argument("--run-id", help=f"the run id (default ${ENV_RUN_ID})")
-    parser.add_argument(
-        "--scheduled-time", help=f"RFC 3339 or Unix seconds (default ${ENV_SCHEDULED_TIME})"
-    )
-    parser.add_argument("--summary-path", type=Path, help=f"(default ${ENV_SUMMARY_PATH})")
-    parser.add_argument("--statement-timeout", default=DEFAULT_STATEMENT_TIMEOUT)
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
-    parser.add_argument(
-        "--store-baseline",
-        metavar="NAME",
-        help="instead of a run: profile the baseline window (as of the scheduled time) and "
-        "store it as reference profile NAME, for `baseline: {profileRef: {name: NAME}}`",
-    )
-    parser.add_argument(
-        "--from-run",
-        metavar="RUN_ID",
-        help="with --store-baseline: pin the baseline window of that past run (refused when "
-        "the source's rows no longer give the profile that run used)",
-    )
-    parser.set_defaults(handler=run_command)
-
-
 def run_command(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     try:
@@ -216,20 +181,6 @@ def run_command(args: argparse.Namespace) -> int:
         )
         return int(ExitCode.OK)
     return execute(options).exit_code
-
-
-def add_store_options(parser: argparse.ArgumentParser) -> None:
-    """`driftwarden profile --store NAME`: keep the profile in the results database."""
-    parser.add_argument(
-        "--store",
-        metavar="NAME",
-        help="store the profile as baseline NAME in the results database "
-        "(`baseline: {profileRef: {name: NAME}}`)",
-    )
-    parser.add_argument(
-        "--database-url", help=f"results database for --store (default ${ENV_DATABASE_URL})"
-    )
-    parser.add_argument("--namespace", default="default", help="namespace of the stored baseline")
 
 
 def store_profile_from_args(

@@ -18,11 +18,12 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
+from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources.errors import EmptyWindowError, InvalidNameError
 
-DEFAULT_CHUNK_ROWS = 100_000
+DEFAULT_CHUNK_ROWS = SOURCE_CHUNK_ROWS
 
 # Equality filters: column -> value (None means IS NULL).
 FilterValue = str | int | float | bool | None

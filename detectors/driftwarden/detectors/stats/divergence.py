@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as scipy_stats
+
+from driftwarden.detectors.stats.tails import chi2_sf
 
 F64 = npt.NDArray[np.float64]
 
@@ -162,7 +163,7 @@ def chi_square_homogeneity(baseline: npt.ArrayLike, current: npt.ArrayLike) -> C
     statistic = float(
         np.sum((b - expected_b) ** 2 / expected_b + (c - expected_c) ** 2 / expected_c)
     )
-    p_value = float(scipy_stats.chi2.sf(statistic, dof))
+    p_value = chi2_sf(statistic, dof)
     return ChiSquareResult(statistic, p_value, dof, math.sqrt(statistic / total))
 
 

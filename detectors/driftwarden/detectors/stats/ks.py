@@ -16,13 +16,9 @@ n_eff = 200k; tests/unit/test_ecdf_ks.py states the bound).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from scipy import stats as scipy_stats
-
-try:  # scipy's exact lattice-path computation; private, so we fall back when it moves
-    from scipy.stats._stats_py import _attempt_exact_2kssamp
-except ImportError:  # pragma: no cover - depends on the installed scipy
-    _attempt_exact_2kssamp = None
+from driftwarden.detectors.stats.tails import kolmogorov_sf, kstwo_sf
 
 EXACT_MAX_N = 10_000
 SCIPY_MAX_EFFECTIVE_N = 50_000
@@ -38,16 +34,30 @@ def ks_p_value(statistic: float, n_baseline: int, n_current: int) -> float:
         raise ValueError(f"sample sizes must be positive, got {n_baseline} and {n_current}")
     if not 0.0 <= statistic <= 1.0:
         raise ValueError(f"statistic must be in [0, 1], got {statistic}")
-    if max(n_baseline, n_current) <= EXACT_MAX_N and _attempt_exact_2kssamp is not None:
+    exact = _exact_2kssamp() if max(n_baseline, n_current) <= EXACT_MAX_N else None
+    if exact is not None:
         g = math.gcd(n_baseline, n_current)
-        success, _, prob = _attempt_exact_2kssamp(n_baseline, n_current, g, statistic, "two-sided")
+        success, _, prob = exact(n_baseline, n_current, g, statistic, "two-sided")
         if success:
             return float(min(max(prob, 0.0), 1.0))
     m, n = sorted((float(n_baseline), float(n_current)), reverse=True)
     effective_n = round(m * n / (m + n))
     if effective_n <= SCIPY_MAX_EFFECTIVE_N:
-        prob = float(scipy_stats.kstwo.sf(statistic, effective_n))
+        prob = kstwo_sf(statistic, effective_n)
     else:
         root = math.sqrt(m * n / (m + n))
-        prob = float(scipy_stats.kstwobign.sf((root + 0.12 + 0.11 / root) * statistic))
+        prob = kolmogorov_sf((root + 0.12 + 0.11 / root) * statistic)
     return min(max(prob, 0.0), 1.0)
+
+
+def _exact_2kssamp() -> Callable[..., tuple[bool, float, float]] | None:
+    """scipy's exact lattice-path computation; private, so None when it moves.
+
+    Imported here, not at the top: it loads all of `scipy.stats` (about 1 s of start-up),
+    which only small samples need.
+    """
+    try:
+        from scipy.stats._stats_py import _attempt_exact_2kssamp
+    except ImportError:  # pragma: no cover - depends on the installed scipy
+        return None
+    return _attempt_exact_2kssamp  # type: ignore[no-any-return]

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import special
-from scipy import stats as scipy_stats
+
+from driftwarden.detectors.stats.tails import average_ranks, f_sf
 
 F64 = npt.NDArray[np.float64]
 
@@ -53,7 +54,7 @@ def normal_scores(columns: F64) -> F64:
         count = int(present.sum())
         if count == 0:
             continue
-        ranks = scipy_stats.rankdata(column[present], method="average")
+        ranks = average_ranks(column[present])
         scores[present, j] = special.ndtri((ranks - 0.5) / count)
     return scores
 
@@ -83,7 +84,7 @@ def hotelling_rank_test(baseline: F64, current: F64) -> MultivariateResult | Non
     t_squared = float(n_b * n_c / total * np.sum(projected**2 / eigenvalues[keep]))
     denominator_dof = total - dof - 1
     f_statistic = denominator_dof / (dof * (total - 2)) * t_squared
-    p_value = float(scipy_stats.f.sf(f_statistic, dof, denominator_dof))
+    p_value = f_sf(f_statistic, dof, denominator_dof)
     return MultivariateResult(t_squared, min(max(p_value, 0.0), 1.0), dof, n_b, n_c)
 
 

@@ -18,12 +18,12 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from driftwarden.detectors.stats.labels import encode_labels, label_str
 from driftwarden.detectors.stats.missing import missing_mask
 from driftwarden.detectors.stats.proportions import ProportionTest, two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
+from driftwarden.detectors.stats.tails import average_ranks, normal_sf
 
 #: Metrics where a larger value is better; a fall is a drop in quality.
 HIGHER_IS_BETTER: frozenset[str] = frozenset(
@@ -193,7 +193,7 @@ def roc_auc(y_true: npt.NDArray[np.bool_], y_score: npt.NDArray[np.float64]) -> 
     n_neg = int(y_true.size - n_pos)
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = stats.rankdata(y_score)
+    ranks = average_ranks(y_score)
     u = float(ranks[y_true].sum()) - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
 
@@ -597,7 +597,7 @@ def metric_change_p_value(
         if var <= 0.0:
             return (1.0 if a_b == a_c else 0.0), "hanley-mcneil z-test"
         z = (a_c - a_b) / float(np.sqrt(var))
-        return float(2.0 * stats.norm.sf(abs(z))), "hanley-mcneil z-test"
+        return 2.0 * normal_sf(abs(z)), "hanley-mcneil z-test"
     pb, pc = _proportions(baseline).get(metric), _proportions(current).get(metric)
     if pb is None or pc is None or pb[1] == 0 or pc[1] == 0:
         return None

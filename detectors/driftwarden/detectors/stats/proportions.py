@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from driftwarden.detectors.stats.tails import normal_sf
 
 #: Below this expected count in any cell of the 2×2 table the normal approximation is poor
 #: (Cochran's rule) and Fisher's exact test is used instead.
@@ -76,6 +76,9 @@ def two_proportion_test(
             [current_events, n_current - current_events],
             [baseline_events, n_baseline - baseline_events],
         ]
+        # Here, not at the top: `scipy.stats` costs about 1 s of a command's start-up.
+        from scipy import stats
+
         result = stats.fisher_exact(table, alternative="two-sided")
         return ProportionTest(
             rate_b,
@@ -89,5 +92,5 @@ def two_proportion_test(
         )
     se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n_baseline + 1.0 / n_current))
     z = diff / se
-    p_value = float(2.0 * stats.norm.sf(abs(z)))
+    p_value = 2.0 * normal_sf(abs(z))
     return ProportionTest(rate_b, rate_c, diff, z, p_value, Z_TEST, n_baseline, n_current)

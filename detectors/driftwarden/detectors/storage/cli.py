@@ -8,6 +8,9 @@ Exit codes (`driftwarden.detectors.errors`): 0 done, 2 invalid input or incompat
 
 `db check` only reads: a SQLite file is opened read-only and a missing one is reported,
 never created (nor its directory). Retention durations are bounded (`MAX_RETENTION`).
+
+The storage modules (SQLAlchemy, Alembic) are imported inside the handlers: building the
+parser must stay cheap, since every `driftwarden` command builds it.
 """
 
 from __future__ import annotations
@@ -21,17 +24,6 @@ from pathlib import Path
 
 from driftwarden.detectors.config import DURATION_PATTERN, parse_duration
 from driftwarden.detectors.errors import DriftwardenError, ExitCode
-from driftwarden.detectors.storage.database import (
-    create_engine,
-    mask_url,
-    resolve_database_url,
-)
-from driftwarden.detectors.storage.migrate import (
-    SchemaMissingError,
-    check_schema_compatible,
-    upgrade,
-)
-from driftwarden.detectors.storage.retention import RetentionPolicy, apply_retention
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -129,6 +121,9 @@ def _guarded(handler: Handler) -> Handler:
 
 
 def _upgrade(_args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, mask_url, resolve_database_url
+    from driftwarden.detectors.storage.migrate import upgrade
+
     url = resolve_database_url()
     engine = create_engine(url)
     try:
@@ -140,6 +135,9 @@ def _upgrade(_args: argparse.Namespace) -> int:
 
 
 def _check(_args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, mask_url, resolve_database_url
+    from driftwarden.detectors.storage.migrate import SchemaMissingError, check_schema_compatible
+
     url = resolve_database_url()
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
@@ -157,6 +155,10 @@ def _check(_args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, mask_url, resolve_database_url
+    from driftwarden.detectors.storage.migrate import check_schema_compatible
+    from driftwarden.detectors.storage.retention import RetentionPolicy, apply_retention
+
     policy = RetentionPolicy.from_durations(
         feature_rows=args.keep_feature_rows,
         runs=args.keep_runs,

@@ -1,0 +1,5 @@
+"""Rows read at a time, by default: here, apart from the readers, because the command line's
+parser needs them and building it must import neither pandas nor pyarrow."""
+
+FILE_CHUNK_ROWS = 1_000_000  # `tables`: the files of `driftwarden detect` and `profile`
+SOURCE_CHUNK_ROWS = 100_000  # `sources`: a Job's windows (SQL fetches, files)
