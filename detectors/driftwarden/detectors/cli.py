@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--baseline", required=True, type=Path, help="CSV, Parquet or .dwprofile")
     detect.add_argument("--current", required=True, type=Path, help="CSV or Parquet")
     _add_spec_options(detect)
-    detect.add_argument("--format", choices=("table", "json"), default="table")
+    detect.add_argument("--format", choices=("table", "json", "html"), default="table")
     detect.add_argument("--output", type=Path, help="write the report here instead of stdout")
     detect.add_argument(
         "--fail-on",
@@ -191,11 +191,14 @@ def _detect(args: argparse.Namespace) -> int:
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)
     if resolution.notes:
         report = replace(report, notes=(*report.notes, *resolution.notes))
-    text = (
-        json.dumps(report.to_dict(), indent=2, allow_nan=False)
-        if args.format == "json"
-        else render_table(report)
-    )
+    if args.format == "html":  # imported here: matplotlib only when a page is asked for
+        from driftwarden.detectors.htmlreport.render import detect_page
+
+        text = detect_page(report, spec, baseline_profile, current_profile)
+    elif args.format == "json":
+        text = json.dumps(report.to_dict(), indent=2, allow_nan=False)
+    else:
+        text = render_table(report)
     if args.output is not None:
         try:
             args.output.write_text(text + "\n")
