@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
     add_run_subcommand(sub)
+    from driftwarden.detectors import historycli  # light: its handlers import the rest
+
+    historycli.add_report_subcommands(sub)
     return parser
 
 

@@ -64,12 +64,12 @@ def render_run(
 ) -> str:
     """The whole page for one run as text."""
     overlays = overlays or {}
-    ids = _Ids()
-    parts = [_head(title), f"<h1>{_e(title)}</h1>"]
+    ids = Ids()
+    parts = [page_head(title), f"<h1>{esc(title)}</h1>"]
     if generated_at is not None:
-        parts.append(f'<p class="muted">generated {_e(generated_at.isoformat())}</p>')
+        parts.append(f'<p class="muted">generated {esc(generated_at.isoformat())}</p>')
     if source_note:
-        parts.append(f'<p class="muted">{_e(source_note)}</p>')
+        parts.append(f'<p class="muted">{esc(source_note)}</p>')
     parts.append(_banner(doc))
     features = sort_features(_list(doc.get("features")))
     parts.append(_drifted_index(features))
@@ -84,7 +84,7 @@ def render_run(
     notes = _list_any(doc.get("notes"))
     if notes:
         parts.append("<h2>Notes</h2><ul>")
-        parts.extend(f"<li>{_e(str(n))}</li>" for n in notes)
+        parts.extend(f"<li>{esc(str(n))}</li>" for n in notes)
         parts.append("</ul>")
     parts.append(_record(doc, record))
     parts.append("</main></body></html>\n")
@@ -108,7 +108,7 @@ def sort_features(features: Iterable[Mapping[str, Any]]) -> list[Mapping[str, An
 # --- building blocks ------------------------------------------------------------------------
 
 
-class _Ids:
+class Ids:
     """Unique ids for plots and anchors within one page."""
 
     def __init__(self) -> None:
@@ -119,11 +119,12 @@ class _Ids:
         return f"{prefix}-{self.count}"
 
 
-def _e(text: object) -> str:
+def esc(text: object) -> str:
+    """User text made safe for HTML (both text and attribute values)."""
     return html.escape(str(text), quote=True)
 
 
-def _head(title: str) -> str:
+def page_head(title: str) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -131,7 +132,7 @@ def _head(title: str) -> str:
         # No script, no remote anything: the page may be opened offline from a ticket.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body><main>"
+        f"<title>{esc(title)}</title><style>{STYLE}</style></head><body><main>"
     )
 
 
@@ -154,16 +155,16 @@ def fmt(value: Any) -> str:
 
 def num(value: Any, column: str = "") -> str:
     """A table cell with a number, its exact value in `data-value`."""
-    col = f' data-col="{_e(column)}"' if column else ""
+    col = f' data-col="{esc(column)}"' if column else ""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f'<td class="n"{col} data-value="{_e(repr(value))}">{_e(fmt(value))}</td>'
-    return f"<td{col}>{_e(fmt(value))}</td>"
+        return f'<td class="n"{col} data-value="{esc(repr(value))}">{esc(fmt(value))}</td>'
+    return f"<td{col}>{esc(fmt(value))}</td>"
 
 
 def severity_badge(severity: Any) -> str:
     s = str(severity or "none")
     s = s if s in SEVERITY_RANK else "none"
-    return f'<span class="sev sev-{s}">{_e(s)}</span>'
+    return f'<span class="sev sev-{s}">{esc(s)}</span>'
 
 
 def _banner(doc: Mapping[str, Any]) -> str:
@@ -177,16 +178,17 @@ def _banner(doc: Mapping[str, Any]) -> str:
     health = doc.get("health_score")
     return (
         '<section class="banner" aria-label="verdict">'
-        f'<div><div class="muted">verdict</div><div class="big" id="verdict">{_e(head)}</div></div>'
+        '<div><div class="muted">verdict</div>'
+        f'<div class="big" id="verdict">{esc(head)}</div></div>'
         f'<div><div class="muted">severity</div><div class="big" id="severity">'
         f"{severity_badge(doc.get('severity'))}</div></div>"
         '<div><div class="muted">health score</div><div class="big" id="health" '
-        f'data-value="{_e(repr(health))}">{_e(fmt(health))}<small>/100</small></div></div>'
+        f'data-value="{esc(repr(health))}">{esc(fmt(health))}<small>/100</small></div></div>'
         f'<div><div class="muted">features drifted</div><div class="big">'
-        f"{_e(fmt(drifted))}/{_e(fmt(total))}</div></div>"
+        f"{esc(fmt(drifted))}/{esc(fmt(total))}</div></div>"
         f'<div><div class="muted">rows baseline / current</div><div>'
-        f"{_e(fmt(rows.get('baseline')))} / {_e(fmt(rows.get('current')))}</div></div>"
-        f'<div style="flex-basis:100%">{_e(doc.get("verdict", ""))}'
+        f"{esc(fmt(rows.get('baseline')))} / {esc(fmt(rows.get('current')))}</div></div>"
+        f'<div style="flex-basis:100%">{esc(doc.get("verdict", ""))}'
         f"{_p_text(doc)}</div></section>"
     )
 
@@ -194,7 +196,7 @@ def _banner(doc: Mapping[str, Any]) -> str:
 def _p_text(doc: Mapping[str, Any]) -> str:
     if doc.get("p_value") is None:
         return ""
-    return f" (case p-value {_e(fmt(doc.get('p_value')))}, alpha {_e(fmt(doc.get('alpha')))})"
+    return f" (case p-value {esc(fmt(doc.get('p_value')))}, alpha {esc(fmt(doc.get('alpha')))})"
 
 
 def _drifted_index(features: Sequence[Mapping[str, Any]]) -> str:
@@ -202,8 +204,8 @@ def _drifted_index(features: Sequence[Mapping[str, Any]]) -> str:
     if not drifted:
         return "<p>No feature drifted.</p>"
     items = [
-        f'<li><a href="#{_anchor(f)}">{_e(f.get("name"))}</a> {severity_badge(f.get("severity"))}'
-        f" adjusted p {_e(fmt(f.get('p_value_adjusted')))}</li>"
+        f'<li><a href="#{_anchor(f)}">{esc(f.get("name"))}</a> {severity_badge(f.get("severity"))}'
+        f" adjusted p {esc(fmt(f.get('p_value_adjusted')))}</li>"
         for f in drifted[:100]
     ]
     more = f"<li>… and {len(drifted) - 100} more</li>" if len(drifted) > 100 else ""
@@ -219,7 +221,7 @@ def _features(
     features: Sequence[Mapping[str, Any]],
     overlays: Mapping[str, Overlay],
     max_plots: int,
-    ids: _Ids,
+    ids: Ids,
 ) -> str:
     indexed = [{**f, "_index": i + 1} for i, f in enumerate(features)]
     parts = [
@@ -233,7 +235,7 @@ def _features(
         first, last = number * PAGE_SIZE + 1, number * PAGE_SIZE + len(page)
         label = f"features {first}–{last} of {len(indexed)}"
         parts.append(f'<details class="page"{" open" if number == 0 else ""}>')
-        parts.append(f"<summary>{_e(label)}</summary>")
+        parts.append(f"<summary>{esc(label)}</summary>")
         parts.append(_methods_table(page))
         for feature in page:
             parts.append(_feature_detail(feature, overlays, max_plots, ids))
@@ -250,20 +252,20 @@ def _methods_table(features: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for f in features:
         methods = _list(f.get("methods"))
-        name = _e(f.get("name"))
+        name = esc(f.get("name"))
         link = f'<a href="#{_anchor(f)}">{name}</a>' if "_index" in f else name
         if not methods:
             rows.append(
-                f'<tr data-feature="{name}"><td>{link}</td><td>{_e(f.get("kind"))}</td>'
+                f'<tr data-feature="{name}"><td>{link}</td><td>{esc(f.get("kind"))}</td>'
                 f"<td>{severity_badge(f.get('severity'))}</td>"
-                f'<td colspan="7">{_e(f.get("status", ""))} {_e(f.get("note", ""))}</td></tr>'
+                f'<td colspan="7">{esc(f.get("status", ""))} {esc(f.get("note", ""))}</td></tr>'
             )
             continue
         for m in methods:
             rows.append(
-                f'<tr data-feature="{name}" data-method="{_e(m.get("method"))}">'
-                f"<td>{link}</td><td>{_e(f.get('kind'))}</td>"
-                f"<td>{severity_badge(m.get('severity'))}</td><td>{_e(m.get('method'))}</td>"
+                f'<tr data-feature="{name}" data-method="{esc(m.get("method"))}">'
+                f"<td>{link}</td><td>{esc(f.get('kind'))}</td>"
+                f"<td>{severity_badge(m.get('severity'))}</td><td>{esc(m.get('method'))}</td>"
                 f"{num(m.get('statistic'), 'statistic')}{num(m.get('p_value'), 'p_value')}"
                 f"{num(m.get('p_value_adjusted'), 'p_value_adjusted')}"
                 f"{num(m.get('threshold'), 'threshold')}"
@@ -277,23 +279,23 @@ def _feature_detail(
     feature: Mapping[str, Any],
     overlays: Mapping[str, Overlay],
     max_plots: int,
-    ids: _Ids,
+    ids: Ids,
 ) -> str:
     name = str(feature.get("name"))
     index = int(feature["_index"])
     is_open = " open" if feature.get("drift_detected") and index <= 25 else ""
     facts = (
-        f"{_e(feature.get('kind'))}, n = {_e(fmt(feature.get('n_baseline')))} / "
-        f"{_e(fmt(feature.get('n_current')))}, "
-        f"adjusted p {_e(fmt(feature.get('p_value_adjusted')))}"
+        f"{esc(feature.get('kind'))}, n = {esc(fmt(feature.get('n_baseline')))} / "
+        f"{esc(fmt(feature.get('n_current')))}, "
+        f"adjusted p {esc(fmt(feature.get('p_value_adjusted')))}"
     )
     parts = [
-        f'<details class="feature" id="{_anchor(feature)}" data-feature="{_e(name)}"{is_open}>',
-        f"<summary><strong>{_e(name)}</strong> {severity_badge(feature.get('severity'))} "
+        f'<details class="feature" id="{_anchor(feature)}" data-feature="{esc(name)}"{is_open}>',
+        f"<summary><strong>{esc(name)}</strong> {severity_badge(feature.get('severity'))} "
         f'<span class="muted">{facts}</span></summary>',
     ]
     if feature.get("note"):
-        parts.append(f"<p>{_e(feature.get('note'))}</p>")
+        parts.append(f"<p>{esc(feature.get('note'))}</p>")
     overlay = overlays.get(name)
     if overlay is None:
         parts.append('<p class="muted">No distribution plot: the profiles are not at hand.</p>')
@@ -308,7 +310,7 @@ def _feature_detail(
     return "\n".join(parts)
 
 
-def overlay_svg(name: str, overlay: Overlay, ids: _Ids) -> str:
+def overlay_svg(name: str, overlay: Overlay, ids: Ids) -> str:
     marks = [
         "new" if label in overlay.new else "vanished" if label in overlay.vanished else ""
         for label in overlay.labels
@@ -337,13 +339,13 @@ def overlay_svg(name: str, overlay: Overlay, ids: _Ids) -> str:
 
 def _section_head(title: str, section: Mapping[str, Any]) -> str:
     return (
-        f'<h2 id="section-{_e(title.lower())}">{_e(title)} '
+        f'<h2 id="section-{esc(title.lower())}">{esc(title)} '
         f"{severity_badge(section.get('severity'))}</h2>"
-        f"<p>{_e(section.get('summary', ''))}</p>"
+        f"<p>{esc(section.get('summary', ''))}</p>"
     )
 
 
-def _prediction(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _Ids) -> str:
+def _prediction(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: Ids) -> str:
     column = str(section.get("column", "prediction"))
     parts = [_section_head("Prediction", section)]
     methods = _list(section.get("methods"))
@@ -359,7 +361,7 @@ def _prediction(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids
     return "\n".join(parts)
 
 
-def _performance(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _Ids) -> str:
+def _performance(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: Ids) -> str:
     del overlays
     parts = [_section_head("Performance", section)]
     changes = _list(section.get("changes"))
@@ -370,7 +372,7 @@ def _performance(section: Mapping[str, Any], overlays: Mapping[str, Overlay], id
         )
         for c in changes:
             parts.append(
-                f'<tr data-metric="{_e(c.get("metric"))}"><td>{_e(c.get("metric"))}</td>'
+                f'<tr data-metric="{esc(c.get("metric"))}"><td>{esc(c.get("metric"))}</td>'
                 f"{num(c.get('baseline'), 'baseline')}{num(c.get('current'), 'current')}"
                 f"{num(c.get('absolute_change'), 'absolute_change')}"
                 f"{num(c.get('p_value'), 'p_value')}"
@@ -411,7 +413,7 @@ def _performance(section: Mapping[str, Any], overlays: Mapping[str, Overlay], id
     return "\n".join(parts)
 
 
-def _confusion(matrix: Mapping[str, Any], window: str, ids: _Ids) -> str:
+def _confusion(matrix: Mapping[str, Any], window: str, ids: Ids) -> str:
     labels = [str(v) for v in _list_any(matrix.get("labels"))]
     counts = [[float(v) for v in row] for row in _list_any(matrix.get("counts"))]
     if not labels or len(counts) != len(labels):
@@ -421,7 +423,7 @@ def _confusion(matrix: Mapping[str, Any], window: str, ids: _Ids) -> str:
         for i in range(len(labels))
         for j in range(len(labels))
     )
-    return f"<h3>Confusion matrix ({_e(window)} window)</h3>" + plots.to_svg(
+    return f"<h3>Confusion matrix ({esc(window)} window)</h3>" + plots.to_svg(
         plots.confusion(labels, counts),
         plot_id=ids.next(),
         title=f"Confusion matrix of the {window} window",
@@ -429,7 +431,7 @@ def _confusion(matrix: Mapping[str, Any], window: str, ids: _Ids) -> str:
     )
 
 
-def _calibration(calibration: Mapping[str, Any], ids: _Ids) -> str:
+def _calibration(calibration: Mapping[str, Any], ids: Ids) -> str:
     series: list[tuple[str, Sequence[float | None]]] = []
     x: Sequence[Any] = ()
     for window in ("baseline", "current"):
@@ -447,7 +449,7 @@ def _calibration(calibration: Mapping[str, Any], ids: _Ids) -> str:
     )
 
 
-def _concept(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _Ids) -> str:
+def _concept(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: Ids) -> str:
     del overlays
     parts = [_section_head("Concept drift", section)]
     scalars = {k: v for k, v in section.items() if not isinstance(v, Mapping | list)}
@@ -461,7 +463,7 @@ def _concept(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _
         )
         for r in rows:
             parts.append(
-                f'<tr data-feature="{_e(r.get("feature"))}"><td>{_e(r.get("feature"))}</td>'
+                f'<tr data-feature="{esc(r.get("feature"))}"><td>{esc(r.get("feature"))}</td>'
                 f"{num(r.get('baseline'), 'baseline')}{num(r.get('current'), 'current')}"
                 f"{num(r.get('change'), 'change')}{num(r.get('z_score'), 'z_score')}</tr>"
             )
@@ -484,7 +486,7 @@ def _concept(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _
     return "\n".join(parts)
 
 
-def _quality(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _Ids) -> str:
+def _quality(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: Ids) -> str:
     del overlays, ids
     parts = [_section_head("Data quality", section)]
     columns = _list(section.get("columns"))
@@ -496,8 +498,8 @@ def _quality(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _
         for c in columns:
             details = {k: v for k, v in c.items() if k not in ("column", "kind", "severity")}
             parts.append(
-                f'<tr data-column="{_e(c.get("column"))}"><td>{_e(c.get("column"))}</td>'
-                f"<td>{_e(c.get('kind'))}</td><td>{severity_badge(c.get('severity'))}</td>"
+                f'<tr data-column="{esc(c.get("column"))}"><td>{esc(c.get("column"))}</td>'
+                f"<td>{esc(c.get('kind'))}</td><td>{severity_badge(c.get('severity'))}</td>"
                 f"<td>{_findings(details)}</td></tr>"
             )
         parts.append("</tbody></table>")
@@ -517,10 +519,10 @@ def _findings(details: Mapping[str, Any]) -> str:
                 if k != "severity" and not isinstance(v, Mapping)
             )
             items.append(
-                f"<li><strong>{_e(check)}</strong> {severity_badge(severity)} {_e(text)}</li>"
+                f"<li><strong>{esc(check)}</strong> {severity_badge(severity)} {esc(text)}</li>"
             )
         else:
-            items.append(f"<li><strong>{_e(check)}</strong> {_e(_short_value(value))}</li>")
+            items.append(f"<li><strong>{esc(check)}</strong> {esc(_short_value(value))}</li>")
     return f"<ul>{''.join(items)}</ul>" if items else "–"
 
 
@@ -534,7 +536,7 @@ def _short_value(value: Any) -> str:
     return fmt(value)
 
 
-def _operational(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: _Ids) -> str:
+def _operational(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: Ids) -> str:
     del overlays, ids
     parts = [_section_head("Operational", section)]
     latency = section.get("latency")
@@ -545,7 +547,7 @@ def _operational(section: Mapping[str, Any], overlays: Mapping[str, Overlay], id
         )
         for p in _list(latency.get("percentiles")):
             parts.append(
-                f"<tr><td>p{_e(fmt(p.get('percentile')))}</td>"
+                f"<tr><td>p{esc(fmt(p.get('percentile')))}</td>"
                 f"{num(p.get('baseline'), 'baseline')}{num(p.get('current'), 'current')}"
                 f"{num(p.get('relative_change'), 'relative_change')}"
                 f"<td>{severity_badge(p.get('severity'))}</td></tr>"
@@ -558,7 +560,7 @@ def _operational(section: Mapping[str, Any], overlays: Mapping[str, Overlay], id
     return "\n".join(parts)
 
 
-_SECTIONS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Overlay], _Ids], str]] = {
+_SECTIONS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Overlay], Ids], str]] = {
     "prediction": _prediction,
     "performance": _performance,
     "concept": _concept,
@@ -575,7 +577,7 @@ def _record(doc: Mapping[str, Any], record: Mapping[str, Any] | None) -> str:
     settings = (record or {}).get("settings")
     if settings:
         text = json.dumps(settings, indent=2, sort_keys=True, default=str)
-        parts.append(f"<details><summary>settings</summary><pre>{_e(text)}</pre></details>")
+        parts.append(f"<details><summary>settings</summary><pre>{esc(text)}</pre></details>")
     return "\n".join(parts)
 
 
@@ -583,12 +585,12 @@ def _key_values(values: Mapping[str, Any]) -> str:
     rows = []
     for key, value in values.items():
         if isinstance(value, Mapping | list):
-            cell = f"<td><code>{_e(json.dumps(value, default=str))}</code></td>"
+            cell = f"<td><code>{esc(json.dumps(value, default=str))}</code></td>"
         elif isinstance(value, datetime):
-            cell = f"<td>{_e(value.isoformat())}</td>"
+            cell = f"<td>{esc(value.isoformat())}</td>"
         else:
             cell = num(value, str(key))
-        rows.append(f"<tr><th>{_e(key)}</th>{cell}</tr>")
+        rows.append(f"<tr><th>{esc(key)}</th>{cell}</tr>")
     return "<table><tbody>" + "".join(rows) + "</tbody></table>"
 
 

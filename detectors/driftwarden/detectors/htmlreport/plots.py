@@ -187,7 +187,7 @@ def lines(
             )
         ax.set_ylabel(ylabel)
         if len(series) > 1:
-            ax.legend(frameon=False, fontsize=7, ncols=min(4, len(series)))
+            ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.autofmt_xdate()
         return fig
 
@@ -199,11 +199,12 @@ def heatmap(
     from matplotlib.colors import ListedColormap
 
     with _rc():
-        height = min(30.0, 1.2 + 0.16 * len(rows))
-        fig = _figure(min(9.0, 2.2 + 0.18 * len(columns)), height)
+        height = min(30.0, max(2.2, 1.2 + 0.18 * len(rows)))
+        fig = _figure(min(9.0, max(5.0, 2.2 + 0.25 * len(columns))), height)
         ax = fig.add_subplot()
-        cmap = ListedColormap([SEVERITY_COLOURS[s] for s in ("none", "warning", "critical")])
-        cmap.set_bad("#DDDDDD")
+        cmap = ListedColormap(
+            [SEVERITY_COLOURS[s] for s in ("none", "warning", "critical")]
+        ).with_extremes(bad="#DDDDDD")
         image = ax.imshow(values, cmap=cmap, vmin=-0.5, vmax=2.5, aspect="auto")
         ax.set_yticks(range(len(rows)), [_clip(r) for r in rows])
         step = max(1, len(columns) // 20)
