@@ -183,6 +183,8 @@ def test_every_feature_has_a_plot_with_a_text_alternative(
     assert reader.titles >= svgs + 1  # every plot and the page itself
     assert reader.desc == svgs
     assert "(new)" in page  # the new category is marked
+    assert "Calibration curves, baseline and current" in page  # from the row samples
+    assert "Confusion matrix of the current window" in page
 
 
 def test_the_page_is_self_contained(pages: tuple[dict[str, Any], str]) -> None:

@@ -37,7 +37,7 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #ccc}h3{font-size:1rem;margin:.8rem 0 .3rem}
 table{border-collapse:collapse;margin:.4rem 0;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #d0d0d0;padding:.15rem .45rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.n{text-align:right}
+th{background:#f3f3f3}td[data-value]{text-align:right}
 .sev{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-weight:600;
 border:1px solid #333}
 .sev-none{background:#c9eee2}.sev-warning{background:#ffe3a8}.sev-critical{background:#f9c4a6}
@@ -157,7 +157,7 @@ def num(value: Any, column: str = "") -> str:
     """A table cell with a number, its exact value in `data-value`."""
     col = f' data-col="{esc(column)}"' if column else ""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f'<td class="n"{col} data-value="{esc(repr(value))}">{esc(fmt(value))}</td>'
+        return f'<td{col} data-value="{esc(repr(value))}">{esc(fmt(value))}</td>'
     return f"<td{col}>{esc(fmt(value))}</td>"
 
 
@@ -261,10 +261,12 @@ def _methods_table(features: Sequence[Mapping[str, Any]]) -> str:
                 f'<td colspan="7">{esc(f.get("status", ""))} {esc(f.get("note", ""))}</td></tr>'
             )
             continue
-        for m in methods:
+        span = f' rowspan="{len(methods)}"' if len(methods) > 1 else ""
+        for k, m in enumerate(methods):
+            # The feature's name and kind once, spanning its methods' rows.
+            lead = f"<td{span}>{link}</td><td{span}>{esc(f.get('kind'))}</td>" if k == 0 else ""
             rows.append(
-                f'<tr data-feature="{name}" data-method="{esc(m.get("method"))}">'
-                f"<td>{link}</td><td>{esc(f.get('kind'))}</td>"
+                f'<tr data-feature="{name}" data-method="{esc(m.get("method"))}">{lead}'
                 f"<td>{severity_badge(m.get('severity'))}</td><td>{esc(m.get('method'))}</td>"
                 f"{num(m.get('statistic'), 'statistic')}{num(m.get('p_value'), 'p_value')}"
                 f"{num(m.get('p_value_adjusted'), 'p_value_adjusted')}"
@@ -432,20 +434,24 @@ def _confusion(matrix: Mapping[str, Any], window: str, ids: Ids) -> str:
 
 
 def _calibration(calibration: Mapping[str, Any], ids: Ids) -> str:
-    series: list[tuple[str, Sequence[float | None]]] = []
-    x: Sequence[Any] = ()
+    curves: list[tuple[str, Sequence[float], Sequence[float]]] = []
+    words = []
     for window in ("baseline", "current"):
         curve = calibration.get(window)
         if isinstance(curve, Mapping):
-            x = [float(v) for v in _list_any(curve.get("mean_predicted"))]
-            series.append((window, [float(v) for v in _list_any(curve.get("fraction_positive"))]))
-    if not series:
+            x = [_float(v) for v in _list_any(curve.get("mean_predicted"))]
+            y = [_float(v) for v in _list_any(curve.get("fraction_positive"))]
+            curves.append((window, x, y))
+            pairs = ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in zip(x, y, strict=False))
+            words.append(f"{window}: {pairs}")
+    if not curves:
         return ""
-    return "<h3>Calibration</h3>" + plots.to_svg(
-        plots.lines(x, series, ylabel="fraction positive"),
+    return "<h3>Calibration (row samples)</h3>" + plots.to_svg(
+        plots.reliability(curves),
         plot_id=ids.next(),
-        title="Calibration curve",
-        desc="Observed fraction of positives against the mean predicted probability per bin.",
+        title="Calibration curves, baseline and current",
+        desc="Mean predicted probability -> observed fraction of positives per bin; "
+        + "; ".join(words),
     )
 
 
@@ -474,7 +480,7 @@ def _concept(section: Mapping[str, Any], overlays: Mapping[str, Overlay], ids: I
         c = [_float(r.get("current")) for r in top]
         parts.append(
             plots.to_svg(
-                plots.overlay_bars(names, b, c, xlabel="feature"),
+                plots.overlay_bars(names, b, c, xlabel="feature", ylabel="importance"),
                 plot_id=ids.next(),
                 title="Feature importance, baseline and current",
                 desc="; ".join(

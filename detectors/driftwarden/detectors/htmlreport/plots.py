@@ -90,6 +90,7 @@ def overlay_bars(
     *,
     marks: Sequence[str] = (),
     xlabel: str,
+    ylabel: str = "share of rows",
 ) -> Figure:
     """Baseline and current shares side by side per bin or category (marks: "new",
     "vanished" or "" per label, printed under the label)."""
@@ -125,9 +126,9 @@ def overlay_bars(
             if mark:
                 ax.get_xticklabels()[i].set_color("#D55E00" if mark == "new" else "#555555")
                 ax.get_xticklabels()[i].set_fontweight("bold")
-        ax.set_ylabel("share of rows")
+        ax.set_ylabel(ylabel)
         ax.set_xlabel(xlabel)
-        ax.legend(frameon=False, loc="upper right")
+        ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2)
         return fig
 
 
@@ -135,7 +136,7 @@ def metric_bars(
     names: Sequence[str], baseline: Sequence[float], current: Sequence[float]
 ) -> Figure:
     """Performance metrics of both windows side by side."""
-    return overlay_bars(names, baseline, current, xlabel="metric")
+    return overlay_bars(names, baseline, current, xlabel="metric", ylabel="value")
 
 
 def confusion(labels: Sequence[str], counts: Sequence[Sequence[float]]) -> Figure:
@@ -189,6 +190,29 @@ def lines(
         if len(series) > 1:
             ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.autofmt_xdate()
+        return fig
+
+
+def reliability(curves: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> Figure:
+    """Calibration curves (name, mean predicted, fraction positive) over the diagonal."""
+    with _rc():
+        fig = _figure(3.6, 3.0)
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, 1], linestyle=":", color="#777777", label="perfectly calibrated")
+        colours = {"baseline": BASELINE_COLOUR, "current": CURRENT_COLOUR}
+        for k, (name, x, y) in enumerate(curves):
+            ax.plot(
+                x,
+                y,
+                marker="os"[k % 2],
+                markersize=3,
+                label=_clip(name),
+                color=colours.get(name, OKABE_ITO[k % len(OKABE_ITO)]),
+                linestyle="-" if k % 2 == 0 else "--",
+            )
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("fraction of positives")
+        ax.legend(frameon=False, fontsize=7)
         return fig
 
 
