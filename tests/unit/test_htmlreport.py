@@ -243,3 +243,16 @@ def test_categorical_overlay_marks_new_and_vanished() -> None:
     shares = dict(zip(overlay.labels, overlay.baseline, strict=True))
     assert shares == {"a": 0.75, "b": 0.25, "c": 0.0}
     assert sum(overlay.current) == pytest.approx(1.0)
+
+
+def test_max_plots_from_the_command_line(data: Path) -> None:
+    out = data / "one-plot.html"
+    argv = ["detect", "--baseline", str(data / "baseline.parquet"), "--current",
+            str(data / "current.parquet"), "--categorical", "region", "--features",
+            f"age,{HOSTILE_COLUMN},region", "--format", "html", "--max-plots", "1",
+            "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    reader = PageReader()
+    reader.feed(out.read_text())
+    assert sorted(reader.plots.values()) == [0, 0, 1]
+    assert out.read_text().count("Plot left out") == 2

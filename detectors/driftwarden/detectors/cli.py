@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--format", choices=("table", "json", "html"), default="table")
     detect.add_argument("--output", type=Path, help="write the report here instead of stdout")
     detect.add_argument(
+        "--max-plots",
+        type=_bounded_int("max-plots"),
+        default=200,
+        help="--format html: draw the distributions of this many most severe features",
+    )
+    detect.add_argument(
         "--fail-on",
         choices=("warning", "critical"),
         help="exit 1 when the run's severity reaches this level (for CI pipelines)",
@@ -197,7 +203,9 @@ def _detect(args: argparse.Namespace) -> int:
     if args.format == "html":  # imported here: matplotlib only when a page is asked for
         from driftwarden.detectors.htmlreport.render import detect_page
 
-        text = detect_page(report, spec, baseline_profile, current_profile)
+        text = detect_page(
+            report, spec, baseline_profile, current_profile, max_plots=args.max_plots
+        )
     elif args.format == "json":
         text = json.dumps(report.to_dict(), indent=2, allow_nan=False)
     else:
@@ -432,7 +440,7 @@ def _names(text: str) -> list[str]:
 
 #: The largest value an integer option takes (`--chunk-rows`, `--workers`): beyond it a
 #: value is a typo, and a chunk of 10**20 rows would be allocated as asked.
-MAX_INT_OPTION = {"chunk-rows": 100_000_000, "workers": 1024}
+MAX_INT_OPTION = {"chunk-rows": 100_000_000, "workers": 1024, "max-plots": 100_000}
 
 
 def _bounded_int(name: str) -> Any:

@@ -300,7 +300,10 @@ def _feature_detail(
         parts.append(f"<p>{esc(feature.get('note'))}</p>")
     overlay = overlays.get(name)
     if overlay is None:
-        parts.append('<p class="muted">No distribution plot: the profiles are not at hand.</p>')
+        parts.append(
+            '<p class="muted">No distribution plot: no values in a window, or the '
+            "windows' profiles are not at hand (a stored run).</p>"
+        )
     elif index > max_plots:
         parts.append(
             f'<p class="muted">Plot left out: only the {max_plots} most severe features are '
