@@ -75,3 +75,27 @@ def test_a_screenshot_is_taken(page: tuple[Path, dict[str, object]], tmp_path: P
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert len(data) > 20_000  # a rendered page, not a blank one
+
+
+def test_two_thousand_features_load_paged(tmp_path: Path) -> None:
+    from driftwarden.detectors.htmlreport.overlays import categorical_overlay
+    from driftwarden.detectors.htmlreport.page import render_run
+
+    features = [
+        {"name": f"f{i:04d}", "kind": "categorical", "severity": "none", "p_value_adjusted": 0.5,
+         "methods": [{"method": "chi2", "statistic": 1.0, "p_value": 0.5}]}
+        for i in range(2000)
+    ]  # fmt: skip
+    overlay = categorical_overlay({"a": 1.0, "b": 2.0}, {"a": 2.0, "new": 1.0})
+    page = tmp_path / "wide.html"
+    page.write_text(
+        render_run(
+            {"severity": "none", "health_score": 100.0, "features": features},
+            overlays={f["name"]: overlay for f in features},
+            max_plots=10,
+        )
+    )
+    loaded = load(page)
+    assert loaded.console == []
+    assert loaded.dom.count('<details class="page"') == 40
+    assert loaded.dom.count("<svg") == 10
