@@ -37,7 +37,7 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #ccc}h3{font-size:1rem;margin:.8rem 0 .3rem}
 table{border-collapse:collapse;margin:.4rem 0;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #d0d0d0;padding:.15rem .45rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td[data-value]{text-align:right}
+th{background:#f3f3f3}td[data-value]{text-align:right;white-space:nowrap}
 .sev{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-weight:600;
 border:1px solid #333}
 .sev-none{background:#c9eee2}.sev-warning{background:#ffe3a8}.sev-critical{background:#f9c4a6}
@@ -205,11 +205,20 @@ def _drifted_index(features: Sequence[Mapping[str, Any]]) -> str:
         return "<p>No feature drifted.</p>"
     items = [
         f'<li><a href="#{_anchor(f)}">{esc(f.get("name"))}</a> {severity_badge(f.get("severity"))}'
-        f" adjusted p {esc(fmt(f.get('p_value_adjusted')))}</li>"
+        f" {_p_label(f)}</li>"
         for f in drifted[:100]
     ]
     more = f"<li>… and {len(drifted) - 100} more</li>" if len(drifted) > 100 else ""
     return f"<h2>Drifted features</h2><ul>{''.join(items)}{more}</ul>"
+
+
+def _p_label(feature: Mapping[str, Any]) -> str:
+    """The adjusted p-value, or the smallest raw one where no adjusted value is kept."""
+    if feature.get("p_value_adjusted") is not None:
+        return f"adjusted p {esc(fmt(feature.get('p_value_adjusted')))}"
+    if feature.get("p_value") is not None:
+        return f"p {esc(fmt(feature.get('p_value')))} (unadjusted)"
+    return ""
 
 
 def _anchor(feature: Mapping[str, Any]) -> str:
@@ -286,11 +295,12 @@ def _feature_detail(
     name = str(feature.get("name"))
     index = int(feature["_index"])
     is_open = " open" if feature.get("drift_detected") and index <= 25 else ""
-    facts = (
-        f"{esc(feature.get('kind'))}, n = {esc(fmt(feature.get('n_baseline')))} / "
-        f"{esc(fmt(feature.get('n_current')))}, "
-        f"adjusted p {esc(fmt(feature.get('p_value_adjusted')))}"
-    )
+    facts = esc(feature.get("kind"))
+    if feature.get("n_baseline") is not None:
+        counts = f"{fmt(feature.get('n_baseline'))} / {fmt(feature.get('n_current'))}"
+        facts += f", n = {esc(counts)}"
+    if _p_label(feature):
+        facts += f", {_p_label(feature)}"
     parts = [
         f'<details class="feature" id="{_anchor(feature)}" data-feature="{esc(name)}"{is_open}>',
         f"<summary><strong>{esc(name)}</strong> {severity_badge(feature.get('severity'))} "
@@ -343,9 +353,9 @@ def overlay_svg(name: str, overlay: Overlay, ids: Ids) -> str:
 
 
 def _section_head(title: str, section: Mapping[str, Any]) -> str:
+    badge = severity_badge(section.get("severity")) if section.get("severity") else ""
     return (
-        f'<h2 id="section-{esc(title.lower())}">{esc(title)} '
-        f"{severity_badge(section.get('severity'))}</h2>"
+        f'<h2 id="section-{esc(title.lower())}">{esc(title)} {badge}</h2>'
         f"<p>{esc(section.get('summary', ''))}</p>"
     )
 
@@ -381,7 +391,7 @@ def _performance(section: Mapping[str, Any], overlays: Mapping[str, Overlay], id
                 f"{num(c.get('baseline'), 'baseline')}{num(c.get('current'), 'current')}"
                 f"{num(c.get('absolute_change'), 'absolute_change')}"
                 f"{num(c.get('p_value'), 'p_value')}"
-                f"<td>{severity_badge(c.get('severity'))}</td></tr>"
+                f"<td>{severity_badge(c['severity']) if c.get('severity') else '–'}</td></tr>"
             )
         parts.append("</tbody></table>")
         drawable = [

@@ -95,9 +95,8 @@ def run_document(run: RunRecord, rows: RunRows) -> dict[str, Any]:
         doc["prediction"] = prediction
     current = [p for p in rows.performance if p.split == "current"]
     if current:
-        doc["performance"] = {
-            "severity": "none",
-            "summary": "metrics of the current window against the baseline's",
+        doc["performance"] = {  # no severity: the history keeps the metrics, not the verdict
+            "summary": "metrics of the current window against the baseline's (as stored)",
             "changes": [
                 {
                     "metric": p.metric,
