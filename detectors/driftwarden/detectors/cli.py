@@ -94,8 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--baseline", required=True, type=Path, help="CSV, Parquet or .dwprofile")
     detect.add_argument("--current", required=True, type=Path, help="CSV or Parquet")
     _add_spec_options(detect)
-    detect.add_argument("--format", choices=("table", "json"), default="table")
+    detect.add_argument("--format", choices=("table", "json", "html"), default="table")
     detect.add_argument("--output", type=Path, help="write the report here instead of stdout")
+    detect.add_argument(
+        "--max-plots",
+        type=_bounded_int("max-plots"),
+        default=200,
+        help="--format html: draw the distributions of this many most severe features",
+    )
     detect.add_argument(
         "--fail-on",
         choices=("warning", "critical"),
@@ -125,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
     add_run_subcommand(sub)
+    from driftwarden.detectors import historycli  # light: its handlers import the rest
+
+    historycli.add_report_subcommands(sub)
     return parser
 
 
@@ -172,11 +181,16 @@ def _detect(args: argparse.Namespace) -> int:
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)
     if resolution.notes:
         report = replace(report, notes=(*report.notes, *resolution.notes))
-    text = (
-        json.dumps(report.to_dict(), indent=2, allow_nan=False)
-        if args.format == "json"
-        else render_table(report)
-    )
+    if args.format == "html":  # imported here: matplotlib only when a page is asked for
+        from driftwarden.detectors.htmlreport.render import detect_page
+
+        text = detect_page(
+            report, spec, baseline_profile, current_profile, max_plots=args.max_plots
+        )
+    elif args.format == "json":
+        text = json.dumps(report.to_dict(), indent=2, allow_nan=False)
+    else:
+        text = render_table(report)
     if args.output is not None:
         try:
             args.output.write_text(text + "\n")
@@ -426,7 +440,7 @@ def _names(text: str) -> list[str]:
 
 #: The largest value an integer option takes (`--chunk-rows`, `--workers`): beyond it a
 #: value is a typo, and a chunk of 10**20 rows would be allocated as asked.
-MAX_INT_OPTION = {"chunk-rows": 100_000_000, "workers": 1024}
+MAX_INT_OPTION = {"chunk-rows": 100_000_000, "workers": 1024, "max-plots": 100_000}
 
 
 def _bounded_int(name: str) -> Any:
