@@ -13,6 +13,7 @@ from driftwarden.detectors.cli import load_config
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.operator.api import ModelMonitor
 from driftwarden.operator.api import run as contract
+from driftwarden.operator.api.monitorclass import MonitorClass
 from driftwarden.operator.reconcile.apply import (
     ANNOTATION_DESIRED_HASH,
     ApplyAction,
@@ -31,7 +32,18 @@ from driftwarden.operator.reconcile.monitor import (
 )
 from driftwarden.operator.reconcile.naming import ANNOTATION_RUN_NOW, bounded
 
-SETTINGS = PlannerSettings(image="registry.example/driftwarden:0.1.0")
+SETTINGS = PlannerSettings()
+CLASSES = {
+    k.metadata.name: k
+    for k in (
+        MonitorClass.model_validate(d)
+        for d in yaml.safe_load_all(
+            (Path(__file__).resolve().parents[2] / "examples" / "monitorclass.yaml").read_text()
+        )
+    )
+}
+STANDARD = CLASSES["standard"]
+BATCH = CLASSES["batch-nodes"]
 
 Golden = Callable[[str, Any], None]  # the `golden` fixture of conftest.py
 
@@ -42,11 +54,11 @@ def _annotated(monitor: ModelMonitor, **annotations: str) -> ModelMonitor:
 
 
 def test_golden_cronjob_postgres(credit_monitor: ModelMonitor, golden: Golden) -> None:
-    golden("cronjob-credit-scoring", plan_cronjob(credit_monitor, SETTINGS))
+    golden("cronjob-credit-scoring", plan_cronjob(credit_monitor, STANDARD, SETTINGS))
 
 
 def test_golden_cronjob_files(churn_monitor: ModelMonitor, golden: Golden) -> None:
-    golden("cronjob-churn", plan_cronjob(churn_monitor, SETTINGS))
+    golden("cronjob-churn", plan_cronjob(churn_monitor, BATCH, SETTINGS))
 
 
 def test_golden_config_map(credit_monitor: ModelMonitor, golden: Golden) -> None:
@@ -55,11 +67,11 @@ def test_golden_config_map(credit_monitor: ModelMonitor, golden: Golden) -> None
 
 def test_golden_run_now_job(credit_monitor: ModelMonitor, golden: Golden) -> None:
     monitor = _annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "2026-11-23T12:00:00Z"})
-    golden("job-run-now-credit-scoring", plan_run_now_job(monitor, SETTINGS))
+    golden("job-run-now-credit-scoring", plan_run_now_job(monitor, STANDARD, SETTINGS))
 
 
 def test_cronjob_essentials(credit_monitor: ModelMonitor) -> None:
-    cronjob = plan_cronjob(credit_monitor, SETTINGS)
+    cronjob = plan_cronjob(credit_monitor, STANDARD, SETTINGS)
     spec = cronjob["spec"]
     assert spec["concurrencyPolicy"] == "Forbid"
     assert spec["timeZone"] == "Europe/Berlin"
@@ -97,6 +109,7 @@ def test_config_map_is_a_readable_monitor_manifest(credit_monitor: ModelMonitor)
     assert again.spec.detection() == credit_monitor.spec.detection()
     assert document["spec"]["minSamples"] == 200
     assert document["spec"]["decision"] == {"alpha": 0.05, "bins": 10}  # defaults resolved
+    assert document[contract.CONFIG_VERSION_KEY] == contract.RUN_CONFIG_VERSION
 
 
 def test_spec_hash_follows_the_spec_only(credit_monitor: ModelMonitor) -> None:
@@ -106,7 +119,7 @@ def test_spec_hash_follows_the_spec_only(credit_monitor: ModelMonitor) -> None:
     assert spec_hash(credit_monitor.model_copy(update={"spec": changed_spec})) != before
     hashes = {
         plan_config_map(credit_monitor)["metadata"]["annotations"]["driftwarden.io/spec-hash"],
-        plan_cronjob(credit_monitor, SETTINGS)["metadata"]["annotations"][
+        plan_cronjob(credit_monitor, STANDARD, SETTINGS)["metadata"]["annotations"][
             "driftwarden.io/spec-hash"
         ],
     }
@@ -114,16 +127,21 @@ def test_spec_hash_follows_the_spec_only(credit_monitor: ModelMonitor) -> None:
 
 
 def test_run_now_is_one_job_per_request(credit_monitor: ModelMonitor) -> None:
-    assert plan_run_now_job(credit_monitor, SETTINGS) is None
+    assert plan_run_now_job(credit_monitor, STANDARD, SETTINGS) is None
     first = _annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "a"})
-    job = plan_run_now_job(first, SETTINGS)
+    job = plan_run_now_job(first, STANDARD, SETTINGS)
     assert job is not None
-    assert job == plan_run_now_job(first, SETTINGS)
-    second = plan_run_now_job(_annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "b"}), SETTINGS)
+    assert job == plan_run_now_job(first, STANDARD, SETTINGS)
+    second = plan_run_now_job(
+        _annotated(credit_monitor, **{ANNOTATION_RUN_NOW: "b"}), STANDARD, SETTINGS
+    )
     assert second is not None
     assert second["metadata"]["name"] != job["metadata"]["name"]
     handled_status = first.status.model_copy(update={"last_run_now_request": "a"})
-    assert plan_run_now_job(first.model_copy(update={"status": handled_status}), SETTINGS) is None
+    assert (
+        plan_run_now_job(first.model_copy(update={"status": handled_status}), STANDARD, SETTINGS)
+        is None
+    )
 
 
 def test_long_names_stay_valid(credit_monitor: ModelMonitor) -> None:
@@ -133,13 +151,15 @@ def test_long_names_stay_valid(credit_monitor: ModelMonitor) -> None:
     assert len(cronjob_name(monitor)) <= 52
     assert len(run_now_job_name(monitor, "x")) <= 63
     assert len(config_map_name(monitor)) <= 253
-    cronjob = plan_cronjob(monitor, SETTINGS)
+    cronjob = plan_cronjob(monitor, STANDARD, SETTINGS)
     assert all(len(v) <= 63 for v in cronjob["metadata"]["labels"].values())
     assert bounded("x" * 60, 52) != bounded("x" * 61, 52)
 
 
 def test_storage_override_and_files_volume(churn_monitor: ModelMonitor) -> None:
-    pod = plan_cronjob(churn_monitor, SETTINGS)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    pod = plan_cronjob(churn_monitor, BATCH, SETTINGS)["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["data"]["persistentVolumeClaim"] == {
         "claimName": "churn-predictions",
@@ -149,20 +169,23 @@ def test_storage_override_and_files_volume(churn_monitor: ModelMonitor) -> None:
     assert contract.ENV_SOURCE_URL not in env
     assert contract.ENV_DATABASE_URL in env
     no_results = PlannerSettings(results_secret=None)
-    pod = plan_cronjob(churn_monitor, no_results)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    pod = plan_cronjob(churn_monitor, BATCH, no_results)["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]
     assert contract.ENV_DATABASE_URL not in {e["name"] for e in pod["containers"][0]["env"]}
 
 
 def test_apply_plan_writes_only_what_changed(credit_monitor: ModelMonitor) -> None:
     uid = credit_monitor.metadata.uid
-    desired = plan_cronjob(credit_monitor, SETTINGS)
+    desired = plan_cronjob(credit_monitor, STANDARD, SETTINGS)
     assert plan_apply(None, desired, uid) == ApplyAction.CREATE
     # What the API server returns has more in it (status, defaults): still up to date.
     existing = copy.deepcopy(desired)
     existing["metadata"]["resourceVersion"] = "42"
     existing["status"] = {"lastScheduleTime": "2026-11-23T06:00:00Z"}
     assert plan_apply(existing, desired, uid) == ApplyAction.KEEP
-    upgraded = plan_cronjob(credit_monitor, PlannerSettings(image="registry.example/dw:0.2.0"))
+    newer = STANDARD.spec.model_copy(update={"image": "registry.example/dw:0.2.0"})
+    upgraded = plan_cronjob(credit_monitor, STANDARD.model_copy(update={"spec": newer}), SETTINGS)
     assert plan_apply(existing, upgraded, uid) == ApplyAction.UPDATE
     foreign = copy.deepcopy(existing)
     foreign["metadata"]["ownerReferences"] = []

@@ -19,6 +19,10 @@ from driftwarden.detectors.config import CamelModel, Severity
 
 from .modelmonitor import DriftedFeature, MetricChange, RunOutcome, WindowRows
 
+RUN_CONFIG_VERSION: Final = 1
+"""Version of run.yaml's layout. A detector reads every version up to its own and refuses a
+newer one (exit code 2, naming both versions), so an old image never misreads a new file."""
+CONFIG_VERSION_KEY: Final = "runConfigVersion"
 CONFIG_DIR: Final = "/etc/driftwarden"
 CONFIG_FILE: Final = "run.yaml"
 CONFIG_PATH: Final = f"{CONFIG_DIR}/{CONFIG_FILE}"
