@@ -1,5 +1,4 @@
-// kstatus reads Kubernetes objects as JSON (one per line, or one document on stdin) and
-// prints what sigs.k8s.io/cli-utils' kstatus computes for each, one JSON line per object:
+// kstatus reads Kubernetes objects as JSON, one per line on stdin, and prints what sigs.k8s.io/cli-utils' kstatus computes for each, one JSON line per object:
 //
 //	{"status":"Current","message":"Resource is current"}
 //
@@ -14,6 +13,7 @@ import (
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -24,11 +24,16 @@ type result struct {
 }
 
 func main() {
-	decoder := json.NewDecoder(bufio.NewReader(os.Stdin))
+	lines := bufio.NewScanner(os.Stdin)
+	lines.Buffer(make([]byte, 1<<20), 64<<20)
 	out := json.NewEncoder(os.Stdout)
-	for decoder.More() {
+	for lines.Scan() {
+		if len(lines.Bytes()) == 0 {
+			continue
+		}
+		// apimachinery's decoder keeps whole numbers int64, as unstructured objects need.
 		var object map[string]interface{}
-		if err := decoder.Decode(&object); err != nil {
+		if err := utiljson.Unmarshal(lines.Bytes(), &object); err != nil {
 			fmt.Fprintf(os.Stderr, "kstatus: cannot read an object: %v\n", err)
 			os.Exit(2)
 		}
@@ -43,5 +48,9 @@ func main() {
 		if err := out.Encode(line); err != nil {
 			os.Exit(1)
 		}
+	}
+	if err := lines.Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "kstatus: %v\n", err)
+		os.Exit(2)
 	}
 }

@@ -724,3 +724,30 @@ def plan_retrain_run_status(
         "conditions": set_conditions(old.conditions, desired, generation, now),
     }
     return old.model_copy(update=update)
+
+
+TEMPLATE_PROBE_NAME: Final = "driftwarden-template-probe"
+
+
+def plan_template_probe(policy: RetrainPolicy) -> dict[str, Any]:
+    """The Job a reconcile sends as a server-side dry-run create (dryRun=All,
+    fieldValidation=Strict) to check the policy's jobTemplate before any trigger: a field the
+    API server does not know (`serviceAcountName`) or a wrong value comes back as the
+    server's message, and the policy is Stalled (InvalidJobTemplate) with it. Nothing is
+    created. The template is sent as the user wrote it (no defaults of ours added), so
+    every complaint is about the user's own fields."""
+    template = policy.spec.job_template.model_dump(mode="json", by_alias=True, exclude_none=True)
+    spec = template["spec"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": TEMPLATE_PROBE_NAME,
+            "namespace": policy.metadata.namespace,
+            "labels": {
+                LABEL_MANAGED_BY: MANAGED_BY,
+                **template.get("metadata", {}).get("labels", {}),
+            },
+        },
+        "spec": spec,
+    }
