@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from driftwarden.detectors.config import DetectionSpec
+from driftwarden.detectors.config import (
+    DURATION_PATTERN,
+    MAX_DURATION,
+    DetectionSpec,
+    parse_duration,
+)
 from driftwarden.operator.api.cron import CronSchedule, check_time_zone, parse_cron
 from driftwarden.operator.api.modelmonitor import ModelMonitor, ModelMonitorSpec, detection_part
 from driftwarden.operator.api.retrainpolicy import RetrainPolicy, RetrainPolicySpec, Trigger
@@ -390,3 +395,33 @@ def test_property_next_run_is_the_first_matching_minute(expression: str, offset:
     while probe < horizon:
         assert not _matches(cron, probe), probe
         probe += timedelta(minutes=1)
+
+
+def test_metric_enum_is_what_the_detectors_compute() -> None:
+    from driftwarden.detectors.stats.performance import HIGHER_IS_BETTER, LOWER_IS_BETTER
+    from driftwarden.operator.api.retrainpolicy import MetricValues, PerformanceMetric
+
+    computed = HIGHER_IS_BETTER | LOWER_IS_BETTER
+    assert {str(m) for m in PerformanceMetric} == computed
+    assert set(MetricValues.model_json_schema(by_alias=True)["properties"]) == computed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(DURATION_PATTERN, fullmatch=True).filter(bool))  # minLength 1
+def test_property_every_duration_the_schema_admits_parses_within_the_bound(text: str) -> None:
+    """The schema's pattern and the one parser agree, and no admitted duration overflows a
+    window resolved from today (twice the longest duration back stays a valid date)."""
+    value = parse_duration(text)
+    assert timedelta() <= value <= MAX_DURATION
+    assert datetime(2026, 1, 1, tzinfo=UTC) - 2 * value > datetime(1, 1, 1, tzinfo=UTC)
+
+
+@given(st.text(max_size=12))
+def test_property_parser_refuses_what_the_pattern_refuses(text: str) -> None:
+    import re
+
+    if text and re.fullmatch(DURATION_PATTERN, text):  # the schema: the pattern and minLength 1
+        parse_duration(text)
+    else:
+        with pytest.raises(ValueError, match="invalid duration"):
+            parse_duration(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from driftwarden.detectors.cli import load_config
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.operator.api import ModelMonitor
+from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api import run as contract
 from driftwarden.operator.api.monitorclass import MonitorClass
 from driftwarden.operator.reconcile.apply import (
@@ -26,11 +28,14 @@ from driftwarden.operator.reconcile.monitor import (
     cronjob_name,
     plan_config_map,
     plan_cronjob,
+    plan_monitor,
     plan_run_now_job,
     run_now_job_name,
+    select_class,
     spec_hash,
 )
 from driftwarden.operator.reconcile.naming import ANNOTATION_RUN_NOW, bounded
+from driftwarden.operator.reconcile.status import Stall
 
 SETTINGS = PlannerSettings()
 CLASSES = {
@@ -201,3 +206,77 @@ def test_run_config_is_what_the_detect_cli_reads(
     path.write_text(plan_config_map(credit_monitor)["data"][contract.CONFIG_FILE])
     settings = DetectionSpec.model_validate(load_config(path))
     assert settings == credit_monitor.spec.detection()
+
+
+def _with_class_name(monitor: ModelMonitor, name: str | None) -> ModelMonitor:
+    spec = monitor.spec.model_copy(update={"monitor_class_name": name})
+    return monitor.model_copy(update={"spec": spec})
+
+
+def test_monitor_class_named_default_or_missing(credit_monitor: ModelMonitor) -> None:
+    classes = list(CLASSES.values())
+    assert select_class(credit_monitor, classes) == STANDARD  # the one marked default
+    assert select_class(_with_class_name(credit_monitor, "batch-nodes"), classes) == BATCH
+    missing = select_class(_with_class_name(credit_monitor, "gpu"), classes)
+    assert isinstance(missing, Stall)
+    assert missing.reason == c.MONITOR_CLASS_NOT_FOUND
+    none_default = select_class(credit_monitor, [BATCH])
+    assert isinstance(none_default, Stall)
+    # Several marked default: the newest wins, as with StorageClasses.
+    newer = STANDARD.model_copy(
+        update={
+            "metadata": STANDARD.metadata.model_copy(
+                update={"name": "newer", "creation_timestamp": datetime(2027, 1, 1, tzinfo=UTC)}
+            )
+        }
+    )
+    assert select_class(credit_monitor, [STANDARD, newer]) == newer
+
+
+def test_plan_monitor_stalls_instead_of_planning(credit_monitor: ModelMonitor) -> None:
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    document = credit_monitor.model_dump(mode="json", by_alias=True, exclude_none=True)
+    ok = plan_monitor(document, list(CLASSES.values()), SETTINGS, now)
+    assert [o["kind"] for o in ok.objects] == ["ConfigMap", "CronJob"]
+    greedy = copy.deepcopy(document)
+    greedy["spec"]["job"]["resources"] = {"requests": {"memory": "64Gi"}}
+    plan = plan_monitor(greedy, list(CLASSES.values()), SETTINGS, now)
+    assert plan.objects == ()
+    reasons = {x.type: x.reason for x in plan.status.status.conditions}
+    assert reasons[c.STALLED] == c.RESOURCES_EXCEED_CLASS
+    overlapping = copy.deepcopy(document)
+    overlapping["spec"]["baseline"] = {"relative": {"length": "30d", "endOffset": "1d"}}
+    plan = plan_monitor(overlapping, list(CLASSES.values()), SETTINGS, now)
+    message = next(x.message for x in plan.status.status.conditions if x.type == c.STALLED)
+    assert message.startswith("spec: the baseline window must end before")
+    never = copy.deepcopy(document)
+    never["spec"]["schedule"]["cron"] = "0 0 31 2 *"
+    plan = plan_monitor(never, list(CLASSES.values()), SETTINGS, now)
+    reasons = {x.type: x.reason for x in plan.status.status.conditions}
+    assert reasons[c.STALLED] == c.INVALID_SCHEDULE
+    assert plan.status.status.next_run_time is None
+
+
+def test_pods_have_no_fixed_ids_and_always_request_resources(
+    churn_monitor: ModelMonitor,
+) -> None:
+    pod = plan_cronjob(churn_monitor, BATCH, SETTINGS)["spec"]["jobTemplate"]["spec"]["template"]
+    spec = pod["spec"]
+    assert spec["securityContext"] == {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert spec["containers"][0]["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"}}
+    assert spec["nodeSelector"] == {"workload": "batch"}
+    assert spec["priorityClassName"] == "batch-low"
+    assert pod["metadata"]["labels"]["cost-center"] == "ml-platform"
+    assert plan_cronjob(churn_monitor, BATCH, SETTINGS)["spec"]["timeZone"] == "Etc/UTC"
+
+
+def test_config_map_is_immutable_and_named_by_the_spec(credit_monitor: ModelMonitor) -> None:
+    config_map = plan_config_map(credit_monitor)
+    assert config_map["immutable"] is True
+    assert config_map["metadata"]["name"] == f"credit-scoring-run-{spec_hash(credit_monitor)[:10]}"
+    changed = credit_monitor.spec.model_copy(update={"min_samples": 500})
+    other = plan_config_map(credit_monitor.model_copy(update={"spec": changed}))
+    assert other["metadata"]["name"] != config_map["metadata"]["name"]

@@ -275,7 +275,15 @@ def _contract_section() -> list[str]:
         "",
         f"The detector container runs `driftwarden run --config {run.CONFIG_PATH}`; the file",
         "is the monitor's manifest with every default filled in (so `driftwarden detect",
-        "--config` reads it too). Secrets arrive as environment variables, never in the file.",
+        "--config` reads it too), plus `"
+        + run.CONFIG_VERSION_KEY
+        + ": "
+        + str(run.RUN_CONFIG_VERSION)
+        + "`: a detector reads every",
+        "version up to its own and refuses a newer one (exit code 2, naming both versions).",
+        "The file comes from an immutable ConfigMap named `<monitor>-run-<spec hash>`, so a",
+        "retried Job reads the configuration it started with. Secrets arrive as environment",
+        "variables, never in the file.",
         "",
         "| Variable | Meaning |",
         "|---|---|",
