@@ -9,6 +9,7 @@ kept small so an example stays cheap; bounds come from the schema.
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,3 +100,21 @@ def from_openapi(node: dict[str, Any]) -> st.SearchStrategy[Any]:
             )
         return st.just({})
     raise ValueError(f"no strategy for schema node {sorted(node)}")
+
+
+def mutations_of(schema: dict[str, Any], base: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """`base` (a valid object of `schema`) with one to three of its top-level fields replaced
+    by generated values: near-valid objects, so a useful share passes the API server."""
+    properties = schema["properties"]
+
+    @st.composite
+    def mutated(draw: st.DrawFn) -> dict[str, Any]:
+        keys = draw(
+            st.lists(st.sampled_from(sorted(properties)), min_size=1, max_size=3, unique=True)
+        )
+        value = copy.deepcopy(base)
+        for key in keys:
+            value[key] = draw(from_openapi(properties[key]))
+        return value
+
+    return mutated()

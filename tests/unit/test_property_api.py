@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schema_strategy import from_openapi
+from schema_strategy import from_openapi, mutations_of
 
 from driftwarden.operator.api import ModelMonitor, RetrainPolicy
 from driftwarden.operator.api import conditions as c
@@ -67,7 +67,12 @@ SETTINGS = settings(
 
 
 @SETTINGS
-@given(from_openapi(spec_schema("ModelMonitor")))
+@given(
+    st.one_of(
+        mutations_of(spec_schema("ModelMonitor"), MONITOR["spec"]),
+        from_openapi(spec_schema("ModelMonitor")),
+    )
+)
 def test_no_admitted_monitor_spec_crashes_the_planner(spec: dict[str, Any]) -> None:
     document = copy.deepcopy(MONITOR) | {"spec": spec}
     plan = plan_monitor(document, CLASSES, PlannerSettings(), NOW)
@@ -82,7 +87,13 @@ def test_no_admitted_monitor_spec_crashes_the_planner(spec: dict[str, Any]) -> N
 
 
 @SETTINGS
-@given(from_openapi(spec_schema("RetrainPolicy")), st.booleans())
+@given(
+    st.one_of(
+        mutations_of(spec_schema("RetrainPolicy"), POLICY["spec"]),
+        from_openapi(spec_schema("RetrainPolicy")),
+    ),
+    st.booleans(),
+)
 def test_no_admitted_policy_spec_crashes_the_planner(spec: dict[str, Any], manual: bool) -> None:
     try:
         policy = RetrainPolicy.model_validate(copy.deepcopy(POLICY) | {"spec": spec})

@@ -90,10 +90,11 @@ def _quantity(value: object) -> object:
 Quantity = Annotated[
     str,
     BeforeValidator(_quantity),
-    Field(pattern=QUANTITY_PATTERN),
+    Field(pattern=QUANTITY_PATTERN, max_length=32),
     WithJsonSchema(
         {
             "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "maxLength": 32,
             "pattern": QUANTITY_PATTERN,
             "x-kubernetes-int-or-string": True,
         }

@@ -113,7 +113,11 @@ DETECTION_RULES: dict[type[BaseModel], list[dict[str, str]]] = {
 
 # Schema keywords added to single fields of the detection models (the narrowest place).
 DETECTION_FIELD_SCHEMA: dict[tuple[type[BaseModel], str], dict[str, Any]] = {
-    (FeatureSpec, "methods"): {"minItems": 1, "x-kubernetes-list-type": "set"},
+    (FeatureSpec, "methods"): {
+        "minItems": 1,
+        "maxItems": len(REGISTRY),
+        "x-kubernetes-list-type": "set",
+    },
     (RelativeWindow, "length"): validations(
         cel(
             f"!self.matches('{SHORTER_THAN_A_MINUTE_PATTERN}')",

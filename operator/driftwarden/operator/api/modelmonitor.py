@@ -299,7 +299,11 @@ _WINDOW_RULES = (
         ".baseline",
     ),
     cel(
-        "self.baseline != self.current",
+        # Same relative window (identical absolute ones are refused by the rule above). The
+        # windows are of distinct schema types, so they are compared field by field.
+        "!has(self.baseline.relative) || !has(self.current.relative) || "
+        "self.baseline.relative.length != self.current.relative.length || "
+        "self.baseline.relative.endOffset != self.current.relative.endOffset",
         "baseline and current are the same window",
         ".baseline",
     ),
