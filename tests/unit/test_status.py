@@ -145,6 +145,7 @@ def test_reconciling_while_objects_are_applied(credit_monitor: ModelMonitor) -> 
         ({"cron": "0 0 31 2 *"}, c.INVALID_SCHEDULE),
         ({"cron": "5-1 * * * *"}, c.INVALID_SCHEDULE),
         ({"cron": "@daily", "timeZone": "Mars/Olympus_Mons"}, c.INVALID_TIME_ZONE),
+        ({"cron": "@daily", "timeZone": "America"}, c.INVALID_TIME_ZONE),
         ({"cron": "@daily", "timeZone": "Etc/UTC"}, None),
     ],
 )

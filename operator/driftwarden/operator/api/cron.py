@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 MACROS: dict[str, str] = {
     "@yearly": "0 0 1 1 *",
@@ -207,11 +208,22 @@ def parse_cron(expression: str) -> CronSchedule:
     )
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def check_time_zone(name: str) -> str:
-    """Return `name` when it is an IANA time zone this machine knows, else raise ValueError."""
+    """Return `name` when it is an IANA time zone this machine knows, else raise ValueError.
+
+    Only the zone database's zone names count: a folder (`America`) or a file that is not a
+    zone (`posixrules`, `right/UTC`) is refused like an unknown name.
+    """
     try:
+        if name not in _known_zones():
+            raise ZoneInfoNotFoundError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(
             f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
         ) from exc

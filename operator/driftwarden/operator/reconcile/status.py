@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -240,6 +240,14 @@ def schedule_stall(monitor: ModelMonitor) -> Stall | None:
         return Stall(c.INVALID_SCHEDULE, str(exc))
     if not cron.fires():
         return Stall(c.INVALID_SCHEDULE, f"cron {schedule.cron!r} never fires")
+    try:  # every matching time may fall into a daylight-saving gap of the zone
+        cron.next_after(datetime(2000, 1, 1, tzinfo=UTC), schedule.time_zone)
+    except ValueError:
+        return Stall(
+            c.INVALID_SCHEDULE,
+            f"cron {schedule.cron!r} never fires in {schedule.time_zone} (every time it names "
+            "is skipped by a daylight-saving change)",
+        )
     return None
 
 
@@ -248,7 +256,10 @@ def next_run_time(monitor: ModelMonitor, now: datetime) -> datetime | None:
     schedule = monitor.spec.schedule
     if schedule.suspend or schedule_stall(monitor) is not None:
         return None
-    return parse_cron(schedule.cron).next_after(now, schedule.time_zone)
+    try:
+        return parse_cron(schedule.cron).next_after(now, schedule.time_zone)
+    except ValueError:  # nothing within the search horizon from `now`
+        return None
 
 
 def _finish(
