@@ -341,3 +341,9 @@ def test_property_transitions_alone_move_times_and_emit_events(
         replay = plan_run_finished(monitor, run, at)
         assert replay.events == ()
         assert not replay.changed
+
+
+def test_status_keys_of_another_operator_version_are_ignored(credit_monitor: ModelMonitor) -> None:
+    document = credit_monitor.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document["status"] = {"observedGeneration": 2, "nextRunAt": "2026-01-01T00:00:00Z"}
+    assert ModelMonitor.model_validate(document).status.observed_generation == 2

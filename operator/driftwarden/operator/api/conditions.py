@@ -220,6 +220,15 @@ DENIED: Final = _doc(
     "Denied",
     "RetrainRun: a person set spec.approval to denied; no training Job is created.",
 )
+APPROVAL_GIVEN: Final = _doc(
+    "ApprovalGiven",
+    "RetrainRun Approved=True: approved by a person, or by the policy (approval automatic).",
+)
+AWAITING_JOB: Final = _doc(
+    "AwaitingJob",
+    "RetrainRun: approved; its training Job is created on the next reconcile, once fewer "
+    "than maxConcurrent run.",
+)
 RUNNING: Final = _doc("Running", "RetrainRun: the training Job runs.")
 JOB_FAILED: Final = _doc("JobFailed", "RetrainRun: the training Job failed.")
 REJECTED: Final = _doc("Rejected", "RetrainRun: the trained model missed a validation threshold.")

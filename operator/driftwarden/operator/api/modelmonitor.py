@@ -523,6 +523,9 @@ class MetricChange(CamelModel):
 class ModelMonitorStatus(CamelModel):
     """Observed state of a ModelMonitor, written by the operator."""
 
+    # Keys an older or newer operator wrote are ignored: a status never makes a spec unreadable.
+    model_config = ConfigDict(extra="ignore")
+
     observed_generation: int = Field(
         default=0, ge=0, description="metadata.generation this status was computed from."
     )

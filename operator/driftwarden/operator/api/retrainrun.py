@@ -116,6 +116,9 @@ class RetrainRunSpec(CamelModel):
 class RetrainRunStatus(CamelModel):
     """What happened to the decision: approval, training Job, validation."""
 
+    # Keys an older or newer operator wrote are ignored: a status never makes a spec unreadable.
+    model_config = ConfigDict(extra="ignore")
+
     observed_generation: int = Field(
         default=0, ge=0, description="metadata.generation this status was computed from."
     )

@@ -687,8 +687,8 @@ def plan_retrain_run_status(
         desired.append(DesiredCondition(c.APPROVED, ConditionStatus.FALSE, c.DENIED))
         state, done = c.DENIED, True
     else:
-        desired.append(DesiredCondition(c.APPROVED, ConditionStatus.TRUE, c.TRIGGERED))
-        state, done = c.PENDING_APPROVAL, False
+        desired.append(DesiredCondition(c.APPROVED, ConditionStatus.TRUE, c.APPROVAL_GIVEN))
+        state, done = c.AWAITING_JOB, False
     update: dict[str, Any] = {}
     if approval == ApprovalState.APPROVED and old.approval_time is None:
         update["approval_time"] = now
