@@ -1109,3 +1109,58 @@ def test_property_accepted_specs_never_crash_the_planner(
     check()
     print(f"\nthe API server accepted {len(accepted)} generated specs; each was planned")
     assert accepted, "no generated spec passed the API server: the test would prove nothing"
+
+
+def test_approving_is_a_right_apart_from_editing_policies(
+    admin_api: k8s.ApiClient, unprivileged_api: k8s.ApiClient, namespace: str, crds: None
+) -> None:
+    """The example approver role lets a user approve a RetrainRun, and nothing more: the
+    policy stays read-only to them."""
+    (role,) = [d for n, d in OTHER_EXAMPLES if d["kind"] == "ClusterRole"]
+    rbac = k8s.RbacAuthorizationV1Api(admin_api)
+    try:
+        rbac.create_cluster_role(role)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+    rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "approver"},
+            "subjects": [
+                {"kind": "User", "name": "unprivileged", "apiGroup": "rbac.authorization.k8s.io"}
+            ],
+            "roleRef": {
+                "kind": "ClusterRole",
+                "name": role["metadata"]["name"],
+                "apiGroup": "rbac.authorization.k8s.io",
+            },
+        },
+    )
+    policy, run = _retrain_run(admin_api, namespace)
+
+    def approve() -> dict[str, Any] | None:
+        try:
+            return _patch(
+                unprivileged_api,
+                namespace,
+                "RetrainRun",
+                run.metadata.name,
+                {"spec": {"approval": "approved"}},
+            )
+        except ApiException as e:
+            if e.status == 403:  # the binding is not in the authorizer's cache yet
+                return None
+            raise
+
+    approved = wait_for(approve, 30, "approver binding never took effect")
+    assert approved["spec"]["approval"] == "approved"
+    with pytest.raises(ApiException) as info:
+        _patch(
+            unprivileged_api,
+            namespace,
+            "RetrainPolicy",
+            policy.metadata.name,
+            {"spec": {"approval": "automatic"}},
+        )
+    assert info.value.status == 403
