@@ -63,7 +63,8 @@ class RetrainRunSpec(CamelModel):
             cel(
                 "has(self.runId) == has(oldSelf.runId) && "
                 "has(self.severity) == has(oldSelf.severity) && "
-                "has(self.windows) == has(oldSelf.windows)",
+                "has(self.windows) == has(oldSelf.windows) && "
+                "has(self.driftedFeatures) == has(oldSelf.driftedFeatures)",
                 "the decision's record is immutable",
             ),
         )
