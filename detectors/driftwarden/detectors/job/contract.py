@@ -35,6 +35,7 @@ from driftwarden.detectors.outcome import FailureReason, RunOutcome
 
 __all__ = [
     "CONFIG_PATH",
+    "CONFIG_VERSION_KEY",
     "RUN_CONFIG_VERSION",
     "TERMINATION_MESSAGE_LIMIT",
     "DriftedFeature",
@@ -66,6 +67,8 @@ ENV_SCHEDULED_TIME: Final = "DRIFTWARDEN_SCHEDULED_TIME"
 # The format of the run configuration file. Raise it when a change would make an older
 # detector misread a newer file; older files stay readable (the Job accepts 1..this).
 RUN_CONFIG_VERSION: Final = 1
+# The top-level key of the run configuration file that holds that format version.
+CONFIG_VERSION_KEY: Final = "version"
 
 TERMINATION_MESSAGE_LIMIT: Final = 4096
 
@@ -239,7 +242,7 @@ def load_run_config(path: Path) -> LoadedRunConfig:
         raise InvalidRunConfigError(f"{path}: not valid YAML: {line}") from None
     if not isinstance(document, dict):
         raise InvalidRunConfigError(f"{path}: expected a mapping at the top level")
-    version = document.get("version", 1)
+    version = document.get(CONFIG_VERSION_KEY, 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidRunConfigError(f"{path}: version must be a positive integer, got {version!r}")
     if version > RUN_CONFIG_VERSION:
