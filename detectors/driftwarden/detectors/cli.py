@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -130,7 +131,22 @@ def build_parser() -> argparse.ArgumentParser:
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
     add_run_subcommand(sub)
+    _add_plugin_subcommands(sub)
     return parser
+
+
+PLUGIN_GROUP = "driftwarden.subcommands"
+"""Entry points that add subcommands (`driftwarden operator` is one): the detectors never
+import the operator, the operator registers itself here (pyproject.toml)."""
+
+
+def _add_plugin_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except ImportError:  # an optional part that is not installed
+            continue
+        register(sub)
 
 
 def _add_spec_options(parser: argparse.ArgumentParser) -> None:

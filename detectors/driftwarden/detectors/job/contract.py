@@ -63,6 +63,8 @@ ENV_DATABASE_URL: Final = "DRIFTWARDEN_DATABASE_URL"
 ENV_SUMMARY_PATH: Final = "DRIFTWARDEN_SUMMARY_PATH"
 ENV_MONITOR: Final = "DRIFTWARDEN_MONITOR"
 ENV_SCHEDULED_TIME: Final = "DRIFTWARDEN_SCHEDULED_TIME"
+# Prefix of a scheduled time given as a CronJob's Job name (`<cronjob>-<Unix minutes>`).
+SCHEDULED_FROM_JOB_NAME: Final = "cronjob-job:"
 
 # The format of the run configuration file. Raise it when a change would make an older
 # detector misread a newer file; older files stay readable (the Job accepts 1..this).
@@ -88,7 +90,9 @@ _ENV: dict[str, str] = {
     ENV_MONITOR: "namespace/name of the ModelMonitor.",
     ENV_SCHEDULED_TIME: "The run's scheduled time (RFC 3339, or Unix seconds), e.g. the "
     "CronJob's batch.kubernetes.io/cronjob-scheduled-timestamp; windows are resolved against "
-    "it, so a retried or late Pod reads the same rows. The Pod's start time when unset.",
+    "it, so a retried or late Pod reads the same rows. The Pod's start time when unset. "
+    f"{SCHEDULED_FROM_JOB_NAME}<Job name> reads it from the name a CronJob gives its Jobs "
+    "(<cronjob>-<Unix minutes>), which is what the operator's CronJobs pass.",
 }
 _EXIT: dict[int, str] = {
     int(ExitCode.OK): "Both windows evaluated (drift or not), or too little data: "

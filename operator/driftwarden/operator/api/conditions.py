@@ -161,6 +161,39 @@ INSUFFICIENT_DATA: Final = _doc(
     "InsufficientData",
     "A window held fewer rows than minSamples, so nothing was evaluated.",
 )
+# LastRunSucceeded=False from the Job rather than the detector's own summary.
+DEADLINE_EXCEEDED: Final = _doc(
+    "DeadlineExceeded",
+    "The detector Job ran longer than job.activeDeadlineSeconds and was stopped.",
+)
+BACKOFF_LIMIT_EXCEEDED: Final = _doc(
+    "BackoffLimitExceeded",
+    "The detector Job failed more often than job.backoffLimit allows, without a summary.",
+)
+POD_FAILURE_POLICY: Final = _doc(
+    "PodFailurePolicy",
+    "The detector exited with code 2 (invalid input) without a summary; not retried.",
+)
+SECRET_NOT_FOUND: Final = _doc(
+    "SecretNotFound",
+    "The detector Pod cannot start: a Secret (or a key of it) it reads is missing.",
+)
+IMAGE_PULL_FAILED: Final = _doc(
+    "ImagePullFailed",
+    "The detector Pod cannot start: its MonitorClass's image cannot be pulled.",
+)
+# LastRunSucceeded=False reasons the detector itself reports (its summary's `reason`).
+for _reason, _meaning in {
+    "SourceUnreachable": "The source database did not answer (retried by the Job).",
+    "AuthenticationFailed": "The source's credentials (its Secret) were refused.",
+    "TableNotFound": "The source table does not exist.",
+    "ColumnNotFound": "A column the spec names is not in the source table.",
+    "InvalidRunConfig": "The detector could not read its run configuration.",
+    "ResultsDatabaseUnavailable": "The results database did not answer or refused the write.",
+    "Timeout": "A statement ran past its timeout.",
+    "Internal": "An internal error of the detector (please report it).",
+}.items():
+    _doc(_reason, _meaning)
 
 # DriftDetected
 NO_DRIFT: Final = _doc(

@@ -493,6 +493,20 @@ class LastRun(CamelModel):
     message: str = Field(default="", max_length=1024, description="Short explanation.")
 
 
+class OperatorState(CamelModel):
+    """Where kopf would keep handler progress and the last handled spec."""
+
+    progress: dict[str, Any] | None = Field(
+        default=None,
+        description="Handler progress.",
+        json_schema_extra={"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    )
+    last_handled_configuration: str | None = Field(
+        default=None, max_length=262144, description="The last handled spec (JSON)."
+    )
+    touch: str | None = Field(default=None, max_length=64, description="A change marker.")
+
+
 class ModelMonitorStatus(CamelModel):
     """Observed state of a ModelMonitor, written by the operator."""
 
@@ -551,6 +565,12 @@ class ModelMonitorStatus(CamelModel):
         default=None,
         max_length=253,
         description="The immutable run-configuration ConfigMap of the current spec.",
+    )
+
+    operator_state: OperatorState | None = Field(
+        default=None,
+        description="Bookkeeping of the operator's framework (kopf), kept here instead of "
+        "in annotations so GitOps tools see no diff; the operator's handlers leave it empty.",
     )
 
     def condition(self, type_: str) -> Condition | None:

@@ -228,7 +228,7 @@ def _secret_env(name: str, ref: SecretKeyRef) -> dict[str, Any]:
 
 
 def _detector_env(
-    monitor: ModelMonitor, monitor_class: MonitorClass, settings: PlannerSettings
+    monitor: ModelMonitor, monitor_class: MonitorClass, settings: PlannerSettings, trigger: str
 ) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {
@@ -243,6 +243,15 @@ def _detector_env(
         },
         {"name": contract.ENV_SUMMARY_PATH, "value": contract.SUMMARY_PATH},
     ]
+    if trigger == "schedule":
+        # A Pod cannot read its Job's cronjob-scheduled-timestamp annotation; the Job's name
+        # (`<cronjob>-<Unix minutes>`) carries the same instant. `$(...)` expands the run id.
+        env.append(
+            {
+                "name": contract.ENV_SCHEDULED_TIME,
+                "value": f"{contract.SCHEDULED_FROM_JOB_NAME}$({contract.ENV_RUN_ID})",
+            }
+        )
     postgres = monitor.spec.source.postgres
     if postgres is not None:
         env.append(_secret_env(contract.ENV_SOURCE_URL, postgres.connection_secret_ref))
@@ -253,7 +262,7 @@ def _detector_env(
 
 
 def _pod_spec(
-    monitor: ModelMonitor, monitor_class: MonitorClass, settings: PlannerSettings
+    monitor: ModelMonitor, monitor_class: MonitorClass, settings: PlannerSettings, trigger: str
 ) -> dict[str, Any]:
     klass = monitor_class.spec
     mounts: list[dict[str, Any]] = [
@@ -284,7 +293,7 @@ def _pod_spec(
         "image": klass.image,
         "command": ["driftwarden"],
         "args": ["run", "--config", contract.CONFIG_PATH],
-        "env": _detector_env(monitor, monitor_class, settings),
+        "env": _detector_env(monitor, monitor_class, settings, trigger),
         "resources": effective_resources(monitor, monitor_class),
         "volumeMounts": mounts,
         "terminationMessagePath": contract.SUMMARY_PATH,
@@ -350,7 +359,7 @@ def _job_spec(
                     ANNOTATION_SPEC_HASH: spec_hash(monitor),
                 },
             },
-            "spec": _pod_spec(monitor, monitor_class, settings),
+            "spec": _pod_spec(monitor, monitor_class, settings, trigger),
         },
     }
 

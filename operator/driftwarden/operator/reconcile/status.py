@@ -193,10 +193,16 @@ def _performance_condition(monitor: ModelMonitor, summary: RunSummary) -> Desire
     )
 
 
-def _last_run_condition(summary: RunSummary) -> DesiredCondition:
+def _last_run_condition(summary: RunSummary, reason: str | None = None) -> DesiredCondition:
+    """LastRunSucceeded from a summary; `reason` names the cause when the caller knows it
+    better (the Job's failure condition, a Pod that cannot start, the detector's own
+    FailureReason)."""
     rows = summary.rows
     counts = f" ({rows.baseline} baseline, {rows.current} current rows)" if rows else ""
     detail = f": {summary.message}" if summary.message else ""
+    failed_reason = reason if reason and reason != c.RUN_SUCCEEDED else None
+    if failed_reason is None and summary.reason is not None:
+        failed_reason = str(summary.reason)
     match summary.outcome:
         case RunOutcome.SUCCEEDED:
             return DesiredCondition(
@@ -214,7 +220,7 @@ def _last_run_condition(summary: RunSummary) -> DesiredCondition:
     return DesiredCondition(
         c.LAST_RUN_SUCCEEDED,
         ConditionStatus.FALSE,
-        reason,
+        failed_reason or reason,
         f"run {summary.run_id} {what}{counts}{detail}",
     )
 
@@ -398,7 +404,9 @@ def one_line(error: ValidationError) -> str:
     return "; ".join(parts)[:1024]
 
 
-def plan_run_finished(monitor: ModelMonitor, summary: RunSummary, now: datetime) -> StatusPlan:
+def plan_run_finished(
+    monitor: ModelMonitor, summary: RunSummary, now: datetime, reason: str | None = None
+) -> StatusPlan:
     """The status after a detector run finished (its summary, or one made for a failed Job).
 
     A failed or refused run updates lastRun and LastRunSucceeded but keeps the last evaluated
@@ -407,7 +415,7 @@ def plan_run_finished(monitor: ModelMonitor, summary: RunSummary, now: datetime)
     """
     generation = monitor.status.observed_generation
     old = monitor.status
-    desired = [_last_run_condition(summary)]
+    desired = [_last_run_condition(summary, reason)]
     update: dict[str, object] = {
         "last_run": LastRun(
             id=summary.run_id,

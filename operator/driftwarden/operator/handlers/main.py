@@ -1,0 +1,97 @@
+"""`driftwarden operator`: run the operator against the current kubeconfig or in-cluster
+configuration, with a liveness endpoint served on the event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+
+import kopf
+
+from driftwarden.operator.api.common import SecretKeyRef
+from driftwarden.operator.k8s.client import load_api_client
+from driftwarden.operator.k8s.objects import Cluster
+from driftwarden.operator.reconcile.monitor import PlannerSettings
+
+from .glue import Operator
+from .registration import build_registry
+from .settings import Tuning, operator_settings
+
+ENV_POD_NAME = "POD_NAME"
+
+
+def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `driftwarden operator` (found through the `driftwarden.subcommands` entry
+    point, so the detectors' CLI never imports the operator)."""
+    parser = sub.add_parser(
+        "operator",
+        help="run the Kubernetes operator",
+        description="Reconcile ModelMonitors into CronJobs and ingest their runs' results.",
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--all-namespaces", "-A", action="store_true", help="(the default)")
+    scope.add_argument(
+        "--namespace", "-n", action="append", default=[], help="watch only these namespaces"
+    )
+    parser.add_argument("--kubeconfig", help="default: in-cluster, else $KUBECONFIG")
+    parser.add_argument(
+        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL"
+    )
+    parser.add_argument("--workers", type=int, default=Tuning.workers)
+    parser.add_argument(
+        "--watch-inactivity-timeout", type=float, default=Tuning.watch_inactivity_seconds
+    )
+    parser.add_argument(
+        "--results-secret",
+        default="driftwarden-results/url",
+        help="NAME/KEY of the results-database Secret in each monitor's namespace, used "
+        "when the MonitorClass names none ('' for none)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def _results_secret(text: str) -> SecretKeyRef | None:
+    if not text:
+        return None
+    name, _, key = text.partition("/")
+    return SecretKeyRef(name=name, key=key or "url")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+    instance = os.environ.get(ENV_POD_NAME) or socket.gethostname()
+    api = load_api_client(args.kubeconfig)
+    settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
+    op = Operator(Cluster(api, instance), settings)
+    namespaces = tuple(args.namespace)
+    tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
+    registry = build_registry(op, namespaces)
+    asyncio.run(
+        _kopf_operator(registry, operator_settings(tuning, instance), namespaces, args.liveness)
+    )
+    return 0
+
+
+async def _kopf_operator(
+    registry: kopf.OperatorRegistry,
+    settings: kopf.OperatorSettings,
+    namespaces: tuple[str, ...],
+    liveness: str,
+) -> None:
+    await kopf.operator(
+        registry=registry,
+        settings=settings,
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        liveness_endpoint=liveness or None,
+    )
