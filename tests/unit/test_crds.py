@@ -23,6 +23,8 @@ PRESERVE_UNKNOWN_ALLOWED = {
     },
     # core/v1 Affinity, set by administrators; the API server checks it with the Pod.
     "monitorclasses.driftwarden.io": {"spec.affinity"},
+    # kopf's handler progress (kept in status, not annotations); the handlers leave it empty.
+    "modelmonitors.driftwarden.io": {"status.operatorState.progress"},
 }
 
 

@@ -15,10 +15,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 
+from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.detectors.storage import get_run, run_drifted_features
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.modelmonitor import ModelMonitor
 from driftwarden.operator.api.monitorclass import MonitorClass
+from driftwarden.operator.api.run import RunSummary
 from driftwarden.operator.k8s.errors import (
     AlreadyExistsError,
     ApiError,
@@ -38,9 +42,12 @@ from driftwarden.operator.reconcile.apply import ApplyAction, plan_apply
 from driftwarden.operator.reconcile.ingest import (
     ANNOTATION_INGESTED,
     RunEnded,
+    has_ended,
     is_newer,
     monitor_of,
     plan_ingest,
+    pod_summary,
+    summary_from_record,
 )
 from driftwarden.operator.reconcile.monitor import (
     PlannerSettings,
@@ -64,10 +71,12 @@ _IMMUTABLE_KINDS: Final = frozenset({"ConfigMap", "Job"})
 
 @dataclass(frozen=True)
 class Operator:
-    """What every handler needs: the adapters and the planners' settings."""
+    """What every handler needs: the adapters, the planners' settings and, when configured,
+    the results database (read only to recover a run whose termination message was lost)."""
 
     cluster: Cluster
     settings: PlannerSettings
+    results: Engine | None = None
 
 
 def _now() -> datetime:
@@ -203,7 +212,12 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
         return
     namespace = str(metadata.get("namespace"))
     pods = op.cluster.list(POD, namespace, f"batch.kubernetes.io/controller-uid={uid}")
-    ended = plan_ingest(job, pods, _now())
+    fallback = None
+    if op.results is not None and has_ended(job):
+        run_id = str(metadata.get("name"))
+        if pod_summary(pods, run_id) is None:
+            fallback = _recorded(op.results, run_id)
+    ended = plan_ingest(job, pods, _now(), fallback)
     if ended is None:
         return
     _record(op, owner, ended)
@@ -213,6 +227,17 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
         str(metadata.get("name")),
         {"metadata": {"annotations": {ANNOTATION_INGESTED: uid}}},
     )
+
+
+def _recorded(results: Engine, run_id: str) -> RunSummary | None:
+    try:
+        record = get_run(results, run_id)
+        if record is None:
+            return None
+        return summary_from_record(record, run_drifted_features(results, run_id))
+    except DriftwardenError as exc:  # the database is down: the Job's condition will do
+        log.warning("results database: %s", exc)
+        return None
 
 
 def _record(op: Operator, owner: tuple[str, str, str], ended: RunEnded) -> None:

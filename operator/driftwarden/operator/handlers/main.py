@@ -11,6 +11,7 @@ import socket
 
 import kopf
 
+from driftwarden.detectors.storage import create_engine
 from driftwarden.operator.api.common import SecretKeyRef
 from driftwarden.operator.k8s.client import load_api_client
 from driftwarden.operator.k8s.objects import Cluster
@@ -21,6 +22,7 @@ from .registration import build_registry
 from .settings import Tuning, operator_settings
 
 ENV_POD_NAME = "POD_NAME"
+ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 
 
 def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +52,12 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="NAME/KEY of the results-database Secret in each monitor's namespace, used "
         "when the MonitorClass names none ('' for none)",
     )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(ENV_DATABASE_URL),
+        help=f"the results database, read to recover a run whose termination message was "
+        f"lost (default ${ENV_DATABASE_URL}; never passed to detector Pods)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.set_defaults(handler=run)
 
@@ -71,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     instance = os.environ.get(ENV_POD_NAME) or socket.gethostname()
     api = load_api_client(args.kubeconfig)
     settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
-    op = Operator(Cluster(api, instance), settings)
+    results = create_engine(args.database_url) if args.database_url else None
+    op = Operator(Cluster(api, instance), settings, results)
     namespaces = tuple(args.namespace)
     tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
     registry = build_registry(op, namespaces)

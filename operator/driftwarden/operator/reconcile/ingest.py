@@ -18,8 +18,11 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from driftwarden.detectors.config import Severity
+from driftwarden.detectors.outcome import FailureReason
+from driftwarden.detectors.storage.types import DriftResultRow, RunRecord
 from driftwarden.operator.api import conditions as c
-from driftwarden.operator.api.modelmonitor import RunOutcome
+from driftwarden.operator.api.modelmonitor import DriftedFeature, RunOutcome, WindowRows
 from driftwarden.operator.api.run import ENV_MONITOR, RunSummary
 
 from .monitor import DETECTOR_CONTAINER
@@ -124,6 +127,56 @@ def _reason_of(summary: RunSummary) -> str:
         case RunOutcome.INVALID_INPUT:
             return c.INVALID_INPUT
     return c.RUN_FAILED
+
+
+def has_ended(job: Mapping[str, Any]) -> bool:
+    return _condition(job, "Complete") is not None or _condition(job, "Failed") is not None
+
+
+def pod_summary(pods: Sequence[Mapping[str, Any]], run_id: str) -> RunSummary | None:
+    """The run's summary from its Pods' termination messages, if one is readable."""
+    summary = _summary_from(_detector_statuses(pods))
+    return summary if summary is not None and summary.run_id == run_id else None
+
+
+def summary_from_record(record: RunRecord, drifted: Sequence[DriftResultRow]) -> RunSummary:
+    """A run as the results database recorded it (the fallback when the termination
+    message is lost): the run row plus its most drifted features."""
+    worst = Severity.worst(row.severity for row in drifted) if drifted else Severity.NONE
+    reason = None
+    if record.failure_reason:
+        try:
+            reason = FailureReason(record.failure_reason)
+        except ValueError:
+            reason = None
+    rows = None
+    if record.baseline_rows is not None and record.current_rows is not None:
+        rows = WindowRows(baseline=record.baseline_rows, current=record.current_rows)
+    return RunSummary(
+        run_id=record.run_id,
+        model_version=record.model_version,
+        scheduled_at=record.scheduled_at,
+        started_at=record.started_at,
+        finished_at=record.finished_at or record.started_at,
+        outcome=record.outcome,
+        reason=reason,
+        message=(record.error_reason or "")[:1024],
+        rows=rows,
+        severity=record.severity,
+        drift_severity=worst,
+        health_score=record.health_score,
+        drifted_features=len({row.feature for row in drifted}),
+        total_features=0,
+        top_drifted=[
+            DriftedFeature(
+                name=row.feature,
+                method=row.method,
+                statistic=row.statistic if row.statistic is not None else 0.0,
+                severity=row.severity,
+            )
+            for row in drifted
+        ],
+    )
 
 
 def stuck_pod(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
