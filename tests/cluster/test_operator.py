@@ -620,3 +620,60 @@ def test_spec_edit_updates_the_cronjob_once_and_deletion_removes_children(
         )
 
     wait_for(children_gone, 90, "the CronJob, Jobs and ConfigMaps outlived their monitor")
+
+
+def test_a_job_that_ends_while_the_operator_is_down_is_ingested_once_after_a_restart(
+    admin_api: k8s.ApiClient,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    operator: OperatorProcess,
+) -> None:
+    """SIGKILL the operator once the run-now Job exists; the Job finishes while it is down;
+    the restarted operator catches up: one Job, one run row, status filled."""
+    batch = k8s.BatchV1Api(admin_api)
+    body = _monitor("restarted", monitor_class)
+    body["metadata"]["annotations"] = {"driftwarden.io/run-now": "once"}
+    _apply(admin_api, namespace, body)
+    selector = "driftwarden.io/monitor=restarted,driftwarden.io/run-trigger=run-now"
+    wait_for(
+        lambda: batch.list_namespaced_job(namespace, label_selector=selector).items,
+        60,
+        operator.tail,
+    )
+    operator.stop(signal.SIGKILL)
+
+    def job_ended() -> bool:
+        (job,) = batch.list_namespaced_job(namespace, label_selector=selector).items
+        return bool(job.status.succeeded or job.status.failed)
+
+    wait_for(job_ended, RUN_TIMEOUT, "the run-now Job did not end")
+    assert not _last_run(_get(admin_api, namespace, "restarted"))  # nobody ingested it yet
+
+    operator.start()
+    done = _await(admin_api, namespace, "restarted", lambda o: bool(_last_run(o)), operator)
+    assert _condition(done, "LastRunSucceeded")["status"] == "True", done["status"]
+    assert done["status"]["lastRunNowRequest"] == "once"
+    (job,) = batch.list_namespaced_job(namespace, label_selector=selector).items
+    assert job.metadata.annotations["driftwarden.io/ingested-uid"] == job.metadata.uid
+    assert _run_rows(secrets_in["results_dsn"], job.metadata.name)[0] == 1
+    # A second restart finds nothing new: no second Job, no new Events of the run.
+    events = len(_events(admin_api, namespace, "restarted"))
+    operator.stop(signal.SIGKILL)
+    operator.start()
+    _run_now(admin_api, namespace, "restarted", "once")  # the same value: nothing to do
+    k8s.CustomObjectsApi(admin_api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "modelmonitors",
+        "restarted",
+        {"metadata": {"labels": {"a": "b"}}},
+    )
+    wait_for(
+        lambda: _get(admin_api, namespace, "restarted")["metadata"]["labels"].get("a") == "b",
+        30,
+        "label not applied",
+    )
+    assert len(batch.list_namespaced_job(namespace, label_selector=selector).items) == 1
+    assert len(_events(admin_api, namespace, "restarted")) == events
