@@ -153,9 +153,12 @@ def reconcile_monitor(op: Operator, body: Mapping[str, Any]) -> None:
     plan = plan_monitor(body, _list_classes(op), op.settings, now)
     monitor = plan.monitor
     status = plan.status
+    failure: ApiError | None = None
     if monitor is not None and plan.objects:
-        status = _apply_plan(op, monitor, plan.objects, status, now)
+        status, failure = _apply_plan(op, monitor, plan.objects, status, now)
     write_status(op, body, status)
+    if failure is not None:
+        raise failure  # Reconciling=True is written; the handler queues a retry
 
 
 def _apply_plan(
@@ -164,31 +167,32 @@ def _apply_plan(
     objects: tuple[Mapping[str, Any], ...],
     status: StatusPlan,
     now: datetime,
-) -> StatusPlan:
+) -> tuple[StatusPlan, ApiError | None]:
     request = run_now_request(monitor)
     for desired in objects:
         try:
             action = _apply(op, desired, monitor.metadata.uid)
         except InvalidError as exc:
             stall = Stall(c.INVALID_SPEC, f"{desired.get('kind')} refused: {exc.message}")
-            return plan_reconciled(monitor, now, stall=stall)
+            return plan_reconciled(monitor, now, stall=stall), None
         except ApiError as exc:
             log.warning("applying %s: %s", desired.get("kind"), exc)
-            return plan_reconciling(monitor, now, f"applying {desired.get('kind')}: {exc}")
+            message = f"applying {desired.get('kind')}: {exc}"
+            return plan_reconciling(monitor, now, message), exc
         if action == ApplyAction.CONFLICT:
             name = _meta(desired).get("name")
             stall = Stall(
                 c.OBJECT_CONFLICT,
                 f"{desired.get('kind')} {name} exists and is not this ModelMonitor's",
             )
-            return plan_reconciled(monitor, now, stall=stall)
+            return plan_reconciled(monitor, now, stall=stall), None
     if request is not None:
         acted = plan_run_now_acted(monitor, request)
         updated = status.status.model_copy(
             update={"last_run_now_request": acted.last_run_now_request}
         )
         status = StatusPlan(updated, status.events, updated != monitor.status)
-    return status
+    return status, None
 
 
 def reconcile_all_monitors(op: Operator, namespaces: tuple[str, ...]) -> None:
@@ -258,8 +262,8 @@ def _record(op: Operator, owner: tuple[str, str, str], ended: RunEnded) -> None:
         plan = plan_run_finished(monitor, ended.summary, _now(), ended.reason)
         if write_status(op, obj, plan):
             return
-    log.warning(
-        "status of %s/%s kept changing; run %s not shown", namespace, name, ended.summary.run_id
+    raise ConflictError(
+        409, "Conflict", f"status of {namespace}/{name} kept changing; run {ended.summary.run_id}"
     )
 
 

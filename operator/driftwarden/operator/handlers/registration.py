@@ -1,5 +1,6 @@
 """The kopf handlers: level-based event handlers that call the glue.
 
+Work that fails on a transient API error is retried by one operator-wide queue (`retry`).
 Every watch event of a ModelMonitor (including the initial listing after a start, which is
 how a restarted operator catches up) reconciles it; events of our Jobs and Pods (server-side
 label selectors, see `settings`) ingest ended runs; a MonitorClass event reconciles the
@@ -9,6 +10,7 @@ monitors. Event handlers keep no state in the objects: nothing of kopf's is writ
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import kopf
@@ -16,15 +18,42 @@ import kopf
 from driftwarden.operator.api.common import GROUP, VERSION
 from driftwarden.operator.k8s.client import credentials
 from driftwarden.operator.k8s.errors import ApiError
+from driftwarden.operator.k8s.objects import JOB, MODEL_MONITOR
 from driftwarden.operator.reconcile.ingest import stuck_pod
 
 from . import glue
+from .retry import Key, RetryQueue
 
 log = logging.getLogger("driftwarden.operator")
 
 
+def _retry_work(op: glue.Operator) -> Callable[[Key], None]:
+    def work(key: Key) -> None:
+        what, namespace, name = key
+        if what == "monitor":
+            found = op.cluster.get(MODEL_MONITOR, namespace, name)
+            if found is not None:
+                glue.reconcile_monitor(op, found)
+        elif what == "job":
+            job = op.cluster.get(JOB, namespace, name)
+            if job is not None:
+                glue.ingest_job(op, job)
+
+    return work
+
+
 def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
+    retries = RetryQueue(_retry_work(op))
+
+    def guarded(key: Key, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except ApiError as exc:
+            log.warning("%s %s/%s: %s (retried)", *key, exc)
+            retries.failed(key)
+        else:
+            retries.succeeded(key)
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -47,10 +76,8 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
     def monitor_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         if type == "DELETED":
             return
-        try:
-            glue.reconcile_monitor(op, dict(body))
-        except ApiError as exc:
-            log.warning("reconciling %s: %s", body.metadata.name, exc)
+        key = ("monitor", str(body.metadata.namespace), str(body.metadata.name))
+        guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
 
     @kopf.on.event(GROUP, VERSION, "monitorclasses", registry=registry)
     def monitor_class_event(type: str | None, **_: Any) -> None:
@@ -62,20 +89,24 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
     def job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         if type == "DELETED":
             return
-        try:
-            glue.ingest_job(op, dict(body))
-        except ApiError as exc:
-            log.warning("ingesting Job %s: %s", body.metadata.name, exc)
+        key = ("job", str(body.metadata.namespace), str(body.metadata.name))
+        guarded(key, lambda: glue.ingest_job(op, dict(body)))
 
     @kopf.on.event("", "v1", "pods", registry=registry)
     def pod_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         if type == "DELETED" or stuck_pod([dict(body)]) is None:
             return
-        try:
+        labels = body.metadata.labels or {}
+        job_name = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+        if not job_name:
+            return
+        key = ("job", str(body.metadata.namespace), str(job_name))
+
+        def ingest() -> None:
             job = glue.job_of_pod(op, dict(body))
             if job is not None:
                 glue.ingest_job(op, job)
-        except ApiError as exc:
-            log.warning("ingesting Pod %s: %s", body.metadata.name, exc)
+
+        guarded(key, ingest)
 
     return registry
