@@ -35,6 +35,7 @@ from cluster.controlplane import ControlPlane, free_port, wait_for
 from cluster.podrunner import PodRunner
 from driftwarden.detectors.storage import create_engine, upgrade
 from driftwarden.operator.api import GROUP, VERSION
+from driftwarden.operator.k8s.rbac import cluster_role
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.slow]
 
@@ -135,6 +136,28 @@ def crds(admin_api: k8s.ApiClient) -> None:
     wait_for(served, 60, "the CRDs are not served")
 
 
+@pytest.fixture(scope="module")
+def operator_rights(admin_api: k8s.ApiClient, crds: None) -> None:
+    """The `operator` user gets the operator's ClusterRole and nothing else, so the
+    operator under test runs with exactly the rights it ships with."""
+    rbac = k8s.RbacAuthorizationV1Api(admin_api)
+    name = "driftwarden-operator-test"
+    rbac.create_cluster_role(cluster_role(name))
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}
+            ],
+        }
+    )
+
+
 @pytest.fixture
 def monitor_class(admin_api: k8s.ApiClient, crds: None) -> Iterator[str]:
     """A MonitorClass of this test (cluster-scoped) whose Pods read `results`/url."""
@@ -192,7 +215,7 @@ class OperatorProcess:
                     "--namespace",
                     self.namespace,
                     "--kubeconfig",
-                    str(self.plane.kubeconfig("admin")),
+                    str(self.plane.kubeconfig("operator")),
                     "--liveness",
                     f"http://127.0.0.1:{self.port}/healthz",
                     "--watch-inactivity-timeout",
@@ -231,7 +254,11 @@ class OperatorProcess:
 
 @pytest.fixture
 def operator(
-    control_plane: ControlPlane, namespace: str, tmp_path: Path, pod_runner: PodRunner
+    control_plane: ControlPlane,
+    namespace: str,
+    tmp_path: Path,
+    pod_runner: PodRunner,
+    operator_rights: None,
 ) -> Iterator[OperatorProcess]:
     process = OperatorProcess(control_plane, namespace, tmp_path / "operator.log")
     process.start()
