@@ -197,15 +197,22 @@ def secrets_in(
 class OperatorProcess:
     """`driftwarden operator` as a subprocess (so a test can kill it like a Pod)."""
 
-    def __init__(self, plane: ControlPlane, namespace: str, log: Path) -> None:
+    def __init__(
+        self, plane: ControlPlane, namespace: str, log: Path, *extra: str, name: str = "test"
+    ) -> None:
         self.plane, self.namespace, self.log_path = plane, namespace, log
+        self.extra, self.name = extra, name
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         exe = shutil.which("driftwarden", path=str(Path(sys.executable).parent))
         assert exe is not None
-        env = {**os.environ, "POD_NAME": "driftwarden-operator-test", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "POD_NAME": f"driftwarden-operator-{self.name}",
+            "PYTHONUNBUFFERED": "1",
+        }
         env.pop("KUBECONFIG", None)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -220,13 +227,15 @@ class OperatorProcess:
                     f"http://127.0.0.1:{self.port}/healthz",
                     "--watch-inactivity-timeout",
                     "30",
+                    *self.extra,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
             )
-        wait_for(self.alive, 60, self.tail)
+        if wait:
+            wait_for(self.alive, 60, self.tail)
 
     def alive(self) -> bool:
         assert self.process is not None
@@ -704,3 +713,60 @@ def test_a_job_that_ends_while_the_operator_is_down_is_ingested_once_after_a_res
     )
     assert len(batch.list_namespaced_job(namespace, label_selector=selector).items) == 1
     assert len(_events(admin_api, namespace, "restarted")) == events
+
+
+def test_two_replicas_one_acts_and_the_other_takes_over_within_the_lease(
+    admin_api: k8s.ApiClient,
+    control_plane: ControlPlane,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    pod_runner: PodRunner,
+    operator_rights: None,
+    tmp_path: Path,
+) -> None:
+    """Leader election through a Lease: one Job per run-now request with two replicas, and
+    after the leader is SIGKILLed the other acts within the lease duration."""
+    lease = ("--leader-elect", "--lease-namespace", namespace, "--lease-seconds", "6")
+    first = OperatorProcess(control_plane, namespace, tmp_path / "a.log", *lease, name="a")
+    second = OperatorProcess(control_plane, namespace, tmp_path / "b.log", *lease, name="b")
+    coordination = k8s.CoordinationV1Api(admin_api)
+
+    def holder() -> str:
+        try:
+            found = coordination.read_namespaced_lease("driftwarden-operator", namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return ""
+            raise
+        return str(found.spec.holder_identity or "")
+
+    try:
+        first.start(wait=False)
+        wait_for(lambda: holder() == "driftwarden-operator-a", 60, first.tail)
+        wait_for(first.alive, 60, first.tail)
+        second.start(wait=False)
+        body = _monitor("elected", monitor_class)
+        body["metadata"]["annotations"] = {"driftwarden.io/run-now": "1"}
+        _apply(admin_api, namespace, body)
+        ran = _await(admin_api, namespace, "elected", lambda o: bool(_last_run(o)), first)
+        batch = k8s.BatchV1Api(admin_api)
+        selector = "driftwarden.io/monitor=elected,driftwarden.io/run-trigger=run-now"
+        assert len(batch.list_namespaced_job(namespace, label_selector=selector).items) == 1
+        assert not second.alive()  # the follower serves nothing: it does not act
+
+        first.stop(signal.SIGKILL)
+        wait_for(lambda: holder() == "driftwarden-operator-b", 30, second.tail)
+        wait_for(second.alive, 60, second.tail)
+        _run_now(admin_api, namespace, "elected", "2")
+        _await(
+            admin_api,
+            namespace,
+            "elected",
+            lambda o: _last_run(o) not in ("", _last_run(ran)),
+            second,
+        )
+        assert len(batch.list_namespaced_job(namespace, label_selector=selector).items) == 2
+    finally:
+        first.stop()
+        second.stop()

@@ -14,12 +14,15 @@ import kopf
 from driftwarden.detectors.storage import create_engine
 from driftwarden.operator.api.common import SecretKeyRef
 from driftwarden.operator.k8s.client import load_api_client
+from driftwarden.operator.k8s.lease import lead
 from driftwarden.operator.k8s.objects import Cluster
 from driftwarden.operator.reconcile.monitor import PlannerSettings
 
 from .glue import Operator
 from .registration import build_registry
 from .settings import Tuning, operator_settings
+
+log = logging.getLogger("driftwarden.operator")
 
 ENV_POD_NAME = "POD_NAME"
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
@@ -58,6 +61,19 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help=f"the results database, read to recover a run whose termination message was "
         f"lost (default ${ENV_DATABASE_URL}; never passed to detector Pods)",
     )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="act only while holding a coordination.k8s.io Lease (for several replicas); "
+        "losing it exits the process",
+    )
+    parser.add_argument(
+        "--lease-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="namespace of the Lease (default $POD_NAMESPACE, else default)",
+    )
+    parser.add_argument("--lease-name", default="driftwarden-operator")
+    parser.add_argument("--lease-seconds", type=int, default=15)
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.set_defaults(handler=run)
 
@@ -74,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # one line per handled event is noise; failures still show
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
     instance = os.environ.get(ENV_POD_NAME) or socket.gethostname()
@@ -84,10 +103,40 @@ def run(args: argparse.Namespace) -> int:
     namespaces = tuple(args.namespace)
     tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
     registry = build_registry(op, namespaces)
-    asyncio.run(
-        _kopf_operator(registry, operator_settings(tuning, instance), namespaces, args.liveness)
+
+    def operate() -> None:
+        asyncio.run(
+            _kopf_operator(registry, operator_settings(tuning, instance), namespaces, args.liveness)
+        )
+
+    if not args.leader_elect:
+        operate()
+        return 0
+
+    def leading() -> None:
+        log.info("%s holds the Lease %s/%s", instance, args.lease_namespace, args.lease_name)
+        code = 0
+        try:
+            operate()
+        except BaseException:
+            log.exception("the operator stopped")
+            code = 1
+        os._exit(code)  # the Lease is renewed by this process only while it operates
+
+    def lost() -> None:
+        log.error("lost the Lease %s/%s: exiting", args.lease_namespace, args.lease_name)
+        os._exit(1)
+
+    lead(
+        api,
+        namespace=args.lease_namespace,
+        name=args.lease_name,
+        identity=instance,
+        lease_seconds=args.lease_seconds,
+        on_leading=leading,
+        on_lost=lost,
     )
-    return 0
+    return 1
 
 
 async def _kopf_operator(
