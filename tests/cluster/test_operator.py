@@ -462,6 +462,28 @@ def test_run_now_and_the_cron_schedule_fill_status_with_the_drifted_features(
             timeout=30,
             check=True,
         ).stdout
+        described = subprocess.run(
+            [
+                kubectl,
+                "--kubeconfig",
+                str(control_plane.kubeconfig("admin")),
+                "describe",
+                "mm",
+                "-n",
+                namespace,
+                "credit",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert "DriftDetected" in described
+        record = os.environ.get("DRIFTWARDEN_KUBECTL_OUT")
+        if record:  # for the README: the real output of this run
+            Path(record).write_text(
+                f"$ kubectl get mm -A\n{out}\n$ kubectl describe mm\n{described}"
+            )
         header = out.splitlines()[0]
         for column in ("MODEL", "SCHEDULE", "LAST RUN", "HEALTH", "SEVERITY", "DRIFTED", "READY"):
             assert column in header, out
