@@ -64,6 +64,33 @@ def _rows(start: datetime, span: timedelta, drift: bool, seed: int) -> list[tupl
     ]
 
 
+def source_tables(dsn: str) -> None:
+    """Three inference logs: drifted, clean, and one with no rows in the current window."""
+    now = datetime.now(UTC)
+    baseline_start, baseline_span = now - timedelta(days=16), timedelta(days=13)
+    # The current window is the last day before each run; rows end a minute before now
+    # and start early enough to stay inside it for the whole module.
+    current_start, current_span = now - timedelta(hours=20), timedelta(hours=19, minutes=59)
+    conn = psycopg2.connect(dsn)
+    with conn, conn.cursor() as cursor:
+        for table, drift, current in (
+            ("inference_log", True, True),
+            ("clean_log", False, True),
+            ("baseline_only_log", False, False),
+        ):
+            cursor.execute(
+                f"CREATE TABLE {table} (ts timestamptz NOT NULL, age double precision, "
+                "income double precision, region text, score double precision)"
+            )
+            rows = _rows(baseline_start, baseline_span, False, 1)
+            if current:
+                rows += _rows(current_start, current_span, drift, 2)
+            psycopg2.extras.execute_values(
+                cursor, f"INSERT INTO {table} VALUES %s", rows, page_size=5000
+            )
+    conn.close()
+
+
 @pytest.fixture(scope="module")
 def databases() -> Iterator[dict[str, str]]:
     """A source database with three tables (drifted, clean, baseline only) and a migrated
@@ -74,29 +101,7 @@ def databases() -> Iterator[dict[str, str]]:
         engine = create_engine(results)
         upgrade(engine)
         engine.dispose()
-        now = datetime.now(UTC)
-        baseline_start, baseline_span = now - timedelta(days=16), timedelta(days=13)
-        # The current window is the last day before each run; rows end a minute before now
-        # and start early enough to stay inside it for the whole module.
-        current_start, current_span = now - timedelta(hours=20), timedelta(hours=19, minutes=59)
-        conn = psycopg2.connect(server.dsn("operator_source"))
-        with conn, conn.cursor() as cursor:
-            for table, drift, current in (
-                ("inference_log", True, True),
-                ("clean_log", False, True),
-                ("baseline_only_log", False, False),
-            ):
-                cursor.execute(
-                    f"CREATE TABLE {table} (ts timestamptz NOT NULL, age double precision, "
-                    "income double precision, region text, score double precision)"
-                )
-                rows = _rows(baseline_start, baseline_span, False, 1)
-                if current:
-                    rows += _rows(current_start, current_span, drift, 2)
-                psycopg2.extras.execute_values(
-                    cursor, f"INSERT INTO {table} VALUES %s", rows, page_size=5000
-                )
-        conn.close()
+        source_tables(server.dsn("operator_source"))
         yield {"source": source, "results": results, "results_dsn": server.dsn("operator_results")}
 
 
