@@ -32,6 +32,7 @@ from kubernetes.client.exceptions import ApiException
 from pg import PostgresServer
 
 from cluster.controlplane import ControlPlane, free_port, wait_for
+from cluster.faultproxy import FaultProxy
 from cluster.podrunner import PodRunner
 from driftwarden.detectors.storage import create_engine, upgrade
 from driftwarden.operator.api import GROUP, VERSION
@@ -203,10 +204,17 @@ class OperatorProcess:
     """`driftwarden operator` as a subprocess (so a test can kill it like a Pod)."""
 
     def __init__(
-        self, plane: ControlPlane, namespace: str, log: Path, *extra: str, name: str = "test"
+        self,
+        plane: ControlPlane,
+        namespace: str,
+        log: Path,
+        *extra: str,
+        name: str = "test",
+        kubeconfig: Path | None = None,
     ) -> None:
         self.plane, self.namespace, self.log_path = plane, namespace, log
         self.extra, self.name = extra, name
+        self.kubeconfig = kubeconfig or plane.kubeconfig("operator")
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -227,12 +235,10 @@ class OperatorProcess:
                     "--namespace",
                     self.namespace,
                     "--kubeconfig",
-                    str(self.plane.kubeconfig("operator")),
+                    str(self.kubeconfig),
                     "--liveness",
                     f"http://127.0.0.1:{self.port}/healthz",
-                    "--watch-inactivity-timeout",
-                    "30",
-                    *self.extra,
+                    *(self.extra or ("--watch-inactivity-timeout", "30")),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -755,6 +761,7 @@ def test_two_replicas_one_acts_and_the_other_takes_over_within_the_lease(
     """Leader election through a Lease: one Job per run-now request with two replicas, and
     after the leader is SIGKILLed the other acts within the lease duration."""
     lease = ("--leader-elect", "--lease-namespace", namespace, "--lease-seconds", "6")
+    lease += ("--watch-inactivity-timeout", "30")
     first = OperatorProcess(control_plane, namespace, tmp_path / "a.log", *lease, name="a")
     second = OperatorProcess(control_plane, namespace, tmp_path / "b.log", *lease, name="b")
     coordination = k8s.CoordinationV1Api(admin_api)
@@ -797,3 +804,60 @@ def test_two_replicas_one_acts_and_the_other_takes_over_within_the_lease(
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_black_holed_watch_reconnects_and_changes_made_meanwhile_are_handled(
+    admin_api: k8s.ApiClient,
+    control_plane: ControlPlane,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    pod_runner: PodRunner,
+    operator_rights: None,
+    tmp_path: Path,
+) -> None:
+    """Every connection of the operator silently dead for longer than the watch inactivity
+    timeout (a dropped NAT entry): once the network is back, a run-now request made during
+    the outage is acted on and ingested."""
+    proxy = FaultProxy(int(control_plane.server.rsplit(":", 1)[1]))
+    config = yaml.safe_load(control_plane.kubeconfig("operator").read_text())
+    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+    kubeconfig = tmp_path / "via-proxy.yaml"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    inactivity = 5
+    operator = OperatorProcess(
+        control_plane,
+        namespace,
+        tmp_path / "operator.log",
+        "--watch-inactivity-timeout",
+        str(inactivity),
+        kubeconfig=kubeconfig,
+    )
+    try:
+        operator.start()
+        _apply(admin_api, namespace, _monitor("holed", monitor_class))
+        _await(
+            admin_api,
+            namespace,
+            "holed",
+            lambda o: _condition(o, "Ready").get("status") == "True",
+            operator,
+            60,
+        )
+        proxy.black_hole()
+        before = proxy.connections
+        _run_now(admin_api, namespace, "holed", "during-outage")
+        # The watches notice their streams went silent (the inactivity timeout) and open
+        # new connections, which are dead too while the hole lasts.
+        wait_for(
+            lambda: proxy.connections > before,
+            6 * inactivity,
+            "the watches never gave up on their dead streams",
+        )
+        assert not _last_run(_get(admin_api, namespace, "holed"))
+        proxy.restore()
+        done = _await(admin_api, namespace, "holed", lambda o: bool(_last_run(o)), operator)
+        assert done["status"]["lastRunNowRequest"] == "during-outage"
+    finally:
+        operator.stop()
+        proxy.stop()
