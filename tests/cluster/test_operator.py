@@ -670,6 +670,19 @@ def test_spec_edit_updates_the_cronjob_once_and_deletion_removes_children(
         60,
     )
     assert batch.read_namespaced_cron_job("edited", namespace).metadata.generation == 2
+    # A deleted CronJob is put back.
+    batch.delete_namespaced_cron_job("edited", namespace)
+
+    def recreated() -> bool:
+        try:
+            found = batch.read_namespaced_cron_job("edited", namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+        return bool(found.metadata.uid != after.metadata.uid)
+
+    wait_for(recreated, 60, operator.tail)
     maps = core.list_namespaced_config_map(
         namespace, label_selector="driftwarden.io/monitor=edited"
     )

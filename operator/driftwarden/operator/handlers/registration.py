@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import kopf
@@ -19,6 +20,7 @@ from driftwarden.operator.api.common import GROUP, VERSION
 from driftwarden.operator.k8s.client import credentials
 from driftwarden.operator.k8s.errors import ApiError
 from driftwarden.operator.k8s.objects import JOB, MODEL_MONITOR
+from driftwarden.operator.reconcile.apply import ANNOTATION_DESIRED_HASH
 from driftwarden.operator.reconcile.ingest import stuck_pod
 
 from . import glue
@@ -44,7 +46,8 @@ def _retry_work(op: glue.Operator) -> Callable[[Key], None]:
 
 def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    retries = RetryQueue(_retry_work(op))
+    retry_work = _retry_work(op)
+    retries = RetryQueue(retry_work)
 
     def guarded(key: Key, action: Callable[[], None]) -> None:
         try:
@@ -84,6 +87,19 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
         if type is None:
             return  # the initial listing: the monitors' own listing reconciles them
         glue.reconcile_all_monitors(op, namespaces)
+
+    @kopf.on.event("batch", "v1", "cronjobs", registry=registry)
+    def cronjob_event(body: kopf.Body, type: str | None, **_: Any) -> None:
+        # Our CronJob was deleted, or replaced by something without our desired-hash
+        # annotation: put the monitor's plan back. (Status updates of the CronJob
+        # controller keep the annotation and cost nothing here.)
+        annotations = body.metadata.annotations or {}
+        if type != "DELETED" and ANNOTATION_DESIRED_HASH in annotations:
+            return
+        for owner in body.metadata.get("ownerReferences") or []:
+            if owner.get("kind") == "ModelMonitor" and owner.get("controller"):
+                key: Key = ("monitor", str(body.metadata.namespace), str(owner.get("name")))
+                guarded(key, partial(retry_work, key))
 
     @kopf.on.event("batch", "v1", "jobs", registry=registry)
     def job_event(body: kopf.Body, type: str | None, **_: Any) -> None:
