@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -874,3 +876,67 @@ def test_a_black_holed_watch_reconnects_and_changes_made_meanwhile_are_handled(
     finally:
         operator.stop()
         proxy.stop()
+
+
+_WRITES = re.compile(
+    r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$", re.MULTILINE
+)
+
+
+def _write_counts(plane: ControlPlane) -> dict[tuple[str, str, str], float]:
+    """The API server's own count of writes, by (verb, resource, subresource)."""
+    context = ssl.create_default_context(cafile=str(plane.ca_file))
+    request = urllib.request.Request(
+        f"{plane.server}/metrics", headers={"Authorization": f"Bearer {plane.tokens['admin']}"}
+    )
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        text = response.read().decode()
+    counts: dict[tuple[str, str, str], float] = {}
+    for match in _WRITES.finditer(text):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        if labels.get("verb") not in ("POST", "PUT", "PATCH", "DELETE", "APPLY"):
+            continue
+        key = (labels["verb"], labels.get("resource", ""), labels.get("subresource", ""))
+        counts[key] = counts.get(key, 0.0) + float(match["value"])
+    return counts
+
+
+def test_a_restart_over_unchanged_monitors_writes_nothing(
+    admin_api: k8s.ApiClient,
+    control_plane: ControlPlane,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    operator: OperatorProcess,
+) -> None:
+    """The idle cost: the operator replays every monitor, Job, Pod and CronJob when it starts;
+    for monitors whose objects and status are already right it writes nothing (counted by
+    the API server itself)."""
+    names = [f"idle-{i}" for i in range(4)]
+    for name in names:
+        body = _monitor(name, monitor_class)
+        body["metadata"]["annotations"] = {"driftwarden.io/run-now": "1"}
+        _apply(admin_api, namespace, body)
+    for name in names:
+        _await(admin_api, namespace, name, lambda o: bool(_last_run(o)), operator)
+    operator.stop()
+    before = _write_counts(control_plane)
+    operator.start()
+    # A barrier: a new monitor reconciled after the restart's initial listing.
+    _apply(admin_api, namespace, _monitor("idle-barrier", monitor_class))
+    _await(
+        admin_api,
+        namespace,
+        "idle-barrier",
+        lambda o: _condition(o, "Ready").get("status") == "True",
+        operator,
+        60,
+    )
+    after = _write_counts(control_plane)
+    grown = {k: after[k] - before.get(k, 0.0) for k in after if after[k] != before.get(k, 0.0)}
+    # The barrier itself: its server-side apply, its ConfigMap, its CronJob, its status.
+    assert grown.get(("PATCH", "modelmonitors", "status"), 0) == 1, grown
+    assert grown.get(("POST", "cronjobs", ""), 0) == 1, grown
+    assert grown.get(("POST", "configmaps", ""), 0) == 1, grown
+    for write in (("PUT", "cronjobs", ""), ("PATCH", "jobs", ""), ("POST", "jobs", "")):
+        assert grown.get(write, 0) == 0, grown
