@@ -8,12 +8,14 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 
 import kopf
 
 from driftwarden.detectors.storage import create_engine
 from driftwarden.operator.api.common import SecretKeyRef
 from driftwarden.operator.k8s.client import load_api_client
+from driftwarden.operator.k8s.errors import ApiError
 from driftwarden.operator.k8s.lease import lead
 from driftwarden.operator.k8s.objects import Cluster
 from driftwarden.operator.reconcile.monitor import PlannerSettings
@@ -96,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
     instance = os.environ.get(ENV_POD_NAME) or socket.gethostname()
-    api = load_api_client(args.kubeconfig)
+    try:
+        api = load_api_client(args.kubeconfig)
+    except ApiError as exc:
+        print(f"driftwarden operator: {exc.message}", file=sys.stderr)
+        return 2
     settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
     results = create_engine(args.database_url) if args.database_url else None
     op = Operator(Cluster(api, instance), settings, results)
