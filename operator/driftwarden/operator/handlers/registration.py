@@ -72,8 +72,10 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
         )
 
     @kopf.on.probe(id="api", registry=registry)
-    def api_reachable(**_: Any) -> bool:
-        return True  # answered on the event loop: a blocked loop fails the liveness probe
+    async def api_reachable(**_: Any) -> bool:
+        # Answered on the event loop itself (async: no worker thread needed), so a blocked
+        # loop fails the liveness probe and busy workers do not.
+        return True
 
     @kopf.on.event(GROUP, VERSION, "modelmonitors", registry=registry)
     def monitor_event(body: kopf.Body, type: str | None, **_: Any) -> None:
