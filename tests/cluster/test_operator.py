@@ -551,6 +551,11 @@ def test_a_clean_table_gives_no_drift(
     assert _condition(done, "LastRunSucceeded")["status"] == "True", done["status"]
     assert _condition(done, "DriftDetected")["status"] == "False", done["status"]
     assert _condition(done, "DriftDetected")["reason"] == "NoDrift"
+    events = _events(admin_api, namespace, "clean")
+    assert events, "no Event for the run"
+    for event in events:  # reported as the operator's Pod
+        assert event.reporting_instance == "driftwarden-operator-test"
+        assert event.reporting_component == "driftwarden-operator"
 
 
 def test_failures_name_their_cause_and_the_next_good_run_clears_them(
