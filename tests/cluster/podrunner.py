@@ -23,7 +23,9 @@ for both, for one Node (``driftwarden-test-node``):
   occurrence of that path in the command, args and env values is replaced by the per-Pod file
   before the process starts. So a program that is *told* where to write
   (``--summary-file=/dev/termination-log`` or an env var) writes its message where the runner
-  reads it. ``terminationMessagePolicy: FallbackToLogsOnError`` uses the log tail when the file
+  reads it. ConfigMap and Secret volumes are written to ``<pod folder>/volumes/<mount>/`` and
+  their ``mountPath`` is replaced by that folder in the same way (other volumes are ignored).
+  ``terminationMessagePolicy: FallbackToLogsOnError`` uses the log tail when the file
   is empty and the container failed. Messages are cut to 4096 bytes, as the kubelet does.
 - **Status:** written through ``pods/status``: ``Running`` with running containerStatuses, then
   ``Succeeded`` or ``Failed`` with each container's exit code, reason (``Completed``,
@@ -372,6 +374,36 @@ class PodRunner:
                 env[var.name] = value
         return env
 
+    def _volumes(self, pod: Any, container: Any, work: _PodWork) -> list[tuple[str, str]]:
+        """ConfigMap and Secret volumes as files in the Pod's folder: (mountPath, folder)
+        pairs; the mountPath is replaced by the folder in the command, args and env, as the
+        termination-message path is."""
+        volumes = {v.name: v for v in pod.spec.volumes or []}
+        ns = pod.metadata.namespace
+        mounts: list[tuple[str, str]] = []
+        for mount in container.volume_mounts or []:
+            volume = volumes.get(mount.name)
+            if volume is None:
+                continue
+            if volume.config_map is not None:
+                source = volume.config_map
+                data = self._config_map(ns, source.name, bool(source.optional))
+            elif volume.secret is not None:
+                source = volume.secret
+                data = self._secret(ns, source.secret_name, bool(source.optional))
+            else:
+                continue
+            data = data or {}
+            files = {i.key: i.path for i in source.items or []} or {k: k for k in data}
+            local = work.folder / "volumes" / mount.name
+            local.mkdir(parents=True, exist_ok=True)
+            for key, path in files.items():
+                if key not in data:
+                    raise ConfigError(f"couldn't find key {key} for volume {mount.name}")
+                (local / path).write_text(data[key])
+            mounts.append((mount.mount_path.rstrip("/"), str(local)))
+        return mounts
+
     def _value_from(self, pod: Any, source: Any) -> str | None:
         ns = pod.metadata.namespace
         if source.secret_key_ref is not None:
@@ -558,6 +590,7 @@ class PodRunner:
         while True:
             try:
                 env = self._env(pod, container, work)
+                mounts = self._volumes(pod, container, work)
                 break
             except ConfigError as e:
                 status["state"] = {
@@ -576,6 +609,8 @@ class PodRunner:
             report()
             return "failed"
         env = {k: v.replace(message_path, str(message_file)) for k, v in env.items()}
+        for mount_path, local in mounts:
+            env = {k: v.replace(mount_path, local) for k, v in env.items()}
         full_env = {
             **self.base_env,
             "HOME": str(work.folder),
@@ -586,6 +621,8 @@ class PodRunner:
             expand(a, env).replace(message_path, str(message_file))
             for a in [*container.command, *(container.args or [])]
         ]
+        for mount_path, local in mounts:
+            argv = [a.replace(mount_path, local) for a in argv]
         cwd = work.folder / container.name
         cwd.mkdir(exist_ok=True)
         while True:

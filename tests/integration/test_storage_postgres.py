@@ -34,6 +34,7 @@ from driftwarden.detectors.storage import (
     open_alerts,
     record_retrain_event,
     resolve_alert,
+    run_drifted_features,
     upgrade,
     write_run,
 )
@@ -319,3 +320,17 @@ def test_unreachable_database_error_hides_credentials(postgres_server: PostgresS
     assert wrong not in str(failed.value)
     assert "***" in str(failed.value)
     assert wrong not in repr(engine)
+
+
+def test_a_runs_drifted_features_read_back_worst_first(history: Engine) -> None:
+    """What the operator reads when a run's termination message was lost."""
+    rows = drift_rows(features=3)
+    warning = replace(rows[2], drift_detected=True, severity=Severity.WARNING, statistic=0.9)
+    write_run(history, run("credit-3"), [*rows[:2], warning, *rows[3:]], [])
+    found = run_drifted_features(history, "credit-3")
+    assert [(r.feature, r.method, r.severity) for r in found] == [
+        ("f0", "psi", Severity.CRITICAL),
+        ("f0", "ks", Severity.CRITICAL),
+        ("f1", "psi", Severity.WARNING),
+    ]
+    assert run_drifted_features(history, "no-such-run") == []

@@ -18,6 +18,7 @@ import pytest
 
 from driftwarden.operator.api import ModelMonitor, RetrainPolicy
 from driftwarden.operator.api.generate import to_yaml
+from driftwarden.operator.api.monitorclass import MonitorClass
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -64,6 +65,20 @@ def churn_monitor() -> ModelMonitor:
     return ModelMonitor.model_validate(
         example("modelmonitor-files.yaml", "0b7e2f93-5a1d-4f68-8c2e-91d3a6b4c522")
     )
+
+
+@pytest.fixture
+def monitor_classes() -> dict[str, MonitorClass]:
+    """The MonitorClasses of examples/monitorclass.yaml, by name."""
+    return load_monitor_classes()
+
+
+def load_monitor_classes() -> dict[str, MonitorClass]:
+    import yaml
+
+    documents = yaml.safe_load_all((EXAMPLES / "monitorclass.yaml").read_text(encoding="utf-8"))
+    classes = [MonitorClass.model_validate(d) for d in documents]
+    return {k.metadata.name: k for k in classes}
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from driftwarden.detectors.config import DetectionSpec
+from driftwarden.detectors.config import (
+    DURATION_PATTERN,
+    MAX_DURATION,
+    DetectionSpec,
+    parse_duration,
+)
 from driftwarden.operator.api.cron import CronSchedule, check_time_zone, parse_cron
 from driftwarden.operator.api.modelmonitor import ModelMonitor, ModelMonitorSpec, detection_part
 from driftwarden.operator.api.retrainpolicy import RetrainPolicy, RetrainPolicySpec, Trigger
@@ -28,7 +33,7 @@ MONITOR: dict[str, Any] = {
         }
     },
     "baseline": {"relative": {"endOffset": "7d", "length": "30d"}},
-    "current": {"relative": {"length": "24h"}},
+    "current": {"relative": {"length": "7d"}},
     "features": [
         {"name": "age", "type": "numeric"},
         {
@@ -48,7 +53,7 @@ POLICY: dict[str, Any] = {
     "triggers": [
         {"severity": "critical"},
         {"severity": "warning", "persistFor": "24h"},
-        {"performanceDrop": {"metric": "roc_auc", "atLeast": 0.05}},
+        {"performanceDrop": {"metric": "roc_auc", "absoluteDrop": 0.05}},
     ],
     "cooldown": "7d",
     "jobTemplate": {
@@ -108,18 +113,64 @@ def test_monitor_resource_reads_api_objects() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("features", [], "at least one feature"),
+        ("features", [], "at least 1 item"),
         ("features", [{"name": "a"}, {"name": "a"}], "listed twice"),
-        ("schedule.cron", "every hour", "five fields"),
-        ("schedule.cron", "61 * * * *", "minute"),
-        ("schedule.timeZone", "Mars/Olympus", "unknown time zone"),
+        ("schedule.cron", "every hour", "pattern"),
+        ("schedule.cron", "61 * * * *", "pattern"),
+        ("schedule.cron", "99 99 99 99 99", "pattern"),
+        ("schedule.cron", "*/0 * * * *", "pattern"),
+        ("schedule.cron", "foo bar baz qux quux", "pattern"),
+        ("schedule.timeZone", "Local", "Local is refused"),
+        ("schedule.timeZone", "", "at least 1"),
+        ("schedule.timeZone", "Europe/../Berlin", "pattern"),
         ("source", {}, "exactly one of postgres or files"),
         ("source.files", {"path": "/data/x.parquet", "timestampColumn": "ts"}, "exactly one"),
         ("source.postgres.table", "inference; drop table x", "pattern"),
         ("source.postgres.filters", {"a b": "x"}, "identifier"),
-        ("baseline", {"relative": {"length": "0h"}}, "positive"),
-        ("baseline", {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "before"),
-        ("baseline", {"start": "2026-01-02T00:00:00Z"}, "both start and end"),
+        ("baseline", {"relative": {"length": "0h"}}, "at least a minute"),
+        ("baseline", {"relative": {"length": "1ms"}}, "at least a minute"),
+        ("baseline", {"relative": {"length": "3m2h1h"}}, "pattern"),
+        ("baseline", {"relative": {"length": "1.5h"}}, "pattern"),
+        ("baseline", {"relative": {"length": "99999999999w"}}, "pattern"),
+        ("baseline", {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "minute"),
+        ("baseline", {"absolute": {"start": "2026-01-02T00:00:00Z"}}, "end"),
+        (
+            "baseline",
+            {
+                "relative": {"length": "1d"},
+                "absolute": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"},
+            },
+            "exactly one",
+        ),
+        ("baseline", {"relative": {"length": "7d"}}, "same window"),
+        ("baseline", {"relative": {"length": "30d", "endOffset": "1d"}}, "end before"),
+        ("current", {"relative": {"length": "48h"}}, "labels.delay 72h"),
+        ("features.0.methods", ["psi", "psi"], "listed twice"),
+        ("features.0.methods", [], "at least one"),
+        ("features.0.methods", ["chi2"], "does not apply"),
+        ("features.1.thresholds.psi", {"warning": 0, "critical": 0}, "greater than 0"),
+        (
+            "healthWeights",
+            {
+                "dataDrift": 0,
+                "predictionDrift": 0,
+                "performance": 0,
+                "conceptDrift": 0,
+                "dataQuality": 0,
+                "operational": 0,
+            },
+            "at least one weight",
+        ),
+        ("operational", {"latencyColumn": ""}, "at least 1"),
+        ("prediction", {"column": "score", "type": "regression"}, "does not fit"),
+        ("job", {"resources": {"requests": {"cpu": "-1"}}}, "pattern"),
+        ("job", {"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}}, "exceeds"),
+        ("job", {"image": ""}, "Extra inputs"),
+        ("source", {"files": {"path": "data/x.parquet", "timestampColumn": "ts"}}, "pattern"),
+        ("model.version", "", "at least 1"),
+        ("alerting.labels", {"namespace": "other"}, "owned by the system"),
+        ("alerting.labels", {"__name__": "x"}, "owned by the system"),
+        ("alerting.labels", {"team": "x" * 129}, "at most 128"),
         ("features.1.thresholds.psi", {"warning": 0.3, "critical": 0.2}, "must not exceed"),
         ("alerting.labels", {"team-name": "x"}, "Prometheus label"),
         ("source.postgres.connectionSecretRef", {"name": "db"}, "key"),
@@ -134,7 +185,7 @@ def test_monitor_refuses(path: str, value: Any, message: str) -> None:
 def test_policy_accepts_the_example() -> None:
     spec = RetrainPolicySpec.model_validate(POLICY)
     assert spec.max_concurrent == 1
-    assert spec.approval == "Automatic"
+    assert spec.approval == "automatic"
     assert spec.job_template.spec.template.spec.restart_policy == "Never"
     dumped = spec.job_template.model_dump(by_alias=True, exclude_none=True)
     assert dumped["spec"]["template"]["spec"]["containers"][0]["image"].endswith("train:3")
@@ -156,7 +207,8 @@ def test_policy_passes_unknown_pod_fields_through() -> None:
     [
         ("monitorSelector", {"matchLabels": {"team": "risk"}}, "exactly one of monitorRef"),
         ("monitorRef", ..., "exactly one of monitorRef"),
-        ("cooldown", "0s", "cooldown must be positive"),
+        ("cooldown", "0s", "at least 1m"),
+        ("cooldown", "1ms", "at least 1m"),
         ("cooldown", "soon", "pattern"),
         ("triggers", [], "at least 1"),
         ("triggers", [{"severity": "critical", "modelAge": "30d"}], "exactly one of severity"),
@@ -164,12 +216,42 @@ def test_policy_passes_unknown_pod_fields_through() -> None:
         ("triggers", [{"severity": "none"}], "warning"),
         ("jobTemplate.spec.template.spec.containers", [], "at least one container"),
         ("maxConcurrent", 0, "greater than or equal to 1"),
-        ("approval", "manual", "Automatic"),
+        ("approval", "Manual", "automatic"),
+        ("triggers", [{"severity": "warning", "persistFor": "0s"}], "positive"),
+        ("triggers", [{"severity": "critical"}, {"severity": "critical"}], "repeat"),
+        ("triggers", [{"performanceDrop": {"metric": "rocauc", "absoluteDrop": 0.1}}], "roc_auc"),
+        ("triggers", [{"performanceDrop": {"metric": "f1", "absoluteDrop": 1e300}}], "less than"),
+        (
+            "triggers",
+            [{"performanceDrop": {"metric": "f1", "relativeDrop": 0.1, "absoluteDrop": 0.1}}],
+            "exactly one of relativeDrop",
+        ),
+        ("triggers", [{"performanceDrop": {"metric": "f1", "atLeast": 0.1}}], "Extra inputs"),
+        ("validation", {"minimum": {"roc_auc": 5}}, "less than or equal to 1"),
+        ("validation", {"minimum": {"rocauc": 0.5}}, "Extra inputs"),
+        ("jobTemplate.spec.template.spec.containers", [{"name": "t", "image": ""}], "at least 1"),
     ],
 )
 def test_policy_refuses(path: str, value: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         RetrainPolicySpec.model_validate(_with(POLICY, path, value))
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ({}, "an empty one selects all"),
+        ({"matchExpressions": [{"key": "team", "operator": "In"}]}, "In and NotIn need values"),
+        (
+            {"matchExpressions": [{"key": "team", "operator": "Exists", "values": ["a"]}]},
+            "take none",
+        ),
+    ],
+)
+def test_policy_refuses_selectors(selector: dict[str, Any], message: str) -> None:
+    spec = {**_with(POLICY, "monitorRef", ...), "monitorSelector": selector}
+    with pytest.raises(ValidationError, match=message):
+        RetrainPolicySpec.model_validate(spec)
 
 
 def test_policy_resource() -> None:
@@ -180,6 +262,8 @@ def test_policy_resource() -> None:
 def test_trigger_descriptions() -> None:
     texts = [Trigger.model_validate(t).describe() for t in POLICY["triggers"]]
     assert texts == ["severity>=critical", "severity>=warning for 24h", "roc_auc dropped by >=0.05"]
+    relative = {"performanceDrop": {"metric": "rmse", "relativeDrop": 0.1}}
+    assert Trigger.model_validate(relative).describe() == "rmse dropped by >=0.1 of baseline"
     assert Trigger(model_age="30d").describe() == "model older than 30d"
 
 
@@ -234,12 +318,12 @@ def test_cron_next_run(
     ("expression", "message"),
     [
         ("* * * *", "five fields"),
-        ("60 * * * *", "minute: 60"),
-        ("* 24 * * *", "hour: 24"),
-        ("* * 0 * *", "day of month: 0"),
-        ("* * * 13 *", "month: 13"),
-        ("* * * * 8", "day of week: 8"),
-        ("*/0 * * * *", "step"),
+        ("60 * * * *", "minute \\(0-59\\)"),
+        ("* 24 * * *", "five fields"),
+        ("* * 0 * *", "five fields"),
+        ("* * * 13 *", "five fields"),
+        ("* * * * 8", "five fields"),
+        ("*/0 * * * *", "five fields"),
         ("5-1 * * * *", "backwards"),
         ("* * * foo *", "month"),
         ("TZ=UTC 0 * * * *", "five fields"),
@@ -250,6 +334,14 @@ def test_cron_refuses(expression: str, message: str) -> None:
         parse_cron(expression)
 
 
+@pytest.mark.parametrize(
+    ("expression", "fires"),
+    [("0 0 31 2 *", False), ("0 0 30 2 *", False), ("0 0 29 2 *", True), ("0 0 31 2 mon", True)],
+)
+def test_cron_that_never_fires(expression: str, fires: bool) -> None:
+    assert parse_cron(expression).fires() is fires
+
+
 def test_cron_needs_aware_times() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         parse_cron("@daily").next_after(datetime(2026, 1, 1))
@@ -257,8 +349,10 @@ def test_cron_needs_aware_times() -> None:
 
 def test_time_zone() -> None:
     assert check_time_zone("Europe/Berlin") == "Europe/Berlin"
-    with pytest.raises(ValueError, match="IANA"):
-        check_time_zone("Nowhere/Special")
+    assert check_time_zone("Etc/UTC") == "Etc/UTC"
+    for wrong in ("Nowhere/Special", "Mars/Olympus_Mons", "America", "Etc", "posixrules", "Local"):
+        with pytest.raises(ValueError, match="IANA"):
+            check_time_zone(wrong)
 
 
 FIELD = st.one_of(
@@ -303,3 +397,33 @@ def test_property_next_run_is_the_first_matching_minute(expression: str, offset:
     while probe < horizon:
         assert not _matches(cron, probe), probe
         probe += timedelta(minutes=1)
+
+
+def test_metric_enum_is_what_the_detectors_compute() -> None:
+    from driftwarden.detectors.stats.performance import HIGHER_IS_BETTER, LOWER_IS_BETTER
+    from driftwarden.operator.api.retrainpolicy import MetricValues, PerformanceMetric
+
+    computed = HIGHER_IS_BETTER | LOWER_IS_BETTER
+    assert {str(m) for m in PerformanceMetric} == computed
+    assert set(MetricValues.model_json_schema(by_alias=True)["properties"]) == computed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(DURATION_PATTERN, fullmatch=True).filter(bool))  # minLength 1
+def test_property_every_duration_the_schema_admits_parses_within_the_bound(text: str) -> None:
+    """The schema's pattern and the one parser agree, and no admitted duration overflows a
+    window resolved from today (twice the longest duration back stays a valid date)."""
+    value = parse_duration(text)
+    assert timedelta() <= value <= MAX_DURATION
+    assert datetime(2026, 1, 1, tzinfo=UTC) - 2 * value > datetime(1, 1, 1, tzinfo=UTC)
+
+
+@given(st.text(max_size=12))
+def test_property_parser_refuses_what_the_pattern_refuses(text: str) -> None:
+    import re
+
+    if text and re.fullmatch(DURATION_PATTERN, text):  # the schema: the pattern and minLength 1
+        parse_duration(text)
+    else:
+        with pytest.raises(ValueError, match="invalid duration"):
+            parse_duration(text)

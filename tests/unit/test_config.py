@@ -22,14 +22,18 @@ from driftwarden.detectors.config import (
         ("1h30m", timedelta(hours=1, minutes=30)),
         ("2w", timedelta(days=14)),
         ("250ms", timedelta(milliseconds=250)),
-        ("1.5h", timedelta(minutes=90)),
+        ("1y2w", timedelta(days=379)),
+        ("0", timedelta()),
     ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "7", "d", "7 days", "-1h", "1h 30m", "1y"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "7", "d", "7 days", "-1h", "1h 30m", "1.5h", "3m2h1h", "1h1h", "99999999999w", "100y"],
+)
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(text)

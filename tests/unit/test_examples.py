@@ -13,6 +13,7 @@ from driftwarden.detectors.cli import load_config
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.operator.api import GROUP, ModelMonitor, RetrainPolicy
 from driftwarden.operator.api.modelmonitor import detection_part
+from driftwarden.operator.api.monitorclass import MonitorClass
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -30,12 +31,16 @@ def driftwarden_manifests() -> list[tuple[str, dict[str, Any]]]:
 
 def test_there_are_examples_of_both_kinds() -> None:
     kinds = {document["kind"] for _, document in driftwarden_manifests()}
-    assert kinds == {"ModelMonitor", "RetrainPolicy"}
+    assert kinds == {"ModelMonitor", "RetrainPolicy", "MonitorClass"}
 
 
 @pytest.mark.parametrize(("name", "document"), driftwarden_manifests(), ids=lambda v: str(v)[:40])
 def test_example_validates(name: str, document: dict[str, Any]) -> None:
-    model = {"ModelMonitor": ModelMonitor, "RetrainPolicy": RetrainPolicy}[document["kind"]]
+    model = {
+        "ModelMonitor": ModelMonitor,
+        "RetrainPolicy": RetrainPolicy,
+        "MonitorClass": MonitorClass,
+    }[document["kind"]]
     model.model_validate(document)
     if document["kind"] == "ModelMonitor":
         DetectionSpec.model_validate(detection_part(document["spec"]))

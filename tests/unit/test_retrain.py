@@ -1,33 +1,47 @@
-"""The retrain decision: worked examples, the golden training Job, and Hypothesis properties."""
+"""Retrain decisions per monitor, RetrainRuns as the record and the approval, Job planning."""
 
 from __future__ import annotations
 
 import itertools
-import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftwarden.detectors.config import Severity, parse_duration
+from driftwarden.detectors.config import Severity
 from driftwarden.operator.api import ModelMonitor, RetrainPolicy, RunSummary
 from driftwarden.operator.api import conditions as c
+from driftwarden.operator.api.conditions import ConditionStatus
 from driftwarden.operator.api.modelmonitor import MetricChange, RunOutcome, WindowRows
-from driftwarden.operator.reconcile.naming import ANNOTATION_APPROVE
+from driftwarden.operator.api.retrainpolicy import MAX_MONITORS
+from driftwarden.operator.api.retrainrun import RetrainRun
 from driftwarden.operator.reconcile.retrain import (
     MonitorRuns,
-    RetrainDecision,
+    PolicyPlan,
     TrainingJob,
-    decide_retrain,
-    plan_policy_status,
-    training_job_name,
+    plan_policy,
+    plan_retrain_run_status,
+    retrain_run_name,
     trigger_window,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-REASONS = {c.TRIGGERED, *c.RETRAIN_SKIP_REASONS}
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _credit_objects() -> tuple[RetrainPolicy, ModelMonitor]:
+    """The examples as the API server returns them (hypothesis tests take no fixtures)."""
+    loaded = []
+    for name in ("retrainpolicy.yaml", "modelmonitor-postgres.yaml"):
+        document = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
+        document["metadata"] |= {"uid": f"uid-{name[:5]}", "generation": 3}
+        loaded.append(document)
+    return RetrainPolicy.model_validate(loaded[0]), ModelMonitor.model_validate(loaded[1])
+
 
 Golden = Callable[[str, Any], None]  # the `golden` fixture of conftest.py
 
@@ -59,459 +73,307 @@ def run(
 
 
 def with_spec(policy: RetrainPolicy, **changes: Any) -> RetrainPolicy:
-    return policy.model_copy(update={"spec": policy.spec.model_copy(update=changes)})
-
-
-def approved(policy: RetrainPolicy, job_name: str) -> RetrainPolicy:
-    metadata = policy.metadata.model_copy(update={"annotations": {ANNOTATION_APPROVE: job_name}})
-    return policy.model_copy(update={"metadata": metadata})
+    spec = policy.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    fields = type(policy.spec).model_fields
+    spec |= {fields[k].alias or k: v for k, v in changes.items()}
+    return policy.model_copy(update={"spec": type(policy.spec).model_validate(spec)})
 
 
 def automatic(policy: RetrainPolicy) -> RetrainPolicy:
-    return with_spec(policy, approval="Automatic")
+    return with_spec(policy, approval="automatic")
 
 
-def test_critical_run_triggers_a_golden_job(
+def named(monitor: ModelMonitor, name: str, version: str | None = None) -> ModelMonitor:
+    metadata = monitor.metadata.model_copy(update={"name": name})
+    updated = monitor.model_copy(update={"metadata": metadata})
+    if version is not None:
+        model = monitor.spec.model.model_copy(update={"version": version})
+        updated = updated.model_copy(
+            update={"spec": monitor.spec.model_copy(update={"model": model})}
+        )
+    return updated
+
+
+def created(manifest: dict[str, Any], at: datetime, **status: Any) -> RetrainRun:
+    """A RetrainRun manifest as the API server returns it (uid, creation time, status)."""
+    document = {
+        **manifest,
+        "metadata": {
+            **manifest["metadata"],
+            "uid": "rr-" + manifest["metadata"]["name"][-6:],
+            "creationTimestamp": at.isoformat(),
+            "generation": 1,
+        },
+    }
+    rr = RetrainRun.model_validate(document)
+    return rr.model_copy(update={"status": rr.status.model_copy(update=status)}) if status else rr
+
+
+def apply(policy: RetrainPolicy, plan: PolicyPlan) -> RetrainPolicy:
+    return policy.model_copy(update={"status": plan.status})
+
+
+def decide(
+    policy: RetrainPolicy,
+    monitors: Sequence[MonitorRuns],
+    now: datetime = NOW,
+    rrs: Sequence[RetrainRun] = (),
+    jobs: Sequence[TrainingJob] = (),
+    **kwargs: Any,
+) -> PolicyPlan:
+    return plan_policy(policy, monitors, rrs, jobs, now, **kwargs)
+
+
+def test_critical_run_makes_a_golden_retrain_run_then_job(
     credit_policy: RetrainPolicy, credit_monitor: ModelMonitor, golden: Golden
 ) -> None:
-    runs = [run("credit-scoring-1", NOW - timedelta(hours=1), Severity.CRITICAL)]
-    decision = decide_retrain(
-        automatic(credit_policy), [MonitorRuns(credit_monitor, runs)], [], NOW
-    )
-    assert decision.trigger
-    assert decision.reason == c.TRIGGERED
+    policy = automatic(credit_policy)
+    monitors = [MonitorRuns(credit_monitor, [run("credit-scoring-1", NOW, Severity.CRITICAL)])]
+    plan = decide(policy, monitors)
+    (decision,) = plan.decisions
+    assert (decision.trigger, decision.reason) == (True, c.TRIGGERED)
     assert decision.cooldown_until == NOW + timedelta(days=7)
-    assert decision.job is not None
-    golden("job-retrain-credit-scoring", decision.job)
-    env = {
-        e["name"]: e["value"]
-        for e in decision.job["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
+    (manifest,) = plan.objects
+    golden("retrainrun-credit-scoring", manifest)
+    assert manifest["spec"]["approval"] == "approved"  # automatic
+    rr = created(manifest, NOW)
+    # The next reconcile sees the approved RetrainRun (with its uid) and creates its Job.
+    policy = apply(policy, plan)
+    newer = [
+        MonitorRuns(
+            credit_monitor, [run("credit-scoring-2", NOW + timedelta(seconds=2), Severity.CRITICAL)]
+        )
+    ]
+    plan = decide(policy, newer, NOW + timedelta(seconds=5), [rr])
+    (job,) = plan.objects
+    golden("job-retrain-credit-scoring", job)
+    assert job["metadata"]["name"] == rr.metadata.name
+    assert job["metadata"]["ownerReferences"][0]["kind"] == "RetrainRun"
+    assert job["spec"]["ttlSecondsAfterFinished"] == 604_800
+    pod = job["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert "runAsUser" not in pod["securityContext"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
     assert env["DRIFTWARDEN_TRIGGER"] == "severity>=critical"
     assert env["DRIFTWARDEN_TRIGGER_RUN_ID"] == "credit-scoring-1"
-    assert (
-        env["DRIFTWARDEN_VALIDATION"]
-        == '{"maxDropVsCurrent": {"roc_auc": 0.01}, "minimum": {"roc_auc": 0.78}}'
+    assert env["DRIFTWARDEN_VALIDATION"] == (
+        '{"maxRelativeDropVsServing": {"roc_auc": 0.01}, "minimum": {"roc_auc": 0.78}}'
     )
+    # and no second RetrainRun while the first one's cooldown runs
+    assert plan.decisions[0].reason == c.COOLDOWN
 
 
-def test_manual_approval(credit_policy: RetrainPolicy, credit_monitor: ModelMonitor) -> None:
-    runs = [run("r1", NOW - timedelta(hours=1), Severity.CRITICAL)]
-    pending = decide_retrain(credit_policy, [MonitorRuns(credit_monitor, runs)], [], NOW)
-    assert pending.reason == c.PENDING_APPROVAL
-    assert pending.job is None
-    assert pending.job_name is not None
-    assert f"driftwarden.io/approve={pending.job_name}" in pending.message
-    later = NOW + timedelta(hours=5)  # same trigger window: same name, approval still valid
-    go = decide_retrain(
-        approved(credit_policy, pending.job_name), [MonitorRuns(credit_monitor, runs)], [], later
-    )
-    assert go.trigger
-    assert go.job_name == pending.job_name
-    stale = decide_retrain(
-        approved(credit_policy, "something-else"), [MonitorRuns(credit_monitor, runs)], [], NOW
-    )
-    assert stale.reason == c.PENDING_APPROVAL
+def test_manual_approval_survives_the_trigger_window(
+    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
+) -> None:
+    """An approval given just before the next trigger window starts is not lost."""
+    monitors = [MonitorRuns(credit_monitor, [run("r1", NOW, Severity.CRITICAL)])]
+    plan = decide(credit_policy, monitors)
+    (manifest,) = plan.objects
+    assert manifest["spec"]["approval"] == "pending"
+    rr = created(manifest, NOW)
+    policy = apply(credit_policy, plan)
+    later = trigger_window(credit_policy, NOW) + timedelta(days=7, minutes=1)  # next window
+    waiting = decide(policy, monitors, later, [rr])
+    assert waiting.decisions[0].reason == c.PENDING_APPROVAL
+    assert waiting.objects == ()  # no second RetrainRun while one is pending
+    assert "kubectl patch retrainrun" in waiting.decisions[0].message
+    approved = rr.model_copy(update={"spec": rr.spec.model_copy(update={"approval": "approved"})})
+    go = decide(policy, monitors, later, [approved])
+    assert [o["kind"] for o in go.objects] == ["Job"]
+    denied = rr.model_copy(update={"spec": rr.spec.model_copy(update={"approval": "denied"})})
+    newer = [
+        MonitorRuns(credit_monitor, [run("r2", NOW + timedelta(minutes=30), Severity.CRITICAL)])
+    ]
+    no = decide(policy, newer, NOW + timedelta(hours=1), [denied])
+    assert no.objects == ()
+    assert no.decisions[0].reason == c.COOLDOWN  # a denied decision still counts
 
 
 def test_gates_in_order(credit_policy: RetrainPolicy, credit_monitor: ModelMonitor) -> None:
     policy = automatic(credit_policy)
-    critical = [run("r1", NOW - timedelta(hours=1), Severity.CRITICAL)]
-    monitors = [MonitorRuns(credit_monitor, critical)]
-    assert decide_retrain(policy, monitors, [], NOW, enabled=False).reason == c.DISABLED
-    assert decide_retrain(with_spec(policy, suspend=True), monitors, [], NOW).reason == c.SUSPENDED
-    calm = [MonitorRuns(credit_monitor, [run("r1", NOW - timedelta(hours=1))])]
-    assert decide_retrain(policy, calm, [], NOW).reason == c.NOT_TRIGGERED
-    thin = [
-        MonitorRuns(
-            credit_monitor, [run("r1", NOW - timedelta(hours=1), Severity.CRITICAL, labelled=10)]
-        )
-    ]
-    decision = decide_retrain(policy, thin, [], NOW)
-    assert decision.reason == c.INSUFFICIENT_SAMPLES
-    assert "10 labelled rows" in decision.message
-    recent = TrainingJob(
-        "old",
-        NOW - timedelta(days=2),
-        active=False,
-        succeeded=True,
-        completed_at=NOW - timedelta(days=1),
-    )
-    decision = decide_retrain(policy, monitors, [recent], NOW)
-    assert decision.reason == c.COOLDOWN
-    assert decision.cooldown_until == NOW + timedelta(days=5)
-    running = TrainingJob("running", NOW - timedelta(days=8), active=True)
-    assert decide_retrain(policy, monitors, [running], NOW).reason == c.MAX_CONCURRENT
-    two = with_spec(policy, max_concurrent=2)
-    assert decide_retrain(two, monitors, [running], NOW).trigger
+    critical = [MonitorRuns(credit_monitor, [run("r1", NOW, Severity.CRITICAL)])]
+
+    def reason(plan: PolicyPlan) -> str:
+        return plan.decisions[0].reason
+
+    assert reason(decide(policy, critical, enabled=False)) == c.DISABLED
+    assert reason(decide(with_spec(policy, suspend=True), critical)) == c.SUSPENDED
+    assert reason(decide(policy, critical, template_error="bad field")) == c.INVALID_JOB_TEMPLATE
+    calm = [MonitorRuns(credit_monitor, [run("r1", NOW)])]
+    assert reason(decide(policy, calm)) == c.NOT_TRIGGERED
+    thin = [MonitorRuns(credit_monitor, [run("r1", NOW, Severity.CRITICAL, labelled=10)])]
+    plan = decide(policy, thin)
+    assert reason(plan) == c.INSUFFICIENT_SAMPLES
+    assert "10 labelled rows" in plan.decisions[0].message
+    busy = TrainingJob("other", NOW - timedelta(hours=1), active=True)
+    assert reason(decide(policy, critical, jobs=[busy])) == c.MAX_CONCURRENT
 
 
-def test_only_evidence_newer_than_the_last_retrain_counts(
+def test_one_monitors_retrain_leaves_anothers_cooldown(
     credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
 ) -> None:
-    policy = automatic(credit_policy)
-    old_alarm = [
-        run("r1", NOW - timedelta(days=9), Severity.CRITICAL),
-        run("r2", NOW - timedelta(hours=1)),
-    ]
-    done = TrainingJob("t", NOW - timedelta(days=8), active=False, succeeded=True)
-    decision = decide_retrain(policy, [MonitorRuns(credit_monitor, old_alarm)], [done], NOW)
-    assert decision.reason == c.NOT_TRIGGERED
-
-
-def test_persisting_warning(credit_policy: RetrainPolicy, credit_monitor: ModelMonitor) -> None:
-    policy = automatic(credit_policy)
-    hours = [30, 24, 18, 12, 6, 0]
-    young = [run(f"r{h}", NOW - timedelta(hours=h), Severity.WARNING) for h in hours[2:]]
-    assert (
-        decide_retrain(policy, [MonitorRuns(credit_monitor, young)], [], NOW).reason
-        == c.NOT_TRIGGERED
+    policy = automatic(with_spec(credit_policy, max_concurrent=5))
+    a, b = named(credit_monitor, "a"), named(credit_monitor, "b")
+    plan = decide(policy, [MonitorRuns(a, [run("a1", NOW, Severity.CRITICAL)]), MonitorRuns(b, [])])
+    assert [d.reason for d in plan.decisions] == [c.TRIGGERED, c.NOT_TRIGGERED]
+    policy = apply(policy, plan)
+    state = {m.name: m for m in policy.status.monitors}
+    assert state["a"].cooldown_until_time == NOW + timedelta(days=7)
+    assert state["b"].cooldown_until_time is None
+    later = NOW + timedelta(hours=6)
+    rr = created(plan.objects[0], NOW)
+    plan = decide(
+        policy,
+        [
+            MonitorRuns(a, [run("a2", later, Severity.CRITICAL)]),
+            MonitorRuns(b, [run("b1", later, Severity.CRITICAL)]),
+        ],
+        later,
+        [rr],
     )
-    held = [run(f"r{h}", NOW - timedelta(hours=h), Severity.WARNING) for h in hours]
-    decision = decide_retrain(policy, [MonitorRuns(credit_monitor, held)], [], NOW)
-    assert decision.trigger
-    assert decision.firing is not None
-    assert decision.firing.trigger == "severity>=warning for 24h"
-    broken = [*held[:3], run("calm", NOW - timedelta(hours=10)), *held[4:]]
-    assert (
-        decide_retrain(policy, [MonitorRuns(credit_monitor, broken)], [], NOW).reason
-        == c.NOT_TRIGGERED
-    )
+    assert [d.reason for d in plan.decisions] == [c.COOLDOWN, c.TRIGGERED]
 
 
-def test_performance_drop_and_failed_runs(
+def test_too_many_monitors_is_a_condition_not_a_crash(
     credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
 ) -> None:
-    policy = automatic(credit_policy)
-    dropped = [run("r1", NOW - timedelta(hours=1), roc_drop=0.07)]
-    decision = decide_retrain(policy, [MonitorRuns(credit_monitor, dropped)], [], NOW)
-    assert decision.trigger
-    assert decision.firing is not None
-    assert decision.firing.trigger == "roc_auc dropped by >=0.05"
-    failed = [run("r1", NOW - timedelta(hours=1), Severity.CRITICAL, outcome=RunOutcome.FAILED)]
-    assert (
-        decide_retrain(policy, [MonitorRuns(credit_monitor, failed)], [], NOW).reason
-        == c.NOT_TRIGGERED
-    )
+    monitors = [MonitorRuns(named(credit_monitor, f"m{i:03d}"), []) for i in range(70)]
+    plan = decide(credit_policy, monitors)
+    assert len(plan.status.monitors) == MAX_MONITORS
+    too_many = next(x for x in plan.status.conditions if x.type == c.TOO_MANY_MONITORS)
+    assert too_many.status == ConditionStatus.TRUE
+    assert "m069" in too_many.message
+    ready = next(x for x in plan.status.conditions if x.type == c.READY)
+    assert ready.status == ConditionStatus.TRUE
 
 
-def test_model_age(credit_monitor: ModelMonitor) -> None:
-    policy = RetrainPolicy.model_validate(
-        {
-            "metadata": {"name": "aging", "namespace": "risk", "uid": "u"},
-            "spec": {
-                "monitorRef": {"name": "credit-scoring"},
-                "triggers": [{"modelAge": "60d"}],
-                "jobTemplate": {
-                    "spec": {"template": {"spec": {"containers": [{"name": "t", "image": "i"}]}}}
-                },
-            },
-        }
-    )
-    # credit-scoring's model.trainedAt is 2026-09-01: 83 days before NOW.
-    decision = decide_retrain(policy, [MonitorRuns(credit_monitor, [])], [], NOW)
-    assert decision.trigger
-    retrained = TrainingJob(
-        "t",
-        NOW - timedelta(days=20),
-        active=False,
-        succeeded=True,
-        completed_at=NOW - timedelta(days=19),
-    )
-    assert (
-        decide_retrain(policy, [MonitorRuns(credit_monitor, [])], [retrained], NOW).reason
-        == c.NOT_TRIGGERED
-    )
-
-
-def test_training_job_from_manifest() -> None:
-    job = TrainingJob.from_manifest(
-        {
-            "metadata": {
-                "name": "p-20261123000000",
-                "creationTimestamp": "2026-11-23T00:00:05Z",
-                "annotations": {"driftwarden.io/triggered-at": "2026-11-23T00:00:00Z"},
-            },
-            "status": {
-                "conditions": [{"type": "Complete", "status": "True"}],
-                "completionTime": "2026-11-23T02:00:00Z",
-            },
-        }
-    )
-    assert job.triggered_at == datetime(2026, 11, 23, tzinfo=UTC)
-    assert not job.active
-    assert job.succeeded
-    running = TrainingJob.from_manifest(
-        {"metadata": {"name": "x", "creationTimestamp": "2026-11-23T00:00:05Z"}}
-    )
-    assert running.active
-
-
-# --- properties ----------------------------------------------------------------------------------
-
-SEVERITIES = st.sampled_from([Severity.NONE, Severity.WARNING, Severity.CRITICAL])
-
-
-@st.composite
-def scenarios(
-    draw: st.DrawFn,
-) -> tuple[RetrainPolicy, list[MonitorRuns], list[TrainingJob], datetime]:
-    now = NOW + timedelta(minutes=draw(st.integers(0, 60 * 24 * 30)))
-    triggers = draw(
-        st.lists(
-            st.sampled_from(
-                [
-                    {"severity": "critical"},
-                    {"severity": "warning"},
-                    {"severity": "warning", "persistFor": "12h"},
-                    {"performanceDrop": {"metric": "roc_auc", "atLeast": 0.05}},
-                    {"modelAge": "30d"},
-                ]
-            ),
-            min_size=1,
-            max_size=3,
-        )
-    )
-    spec = {
-        "monitorRef": {"name": "m"},
-        "triggers": triggers,
-        "cooldown": f"{draw(st.integers(1, 72))}h",
-        "maxConcurrent": draw(st.integers(1, 3)),
-        "minNewLabelledSamples": draw(st.sampled_from([0, 0, 100, 5000])),
-        "approval": draw(st.sampled_from(["Automatic", "Manual"])),
-        "suspend": draw(st.sampled_from([False] * 9 + [True])),
-        "jobTemplate": {
-            "spec": {"template": {"spec": {"containers": [{"name": "t", "image": "i"}]}}}
-        },
-    }
-    last = draw(st.none() | st.integers(0, 60 * 24 * 60))
-    policy = RetrainPolicy.model_validate(
-        {
-            "metadata": {"name": "p", "namespace": "n", "uid": "u"},
-            "spec": spec,
-            "status": {
-                "lastTriggered": None
-                if last is None
-                else (now - timedelta(minutes=last)).isoformat()
-            },
-        }
-    )
-    if policy.spec.approval == "Manual" and draw(st.booleans()):
-        policy = approved(policy, training_job_name(policy, trigger_window(policy, now)))
-    monitor = ModelMonitor.model_validate(
-        {
-            "metadata": {"name": "m", "namespace": "n"},
-            "spec": {
-                "model": {
-                    "name": "m",
-                    "trainedAt": (now - timedelta(days=draw(st.integers(0, 90)))).isoformat(),
-                },
-                "schedule": {"cron": "@hourly"},
-                "source": {"files": {"path": "/d", "timestampColumn": "t"}},
-                "baseline": {"relative": {"length": "7d", "endOffset": "7d"}},
-                "current": {"relative": {"length": "1d"}},
-                "features": [{"name": "x"}],
-            },
-        }
-    )
-    runs = [
-        run(f"r{i}", now - timedelta(minutes=age), severity, labelled, drop)
-        for i, (age, severity, labelled, drop) in enumerate(
-            draw(
-                st.lists(
-                    st.tuples(
-                        st.integers(0, 60 * 24 * 5),
-                        SEVERITIES,
-                        st.integers(0, 10_000),
-                        st.sampled_from([0.0, 0.01, 0.06]),
-                    ),
-                    min_size=1,
-                    max_size=8,
-                )
-            )
-        )
-    ]
-    jobs = [
-        TrainingJob(f"j{i}", now - timedelta(minutes=age), active=active)
-        for i, (age, active) in enumerate(
-            draw(st.lists(st.tuples(st.integers(0, 60 * 24 * 60), st.booleans()), max_size=3))
-        )
-    ]
-    return policy, [MonitorRuns(monitor, runs)], jobs, now
-
-
-def _check_explained(decision: RetrainDecision) -> None:
-    assert decision.reason in REASONS
-    assert decision.message.strip()
-    assert decision.trigger == (decision.reason == c.TRIGGERED)
-    assert (decision.job is not None) == decision.trigger
-    if decision.job is not None:
-        assert decision.job["metadata"]["name"] == decision.job_name
-        assert len(decision.job["metadata"]["name"]) <= 63
-
-
-@settings(max_examples=300, deadline=None)
-@given(scenarios())
-def test_property_every_decision_is_explained(scenario: Any) -> None:
-    policy, monitors, jobs, now = scenario
-    _check_explained(decide_retrain(policy, monitors, jobs, now))
-
-
-@settings(max_examples=300, deadline=None)
-@given(scenarios())
-def test_property_cooldown_and_concurrency_hold(scenario: Any) -> None:
-    policy, monitors, jobs, now = scenario
-    decision = decide_retrain(policy, monitors, jobs, now)
-    if decision.trigger:
-        cooldown = parse_duration(policy.spec.cooldown)
-        for job in jobs:
-            assert now - job.triggered_at >= cooldown
-        if policy.status.last_triggered is not None:
-            assert now - policy.status.last_triggered >= cooldown
-        assert sum(job.active for job in jobs) < policy.spec.max_concurrent
-
-
-@settings(max_examples=200, deadline=None)
-@given(scenarios(), st.randoms(use_true_random=False))
-def test_property_same_inputs_same_decision(scenario: Any, rng: random.Random) -> None:
-    policy, monitors, jobs, now = scenario
-    first = decide_retrain(policy, monitors, jobs, now)
-    shuffled_runs = [
-        MonitorRuns(m.monitor, rng.sample(list(m.runs), len(m.runs))) for m in monitors
-    ]
-    again = decide_retrain(policy, shuffled_runs, rng.sample(jobs, len(jobs)), now)
-    assert again == first
-    if first.job_name is not None:
-        window = trigger_window(policy, now)
-        later = window + (parse_duration(policy.spec.cooldown) - timedelta(seconds=1))
-        assert trigger_window(policy, later) == window
-        same_window = decide_retrain(policy, monitors, jobs, max(now, later))
-        if same_window.job_name is not None:
-            assert same_window.job_name == first.job_name
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    cooldown_hours=st.integers(1, 72),
-    max_concurrent=st.integers(1, 3),
-    steps=st.lists(
-        st.tuples(st.integers(1, 600), SEVERITIES, st.integers(0, 3)), min_size=1, max_size=60
-    ),
-)
-def test_property_over_time_never_too_often_nor_too_many(
-    cooldown_hours: int, max_concurrent: int, steps: list[tuple[int, Severity, int]]
+def test_model_age_counts_from_version_change_and_successful_runs(
+    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
 ) -> None:
-    """Simulate reconciles: runs arrive, Jobs start (when triggered) and finish at random."""
-    policy = RetrainPolicy.model_validate(
-        {
-            "metadata": {"name": "p", "namespace": "n", "uid": "u"},
-            "spec": {
-                "monitorRef": {"name": "m"},
-                "triggers": [{"severity": "warning"}],
-                "cooldown": f"{cooldown_hours}h",
-                "maxConcurrent": max_concurrent,
-                "jobTemplate": {
-                    "spec": {"template": {"spec": {"containers": [{"name": "t", "image": "i"}]}}}
-                },
-            },
-        }
+    policy = automatic(
+        with_spec(credit_policy, triggers=[{"modelAge": "30d"}], min_new_labelled_samples=0)
     )
-    monitor_doc = {
-        "metadata": {"name": "m", "namespace": "n"},
-        "spec": {
-            "model": {"name": "m"},
-            "schedule": {"cron": "@hourly"},
-            "source": {"files": {"path": "/d", "timestampColumn": "t"}},
-            "baseline": {"relative": {"length": "7d"}},
-            "current": {"relative": {"length": "1d"}},
-            "features": [{"name": "x"}],
-        },
-    }
-    monitor = ModelMonitor.model_validate(monitor_doc)
-    now = NOW
-    runs: list[RunSummary] = []
-    jobs: list[TrainingJob] = []
-    triggers: list[datetime] = []
-    names: set[str] = set()
-    for minutes, severity, finish in steps:
-        now += timedelta(minutes=minutes)
-        runs.append(run(f"r{len(runs)}", now, severity))
-        jobs = [
-            TrainingJob(j.name, j.triggered_at, active=False) if i < finish else j
-            for i, j in enumerate(jobs)
-        ]
-        decision = decide_retrain(policy, [MonitorRuns(monitor, runs[-20:])], jobs, now)
-        _check_explained(decision)
-        if decision.trigger:
-            assert decision.job_name not in names
-            assert decision.job_name is not None
-            names.add(decision.job_name)
-            jobs.append(TrainingJob(decision.job_name, now, active=True))
-            triggers.append(now)
-        assert sum(j.active for j in jobs) <= max_concurrent
-    cooldown = timedelta(hours=cooldown_hours)
-    assert all(b - a >= cooldown for a, b in itertools.pairwise(triggers))
+    trained = credit_monitor.spec.model.trained_at
+    assert trained is not None
+    old_enough = trained + timedelta(days=31)
+    fires = decide(policy, [MonitorRuns(credit_monitor, [])], old_enough)
+    assert fires.decisions[0].reason == c.TRIGGERED
+    # A new model.version seen by the policy starts the age anew, with an Event.
+    seen = apply(policy, decide(policy, [MonitorRuns(credit_monitor, [])], trained))
+    bumped = named(credit_monitor, credit_monitor.metadata.name, version="3.3.0")
+    plan = decide(seen, [MonitorRuns(bumped, [])], old_enough - timedelta(days=5))
+    assert [e.reason for e in plan.events] == [c.MODEL_VERSION_CHANGED]
+    seen = apply(seen, plan)
+    assert decide(seen, [MonitorRuns(bumped, [])], old_enough).decisions[0].reason == (
+        c.NOT_TRIGGERED
+    )
+    # A successful RetrainRun resets it too, and deleting its Job later does not undo that.
+    rr = created(fires.objects[0], old_enough)
+    done = plan_retrain_run_status(
+        rr,
+        TrainingJob(
+            rr.metadata.name, old_enough, active=False, succeeded=True, completed_at=old_enough
+        ),
+        old_enough,
+    )
+    rr = rr.model_copy(update={"status": done})
+    after = old_enough + timedelta(days=20)
+    plan = decide(seen, [MonitorRuns(bumped, [])], after, [rr])
+    assert plan.decisions[0].reason == c.NOT_TRIGGERED
+    state = plan.status.monitors[0]
+    assert state.last_retrain_succeeded_time == old_enough
 
 
-# --- policy status ------------------------------------------------------------------------------
-
-
-def _status_after(
-    policy: RetrainPolicy, decision: RetrainDecision, jobs: list[TrainingJob], now: datetime
-) -> RetrainPolicy:
-    plan = plan_policy_status(policy, decision, jobs, ["credit-scoring"], now)
-    return policy.model_copy(update={"status": plan.status})
-
-
-def test_policy_status_over_a_pending_approval(
-    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor, golden: Golden
+def test_performance_drop_in_either_unit(
+    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
 ) -> None:
-    runs = [MonitorRuns(credit_monitor, [run("r1", NOW - timedelta(hours=1), Severity.CRITICAL)])]
-    pending = decide_retrain(credit_policy, runs, [], NOW)
-    plan = plan_policy_status(credit_policy, pending, [], ["credit-scoring"], NOW)
-    assert [(e.reason, e.type) for e in plan.events] == [(c.PENDING_APPROVAL, "Normal")]
-    policy = credit_policy.model_copy(update={"status": plan.status})
-    assert policy.status.pending_approval is not None
-    assert policy.status.pending_approval.job_name == pending.job_name
-    # The next reconcile decides the same: nothing to write, no Event.
-    later = NOW + timedelta(minutes=5)
-    again = plan_policy_status(
-        policy, decide_retrain(policy, runs, [], later), [], ["credit-scoring"], later
+    absolute = automatic(
+        with_spec(
+            credit_policy,
+            triggers=[{"performanceDrop": {"metric": "roc_auc", "absoluteDrop": 0.05}}],
+        )
     )
-    assert not again.changed
-    assert again.events == ()
-    assert pending.job_name is not None
-    policy = approved(policy, pending.job_name)
-    go = decide_retrain(policy, runs, [], later)
-    plan = plan_policy_status(policy, go, [], ["credit-scoring"], later)
-    assert [e.reason for e in plan.events] == [c.TRIGGERED]
-    golden(
-        "status-retrainpolicy-triggered",
-        plan.status.model_dump(mode="json", by_alias=True, exclude_none=True),
+    relative = automatic(
+        with_spec(
+            credit_policy,
+            triggers=[{"performanceDrop": {"metric": "roc_auc", "relativeDrop": 0.1}}],
+        )
     )
-    status = plan.status
-    assert status.pending_approval is None
-    assert status.last_triggered == later
-    assert status.cooldown_until == later + timedelta(days=7)
-    assert status.active_jobs == 1
-    assert [d.reason for d in status.recent_decisions] == [c.TRIGGERED, c.PENDING_APPROVAL]
-    # The run that fired is spent; a new critical run within the cooldown is held back.
-    policy = policy.model_copy(update={"status": status})
-    jobs = [TrainingJob(go.job_name or "", later, active=True)]
-    hour = later + timedelta(hours=1)
-    assert decide_retrain(policy, runs, jobs, hour).reason == c.NOT_TRIGGERED
-    runs = [MonitorRuns(credit_monitor, [*runs[0].runs, run("r2", hour, Severity.CRITICAL)])]
-    cool = decide_retrain(policy, runs, jobs, hour)
-    assert cool.reason == c.COOLDOWN
-    plan = plan_policy_status(policy, cool, jobs, ["credit-scoring"], hour)
-    assert [e.reason for e in plan.events] == [c.COOLDOWN]
-    assert plan.status.active_jobs == 1
+    # 0.84 -> 0.78: 0.06 points, 7.1% of the baseline value.
+    monitors = [MonitorRuns(credit_monitor, [run("r1", NOW, roc_drop=0.06)])]
+    assert decide(absolute, monitors).decisions[0].reason == c.TRIGGERED
+    assert decide(relative, monitors).decisions[0].reason == c.NOT_TRIGGERED
+    failed = [
+        MonitorRuns(credit_monitor, [run("r1", NOW, roc_drop=0.5, outcome=RunOutcome.FAILED)])
+    ]
+    assert decide(absolute, failed).decisions[0].reason == c.NOT_TRIGGERED
+
+
+def test_retrain_run_status_tells_the_story(
+    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
+) -> None:
+    plan = decide(credit_policy, [MonitorRuns(credit_monitor, [run("r1", NOW, Severity.CRITICAL)])])
+    rr = created(plan.objects[0], NOW)
+
+    def state(status: Any) -> tuple[str, str]:
+        ready = next(x for x in status.conditions if x.type == c.READY)
+        return ready.status, ready.reason
+
+    assert state(plan_retrain_run_status(rr, None, NOW)) == ("False", c.PENDING_APPROVAL)
+    denied = rr.model_copy(update={"spec": rr.spec.model_copy(update={"approval": "denied"})})
+    assert state(plan_retrain_run_status(denied, None, NOW)) == ("True", c.DENIED)
+    ok = rr.model_copy(update={"spec": rr.spec.model_copy(update={"approval": "approved"})})
+    running = TrainingJob(rr.metadata.name, NOW, active=True)
+    status = plan_retrain_run_status(ok, running, NOW)
+    assert state(status) == ("False", c.RUNNING)
+    assert status.job_name == rr.metadata.name
+    failed = TrainingJob(rr.metadata.name, NOW, active=False, completed_at=NOW)
+    assert state(plan_retrain_run_status(ok, failed, NOW)) == ("True", c.JOB_FAILED)
+    done = TrainingJob(rr.metadata.name, NOW, active=False, succeeded=True, completed_at=NOW)
+    assert state(plan_retrain_run_status(ok, done, NOW, validated=False)) == ("True", c.REJECTED)
+
+
+def test_names_are_bounded_and_deterministic(credit_policy: RetrainPolicy) -> None:
+    window = trigger_window(credit_policy, NOW)
+    name = retrain_run_name(credit_policy, "x" * 200, window)
+    assert len(name) <= 63
+    assert name == retrain_run_name(credit_policy, "x" * 200, window)
+    assert name != retrain_run_name(credit_policy, "x" * 199, window)
 
 
 def test_policy_without_monitor_is_not_ready(credit_policy: RetrainPolicy) -> None:
-    decision = decide_retrain(credit_policy, [], [], NOW)
-    assert decision.reason == c.NOT_TRIGGERED
-    plan = plan_policy_status(credit_policy, decision, [], [], NOW)
-    ready = next(cond for cond in plan.status.conditions if cond.type == c.READY)
-    assert (ready.status, ready.reason) == ("False", c.MONITOR_NOT_FOUND)
-    assert plan.events == ()
+    plan = decide(credit_policy, [])
+    ready = next(x for x in plan.status.conditions if x.type == c.READY)
+    assert (ready.status, ready.reason) == (ConditionStatus.FALSE, c.MONITOR_NOT_FOUND)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 48), st.sampled_from(list(Severity))), min_size=1, max_size=30
+    )
+)
+def test_property_never_more_often_than_the_cooldown(
+    steps: list[tuple[int, Severity]],
+) -> None:
+    """Over any history of runs, RetrainRuns of one monitor are at least a cooldown apart,
+    and replaying a reconcile with the same inputs decides the same."""
+    policy, monitor = _credit_objects()
+    policy = automatic(with_spec(policy, cooldown="1d", min_new_labelled_samples=0))
+    now = NOW
+    runs: list[RunSummary] = []
+    rrs: list[RetrainRun] = []
+    made: list[datetime] = []
+    for i, (hours, severity) in enumerate(steps):
+        now += timedelta(hours=hours)
+        runs.append(run(f"r{i}", now, severity))
+        plan = decide(policy, [MonitorRuns(monitor, runs)], now, rrs)
+        assert plan == decide(policy, [MonitorRuns(monitor, runs)], now, rrs)
+        for obj in plan.objects:
+            if obj["kind"] == "RetrainRun":
+                made.append(now)
+                rrs.append(created(obj, now))
+        policy = apply(policy, plan)
+    for first, second in itertools.pairwise(made):
+        assert second - first >= timedelta(days=1)

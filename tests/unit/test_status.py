@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,10 +24,14 @@ from driftwarden.operator.api.modelmonitor import (
 )
 from driftwarden.operator.reconcile.status import (
     EventType,
+    Stall,
     StatusPlan,
     failed_run_summary,
-    plan_accepted,
+    plan_reconciled,
+    plan_reconciling,
     plan_run_finished,
+    plan_unreadable,
+    schedule_stall,
 )
 
 T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -89,32 +94,80 @@ def conditions(monitor: ModelMonitor) -> dict[str, tuple[str, str]]:
     return {cond.type: (cond.status, cond.reason) for cond in monitor.status.conditions}
 
 
-def test_accepted_before_first_run(credit_monitor: ModelMonitor) -> None:
+def plan_accepted(monitor: ModelMonitor, spec_hash: str, now: datetime) -> StatusPlan:
+    return plan_reconciled(monitor, now, spec_hash=spec_hash)
+
+
+def test_ready_before_first_run(credit_monitor: ModelMonitor) -> None:
+    """A fresh monitor is Ready (reconciled) at once: kstatus Current, no waiting for a run."""
     plan = plan_accepted(credit_monitor, "hash", T0)
     assert plan.changed
     assert plan.events == ()
     monitor = apply(credit_monitor, plan)
     assert conditions(monitor) == {
-        c.ACCEPTED: (ConditionStatus.TRUE, c.SPEC_VALID),
-        c.READY: (ConditionStatus.UNKNOWN, c.AWAITING_FIRST_RUN),
+        c.READY: (ConditionStatus.TRUE, c.RECONCILED),
+        c.STALLED: (ConditionStatus.FALSE, c.NOT_STALLED),
+        c.RECONCILING: (ConditionStatus.FALSE, c.RECONCILED),
+        c.LAST_RUN_SUCCEEDED: (ConditionStatus.UNKNOWN, c.AWAITING_FIRST_RUN),
         c.DRIFT_DETECTED: (ConditionStatus.UNKNOWN, c.NOT_EVALUATED),
         c.PERFORMANCE_DEGRADED: (ConditionStatus.UNKNOWN, c.NOT_EVALUATED),
     }
     assert monitor.status.observed_generation == 3
     # Berlin is UTC+1 in November: 12:00 local is 11:00 UTC.
-    assert monitor.status.next_run_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert monitor.status.next_run_time == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     again = plan_accepted(monitor, "hash", T0 + timedelta(minutes=1))
     assert not again.changed
     assert again.events == ()
 
 
-def test_invalid_spec_is_a_warning_once(credit_monitor: ModelMonitor) -> None:
-    plan = plan_accepted(credit_monitor, "hash", T0, error="source.postgres: table missing")
-    assert [(e.type, e.reason) for e in plan.events] == [(EventType.WARNING, c.INVALID_SPEC)]
+def test_stalled_is_a_warning_once(credit_monitor: ModelMonitor) -> None:
+    stall = Stall(c.INVALID_TIME_ZONE, "unknown time zone 'Mars/Olympus_Mons'")
+    plan = plan_reconciled(credit_monitor, T0, stall=stall)
+    assert [(e.type, e.reason) for e in plan.events] == [(EventType.WARNING, c.INVALID_TIME_ZONE)]
     monitor = apply(credit_monitor, plan)
-    assert plan_accepted(monitor, "hash", T0, error="source.postgres: table missing").events == ()
+    assert conditions(monitor)[c.STALLED] == (ConditionStatus.TRUE, c.INVALID_TIME_ZONE)
+    assert conditions(monitor)[c.READY] == (ConditionStatus.FALSE, c.INVALID_TIME_ZONE)
+    assert monitor.status.next_run_time is None
+    assert plan_reconciled(monitor, T0, stall=stall).events == ()
     fixed = plan_accepted(monitor, "hash", T0)
-    assert [(e.type, e.reason) for e in fixed.events] == [(EventType.NORMAL, c.SPEC_VALID)]
+    assert [(e.type, e.reason) for e in fixed.events] == [(EventType.NORMAL, c.RECONCILED)]
+
+
+def test_reconciling_while_objects_are_applied(credit_monitor: ModelMonitor) -> None:
+    monitor = apply(credit_monitor, plan_reconciling(credit_monitor, T0, "creating the CronJob"))
+    assert conditions(monitor)[c.RECONCILING] == (ConditionStatus.TRUE, c.PROGRESSING)
+    assert conditions(monitor)[c.READY] == (ConditionStatus.FALSE, c.PROGRESSING)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "reason"),
+    [
+        ({"cron": "0 0 31 2 *"}, c.INVALID_SCHEDULE),
+        ({"cron": "5-1 * * * *"}, c.INVALID_SCHEDULE),
+        ({"cron": "@daily", "timeZone": "Mars/Olympus_Mons"}, c.INVALID_TIME_ZONE),
+        ({"cron": "@daily", "timeZone": "America"}, c.INVALID_TIME_ZONE),
+        ({"cron": "@daily", "timeZone": "Etc/UTC"}, None),
+    ],
+)
+def test_schedule_stalls(
+    credit_monitor: ModelMonitor, schedule: dict[str, str], reason: str | None
+) -> None:
+    spec = credit_monitor.spec.model_dump(by_alias=True)
+    spec["schedule"] = schedule
+    monitor = ModelMonitor.model_validate(
+        {"metadata": credit_monitor.metadata.model_dump(), "spec": spec}
+    )
+    stall = schedule_stall(monitor)
+    assert (stall.reason if stall else None) == reason
+
+
+def test_unreadable_spec_is_stalled() -> None:
+    plan = plan_unreadable(
+        {"metadata": {"name": "m", "generation": 4}, "spec": {}}, "spec.model: Field required", T0
+    )
+    status = {cond.type: (cond.status, cond.reason) for cond in plan.status.conditions}
+    assert status[c.STALLED] == (ConditionStatus.TRUE, c.INVALID_SPEC)
+    assert plan.status.observed_generation == 4
 
 
 def test_golden_status_after_critical_run(credit_monitor: ModelMonitor, golden: Golden) -> None:
@@ -192,9 +245,8 @@ def test_failed_run_keeps_the_last_verdict(credit_monitor: ModelMonitor) -> None
     assert monitor.status.severity == Severity.CRITICAL
     assert monitor.status.last_evaluated_run_id == "r1"
     assert monitor.status.last_run is not None
-    assert monitor.status.last_run.outcome == RunOutcome.FAILED
     assert conditions(monitor)[c.DRIFT_DETECTED] == (ConditionStatus.TRUE, c.CRITICAL_DRIFT)
-    assert conditions(monitor)[c.READY] == (ConditionStatus.FALSE, c.RUN_FAILED)
+    assert conditions(monitor)[c.LAST_RUN_SUCCEEDED] == (ConditionStatus.FALSE, c.RUN_FAILED)
     invalid = failed_run_summary("r3", T0, T0, "column income missing", invalid=True)
     plan = plan_run_finished(monitor, invalid, T0 + timedelta(hours=2))
     assert [(e.type, e.reason) for e in plan.events] == [(EventType.WARNING, c.INVALID_INPUT)]
@@ -209,7 +261,7 @@ def test_insufficient_data_clears_the_verdict(credit_monitor: ModelMonitor) -> N
     assert monitor.status.severity is None
     assert monitor.status.health_score is None
     assert conditions(monitor)[c.DRIFT_DETECTED] == (ConditionStatus.UNKNOWN, c.NOT_EVALUATED)
-    assert conditions(monitor)[c.READY] == (ConditionStatus.FALSE, c.INSUFFICIENT_DATA)
+    assert conditions(monitor)[c.LAST_RUN_SUCCEEDED] == (ConditionStatus.FALSE, c.INSUFFICIENT_DATA)
 
 
 def test_no_labels_means_performance_unknown(churn_monitor: ModelMonitor) -> None:
@@ -271,6 +323,9 @@ def test_property_transitions_alone_move_times_and_emit_events(
         plan = plan_run_finished(monitor, run, at)
         before = {cond.type: cond for cond in monitor.status.conditions}
         after = {cond.type: cond for cond in plan.status.conditions}
+        assert {t: (a.status, a.reason) for t, a in after.items() if t == c.READY} == {
+            c.READY: (ConditionStatus.TRUE, c.RECONCILED)
+        }  # what runs find never touches Ready
         moved = {
             t
             for t, cond in after.items()
@@ -286,3 +341,9 @@ def test_property_transitions_alone_move_times_and_emit_events(
         replay = plan_run_finished(monitor, run, at)
         assert replay.events == ()
         assert not replay.changed
+
+
+def test_status_keys_of_another_operator_version_are_ignored(credit_monitor: ModelMonitor) -> None:
+    document = credit_monitor.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document["status"] = {"observedGeneration": 2, "nextRunAt": "2026-01-01T00:00:00Z"}
+    assert ModelMonitor.model_validate(document).status.observed_generation == 2

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -134,7 +135,22 @@ def build_parser() -> argparse.ArgumentParser:
     from driftwarden.detectors import historycli  # light: its handlers import the rest
 
     historycli.add_report_subcommands(sub)
+    _add_plugin_subcommands(sub)
     return parser
+
+
+PLUGIN_GROUP = "driftwarden.subcommands"
+"""Entry points that add subcommands (`driftwarden operator` is one): the detectors never
+import the operator, the operator registers itself here (pyproject.toml)."""
+
+
+def _add_plugin_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except ImportError:  # an optional part that is not installed
+            continue
+        register(sub)
 
 
 def _add_spec_options(parser: argparse.ArgumentParser) -> None:

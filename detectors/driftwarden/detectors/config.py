@@ -19,35 +19,59 @@ from pydantic.alias_generators import to_camel
 
 from driftwarden.detectors.stats.severity import Severity
 
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+$"
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)")
-_DURATION_UNITS = {
-    "ms": timedelta(milliseconds=1),
-    "s": timedelta(seconds=1),
-    "m": timedelta(minutes=1),
-    "h": timedelta(hours=1),
-    "d": timedelta(days=1),
-    "w": timedelta(weeks=1),
-}
+# Prometheus' duration grammar (`90s`, `1h30m`, `30d`, `2w`, `0`): integers, units in
+# descending order, each at most once; y = 365d, w = 7d. Each number is bounded (years two
+# digits, the rest three), so the longest duration is about 121 years: a window that far back
+# still resolves to a valid date, and the schema pattern alone enforces the bound.
+_DURATION_UNITS: tuple[tuple[str, int, timedelta], ...] = (
+    ("y", 2, timedelta(days=365)),
+    ("w", 3, timedelta(weeks=1)),
+    ("d", 3, timedelta(days=1)),
+    ("h", 3, timedelta(hours=1)),
+    ("m", 3, timedelta(minutes=1)),
+    ("s", 3, timedelta(seconds=1)),
+    ("ms", 3, timedelta(milliseconds=1)),
+)
+DURATION_PATTERN = (
+    "^(0|" + "".join(f"([0-9]{{1,{digits}}}{unit})?" for unit, digits, _ in _DURATION_UNITS) + ")$"
+)
+_DURATION = re.compile(
+    "^(?:0|"
+    + "".join(f"(?:([0-9]{{1,{digits}}}){unit})?" for unit, digits, _ in _DURATION_UNITS)
+    + ")$"
+)
+MAX_DURATION = sum(
+    (int("9" * digits) * size for _, digits, size in _DURATION_UNITS), start=timedelta()
+)
+"""The longest duration the grammar admits (99y999w999d999h999m999s999ms, about 121 years)."""
+SHORTER_THAN_A_MINUTE_PATTERN = (
+    "^(0|(0{1,2}y)?(0{1,3}w)?(0{1,3}d)?(0{1,3}h)?(0{1,3}m)?(0?[0-5]?[0-9]s)?([0-9]{1,3}ms)?)$"
+)
+"""Durations below one minute (for the schema's "at least a minute" rules)."""
+ZERO_DURATION_PATTERN = (
+    "^(0|(0{1,2}y)?(0{1,3}w)?(0{1,3}d)?(0{1,3}h)?(0{1,3}m)?(0{1,3}s)?(0{1,3}ms)?)$"
+)
+"""Durations equal to zero (for the schema's "positive" rules)."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse a duration such as `90s`, `24h`, `7d` or `1h30m` (the one parser we use).
+    """Parse a duration in Prometheus' grammar: `90s`, `1h30m`, `30d`, `2w`, `250ms`, `0`.
 
-    Units: ms, s, m, h, d (24h), w (7d). Raises ValueError naming the text when it does not
-    parse; zero is allowed (a caller that needs a positive duration checks that itself).
+    Units y (365d), w (7d), d, h, m, s, ms, in that order, each at most once, integers only;
+    at most `MAX_DURATION`. The one parser of every duration in the project; raises
+    ValueError naming the text when it does not parse. Zero is allowed (a caller that needs
+    a positive duration checks that itself).
     """
-    if not isinstance(text, str) or not re.fullmatch(DURATION_PATTERN, text):
+    match = _DURATION.fullmatch(text) if isinstance(text, str) and text else None
+    if match is None:
         raise ValueError(
-            f"invalid duration {text!r}: expected a number and a unit (ms, s, m, h, d, w), "
-            "e.g. 90s, 24h, 7d or 1h30m"
+            f"invalid duration {text!r}: expected Prometheus' form, numbers with units y, w, d, "
+            "h, m, s, ms in that order, e.g. 90s, 1h30m, 7d or 2w"
         )
     total = timedelta()
-    try:
-        for number, unit in _DURATION_PART.findall(text):
-            total += float(number) * _DURATION_UNITS[unit]
-    except OverflowError:  # e.g. 9999999999d: past datetime.timedelta's ~2.7 million years
-        raise ValueError(f"duration {text[:64]!r} is too long") from None
+    for number, (_, _, size) in zip(match.groups(), _DURATION_UNITS, strict=True):
+        if number is not None:
+            total += int(number) * size
     return total
 
 
@@ -58,7 +82,7 @@ def _check_duration(text: str) -> str:
 
 Duration = Annotated[
     str,
-    Field(pattern=DURATION_PATTERN, max_length=64, examples=["24h", "7d"]),
+    Field(pattern=DURATION_PATTERN, min_length=1, max_length=64, examples=["24h", "7d"]),
     AfterValidator(_check_duration),
 ]
 
@@ -106,7 +130,7 @@ class Thresholds(CamelModel):
     correction). For KS and chi-square the effect is the KS statistic D and Cramér's V."""
 
     warning: float = Field(ge=0, description="Effect size at which the method warns.")
-    critical: float = Field(ge=0, description="Effect size at which the method is critical.")
+    critical: float = Field(gt=0, description="Effect size at which the method is critical.")
 
     @model_validator(mode="after")
     def _warning_below_critical(self) -> Self:
@@ -193,9 +217,13 @@ class LabelSpec(CamelModel):
 class OperationalSpec(CamelModel):
     """Serving columns, when the inference log has them."""
 
-    latency_column: str | None = Field(default=None, description="Latency per request (ms).")
+    latency_column: str | None = Field(
+        default=None, min_length=1, description="Latency per request (ms)."
+    )
     error_column: str | None = Field(
-        default=None, description="1/true when the request failed, 0/false otherwise."
+        default=None,
+        min_length=1,
+        description="1/true when the request failed, 0/false otherwise.",
     )
 
 
@@ -213,21 +241,51 @@ class DecisionSpec(CamelModel):
     )
 
 
-class PerformanceThresholds(CamelModel):
-    """Relative drop of a performance metric against the baseline window."""
+class DropLevels(CamelModel):
+    """Warning and critical levels of a drop, in the unit its field names."""
 
-    warning: float = Field(default=0.05, ge=0, le=1, description="Relative drop that warns.")
-    critical: float = Field(default=0.2, ge=0, le=1, description="Relative drop that is critical.")
+    warning: float = Field(default=0.05, ge=0, le=1, description="Drop that warns.")
+    critical: float = Field(default=0.2, ge=0, le=1, description="Drop that is critical.")
 
     @model_validator(mode="after")
     def _warning_below_critical(self) -> Self:
         if self.warning > self.critical:
-            raise ValueError("performance warning drop must not exceed the critical drop")
+            raise ValueError("the warning drop must not exceed the critical drop")
         return self
 
 
 #: The largest health weight; weights are relative, so a larger one is a typo.
 MAX_HEALTH_WEIGHT = 1000.0
+
+
+class PerformanceThresholds(CamelModel):
+    """How far a performance metric may fall against the baseline window."""
+
+    relative_drop: DropLevels = Field(
+        default_factory=DropLevels,
+        description="Drop as a share of the baseline value (0.05 = 5% worse; for error "
+        "metrics such as rmse, a rise).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_levels(cls, data: object) -> object:
+        # Configurations written before relativeDrop named its unit: {warning, critical}.
+        if isinstance(data, dict) and ("warning" in data or "critical" in data):
+            rest = {k: v for k, v in data.items() if k not in ("warning", "critical")}
+            levels = {k: data[k] for k in ("warning", "critical") if k in data}
+            return {**rest, "relativeDrop": levels}
+        return data
+
+    @property
+    def warning(self) -> float:
+        """The relative drop that warns."""
+        return self.relative_drop.warning
+
+    @property
+    def critical(self) -> float:
+        """The relative drop that is critical."""
+        return self.relative_drop.critical
 
 
 class HealthWeights(CamelModel):
@@ -306,35 +364,52 @@ class DetectionSpec(CamelModel):
 class RelativeWindow(CamelModel):
     """A window that ends `endOffset` before the run time and lasts `length`."""
 
-    length: Duration = Field(description="How long the window is, e.g. 24h or 30d.")
+    length: Duration = Field(description="How long the window is, at least 1m, e.g. 24h or 30d.")
     end_offset: Duration = Field(
         default="0s", description="How long before the run time the window ends, e.g. 7d."
     )
 
 
-class WindowSpec(CamelModel):
-    """A time window: relative to the run time, or absolute (start inclusive, end exclusive)."""
+class AbsoluteWindow(CamelModel):
+    """A fixed window, [start, end), with explicit time zones."""
 
-    relative: RelativeWindow | None = None
-    start: datetime | None = Field(default=None, description="Absolute start (inclusive).")
-    end: datetime | None = Field(default=None, description="Absolute end (exclusive).")
+    start: datetime = Field(description="Start (inclusive), e.g. 2026-01-01T00:00:00Z.")
+    end: datetime = Field(description="End (exclusive), at least a minute after start.")
+
+
+class WindowSpec(CamelModel):
+    """A time window: exactly one of relative (to the run time) or absolute."""
+
+    relative: RelativeWindow | None = Field(default=None, description="Relative to the run.")
+    absolute: AbsoluteWindow | None = Field(default=None, description="Fixed start and end.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_bounds(cls, data: object) -> object:
+        # Configurations written before `absolute` existed: {start, end} beside relative.
+        if isinstance(data, dict) and ("start" in data or "end" in data):
+            rest = {k: v for k, v in data.items() if k not in ("start", "end")}
+            if "absolute" in rest or "relative" in rest:
+                raise ValueError("a window is exactly one of relative or absolute, not both")
+            return {**rest, "absolute": {k: data[k] for k in ("start", "end") if k in data}}
+        return data
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
-        absolute = self.start is not None or self.end is not None
-        if (self.relative is None) == (not absolute):
-            raise ValueError("a window is either relative or has start and end, not both")
-        if absolute:
-            if self.start is None or self.end is None:
-                raise ValueError("an absolute window needs both start and end")
-            if self.start.tzinfo is None or self.end.tzinfo is None:
+        if (self.relative is None) == (self.absolute is None):
+            raise ValueError("a window is exactly one of relative or absolute")
+        if self.absolute is not None:
+            start, end = self.absolute.start, self.absolute.end
+            if start.tzinfo is None or end.tzinfo is None:
                 raise ValueError(
                     "absolute window times need a time zone, e.g. 2026-01-01T00:00:00Z"
                 )
-            if self.start >= self.end:
-                raise ValueError("window start must be before its end")
-        elif self.relative is not None and parse_duration(self.relative.length) <= timedelta():
-            raise ValueError("window length must be positive")
+            if end - start < timedelta(minutes=1):
+                raise ValueError("a window lasts at least a minute (start before end)")
+        elif self.relative is not None and parse_duration(self.relative.length) < timedelta(
+            minutes=1
+        ):
+            raise ValueError("a window lasts at least a minute (length)")
         return self
 
     def resolve(self, run_time: datetime) -> tuple[datetime, datetime]:
@@ -342,7 +417,5 @@ class WindowSpec(CamelModel):
         if self.relative is not None:
             end = run_time - parse_duration(self.relative.end_offset)
             return end - parse_duration(self.relative.length), end
-        # Both set: guaranteed by _one_form.
-        assert self.start is not None
-        assert self.end is not None
-        return self.start, self.end
+        assert self.absolute is not None  # guaranteed by _one_form
+        return self.absolute.start, self.absolute.end

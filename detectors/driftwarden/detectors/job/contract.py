@@ -36,6 +36,7 @@ from driftwarden.detectors.userfiles import CONFIG_MAX_BYTES, UserFileError, rea
 
 __all__ = [
     "CONFIG_PATH",
+    "CONFIG_VERSION_KEY",
     "RUN_CONFIG_VERSION",
     "TERMINATION_MESSAGE_LIMIT",
     "DriftedFeature",
@@ -63,10 +64,14 @@ ENV_DATABASE_URL: Final = "DRIFTWARDEN_DATABASE_URL"
 ENV_SUMMARY_PATH: Final = "DRIFTWARDEN_SUMMARY_PATH"
 ENV_MONITOR: Final = "DRIFTWARDEN_MONITOR"
 ENV_SCHEDULED_TIME: Final = "DRIFTWARDEN_SCHEDULED_TIME"
+# Prefix of a scheduled time given as a CronJob's Job name (`<cronjob>-<Unix minutes>`).
+SCHEDULED_FROM_JOB_NAME: Final = "cronjob-job:"
 
 # The format of the run configuration file. Raise it when a change would make an older
 # detector misread a newer file; older files stay readable (the Job accepts 1..this).
 RUN_CONFIG_VERSION: Final = 1
+# The top-level key of the run configuration file that holds that format version.
+CONFIG_VERSION_KEY: Final = "version"
 
 TERMINATION_MESSAGE_LIMIT: Final = 4096
 
@@ -86,7 +91,9 @@ _ENV: dict[str, str] = {
     ENV_MONITOR: "namespace/name of the ModelMonitor.",
     ENV_SCHEDULED_TIME: "The run's scheduled time (RFC 3339, or Unix seconds), e.g. the "
     "CronJob's batch.kubernetes.io/cronjob-scheduled-timestamp; windows are resolved against "
-    "it, so a retried or late Pod reads the same rows. The Pod's start time when unset.",
+    "it, so a retried or late Pod reads the same rows. The Pod's start time when unset. "
+    f"{SCHEDULED_FROM_JOB_NAME}<Job name> reads it from the name a CronJob gives its Jobs "
+    "(<cronjob>-<Unix minutes>), which is what the operator's CronJobs pass.",
 }
 _EXIT: dict[int, str] = {
     int(ExitCode.OK): "Both windows evaluated (drift or not), or too little data: "
@@ -238,7 +245,7 @@ def load_run_config(path: Path) -> LoadedRunConfig:
         raise InvalidRunConfigError(str(exc)) from None
     if not isinstance(document, dict):
         raise InvalidRunConfigError(f"{path}: expected a mapping at the top level")
-    version = document.get("version", 1)
+    version = document.get(CONFIG_VERSION_KEY, 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidRunConfigError(f"{path}: version must be a positive integer, got {version!r}")
     if version > RUN_CONFIG_VERSION:

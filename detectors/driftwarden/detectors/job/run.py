@@ -48,6 +48,7 @@ from driftwarden.detectors.job.contract import (
     ENV_SCHEDULED_TIME,
     ENV_SOURCE_URL,
     ENV_SUMMARY_PATH,
+    SCHEDULED_FROM_JOB_NAME,
     InvalidRunConfigError,
     RunConfig,
     RunSummary,
@@ -140,8 +141,25 @@ class RunResult:
 
 
 def parse_scheduled_time(text: str) -> datetime:
-    """RFC 3339 (the CronJob's annotation) or Unix seconds; always timezone-aware."""
+    """RFC 3339 (the CronJob's annotation), Unix seconds, or `cronjob-job:<Job name>`;
+    always timezone-aware.
+
+    A Pod cannot read its Job's annotations through the downward API, so the operator's
+    CronJob passes `cronjob-job:$(DRIFTWARDEN_RUN_ID)`: the CronJob controller names each
+    Job `<cronjob>-<scheduled time in Unix minutes>`, the same instant as the Job's
+    `batch.kubernetes.io/cronjob-scheduled-timestamp` annotation.
+    """
     value = text.strip()
+    if value.startswith(SCHEDULED_FROM_JOB_NAME):
+        minutes = value.removeprefix(SCHEDULED_FROM_JOB_NAME).rpartition("-")[2]
+        if not minutes.isdigit():
+            raise InvalidRunConfigError(
+                f"scheduled time {text!r}: the Job name does not end with -<Unix minutes>"
+            )
+        try:
+            return datetime.fromtimestamp(int(minutes) * 60, tz=UTC)
+        except (ValueError, OverflowError):
+            raise InvalidRunConfigError(f"scheduled time {text!r} is out of range") from None
     try:
         if value.isdigit():
             return datetime.fromtimestamp(int(value), tz=UTC)

@@ -779,3 +779,32 @@ def open_alerts(
             )
             for r in conn.execute(query).mappings()
         ]
+
+
+def run_drifted_features(engine: Engine, run_id: str, limit: int = 10) -> list[DriftResultRow]:
+    """The drifted feature rows of one run, worst severity then largest statistic first
+    (what a run's summary lists, read back when its termination message was lost)."""
+    rows = m.drift_results
+    rank = sa.case((rows.c.severity == "critical", 2), (rows.c.severity == "warning", 1), else_=0)
+    query = (
+        sa.select(rows)
+        .where(rows.c.run_id == run_id, rows.c.drift_detected.is_(True))
+        .order_by(rank.desc(), rows.c.statistic.desc().nulls_last(), rows.c.feature)
+        .limit(limit)
+    )
+    with connection(engine) as conn:
+        found = conn.execute(query).mappings().all()
+    return [
+        DriftResultRow(
+            feature=row["feature"],
+            method=row["method"],
+            statistic=row["statistic"],
+            p_value=row["p_value"],
+            threshold=row["threshold"],
+            drift_detected=row["drift_detected"],
+            severity=Severity(row["severity"]),
+            drift_type=DriftType(row["drift_type"]),
+            feature_kind=row["feature_kind"],
+        )
+        for row in found
+    ]

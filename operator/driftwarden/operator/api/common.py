@@ -6,11 +6,13 @@ the generated CRD schema stays structural (no untyped maps of objects).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Self
 
-from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from driftwarden.detectors.config import CamelModel
 
@@ -24,10 +26,40 @@ CATEGORY: Final = "driftwarden"
 DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 CONDITION_REASON_PATTERN: Final = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"
+# A non-negative Kubernetes quantity (resources are never negative): 2, 500m, 2Gi, 1e3.
 QUANTITY_PATTERN: Final = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
-    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+    r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+    r"([eE](\+|-)?[0-9]{1,2}))?$"
 )
+_SUFFIX: Final = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+}
+
+
+def parse_quantity(text: str) -> Decimal:
+    """The value of a quantity in base units (cores, bytes): `500m` -> 0.5, `2Gi` -> 2**31."""
+    match = re.fullmatch(r"([0-9.]+)((?:[KMGTPE]i)|[numkMGTPE]|(?:[eE][-+]?[0-9]+))?", text)
+    if match is None or not re.fullmatch(QUANTITY_PATTERN, text):
+        raise ValueError(f"invalid quantity {text!r}: e.g. 500m, 2, 2Gi")
+    number, suffix = Decimal(match.group(1)), match.group(2) or ""
+    if suffix[:1] in ("e", "E"):
+        return number * Decimal(10) ** int(suffix[1:])
+    return number * _SUFFIX[suffix]
 
 
 def cel(
@@ -58,10 +90,11 @@ def _quantity(value: object) -> object:
 Quantity = Annotated[
     str,
     BeforeValidator(_quantity),
-    Field(pattern=QUANTITY_PATTERN),
+    Field(pattern=QUANTITY_PATTERN, max_length=32),
     WithJsonSchema(
         {
             "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "maxLength": 32,
             "pattern": QUANTITY_PATTERN,
             "x-kubernetes-int-or-string": True,
         }
@@ -101,6 +134,16 @@ class LabelSelectorOperator(StrEnum):
 class LabelSelectorRequirement(CamelModel):
     """One requirement of a label selector."""
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "(self.operator in ['In', 'NotIn']) == (has(self.values) && size(self.values) > 0)",
+                "In and NotIn need values; Exists and DoesNotExist take none",
+                ".values",
+            )
+        )
+    )
+
     key: str = Field(min_length=1, max_length=317, description="The label key.")
     operator: LabelSelectorOperator = Field(description="In, NotIn, Exists or DoesNotExist.")
     values: list[Annotated[str, Field(max_length=63)]] = Field(
@@ -109,9 +152,27 @@ class LabelSelectorRequirement(CamelModel):
         description="Values for In and NotIn; empty for Exists and DoesNotExist.",
     )
 
+    @model_validator(mode="after")
+    def _values_match_operator(self) -> Self:
+        wants = self.operator in (LabelSelectorOperator.IN, LabelSelectorOperator.NOT_IN)
+        if wants != bool(self.values):
+            raise ValueError("In and NotIn need values; Exists and DoesNotExist take none")
+        return self
+
 
 class LabelSelector(CamelModel):
-    """A Kubernetes label selector; all requirements must hold (AND)."""
+    """A Kubernetes label selector; all requirements must hold (AND). Never empty: an empty
+    selector would select everything."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "(has(self.matchLabels) && size(self.matchLabels) > 0) || "
+                "(has(self.matchExpressions) && size(self.matchExpressions) > 0)",
+                "a selector needs matchLabels or matchExpressions (an empty one selects all)",
+            )
+        )
+    )
 
     match_labels: dict[str, Annotated[str, Field(max_length=63)]] = Field(
         default_factory=dict, description="Labels that must be equal."
@@ -119,6 +180,14 @@ class LabelSelector(CamelModel):
     match_expressions: list[LabelSelectorRequirement] = Field(
         default_factory=list, max_length=32, description="Set-based requirements."
     )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.match_labels and not self.match_expressions:
+            raise ValueError(
+                "a selector needs matchLabels or matchExpressions (an empty one selects all)"
+            )
+        return self
 
     def matches(self, labels: dict[str, str]) -> bool:
         """Whether an object with `labels` is selected (an empty selector selects everything)."""
@@ -169,15 +238,36 @@ class Condition(CamelModel):
     )
 
 
+RESOURCE_NAME_PATTERN: Final = (
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$"
+)
+REQUESTS_WITHIN_LIMITS: Final = cel(
+    "!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) "
+    "|| quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
+    "a resource request must not exceed its limit",
+    ".requests",
+)
+
+
 class ResourceRequirements(CamelModel):
-    """CPU, memory and other resources of the detector container."""
+    """CPU, memory and other resources of a container (requests never above limits)."""
+
+    model_config = ConfigDict(json_schema_extra=validations(REQUESTS_WITHIN_LIMITS))
 
     limits: dict[str, Quantity] = Field(
-        default_factory=dict, description="Maximum resources, e.g. {memory: 2Gi}."
+        default_factory=dict, max_length=8, description="Maximum resources, e.g. {memory: 2Gi}."
     )
     requests: dict[str, Quantity] = Field(
-        default_factory=dict, description="Guaranteed resources, e.g. {cpu: 500m}."
+        default_factory=dict, max_length=8, description="Guaranteed resources, e.g. {cpu: 500m}."
     )
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        for name, request in self.requests.items():
+            limit = self.limits.get(name)
+            if limit is not None and parse_quantity(request) > parse_quantity(limit):
+                raise ValueError(f"the {name} request {request} exceeds its limit {limit}")
+        return self
 
 
 class TolerationOperator(StrEnum):

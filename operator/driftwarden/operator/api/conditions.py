@@ -27,14 +27,29 @@ class ConditionStatus(StrEnum):
 
 
 # --- condition types -------------------------------------------------------------------------
+# Ready, Stalled and Reconciling mean what kstatus (Flux, Argo CD, `kubectl wait`) reads:
+# Ready=True and observedGeneration current is Current, Stalled=True is Failed,
+# Reconciling=True is InProgress. What runs found is told by conditions of its own.
 
-ACCEPTED: Final = _doc(
-    "Accepted",
-    "ModelMonitor / RetrainPolicy: the spec is valid and its objects could be planned.",
-)
 READY: Final = _doc(
     "Ready",
-    "ModelMonitor: the last detector run evaluated the data. RetrainPolicy: the policy is active.",
+    "The spec is accepted and its objects are in place for the current generation "
+    "(reconciled). Says nothing about what runs found.",
+)
+STALLED: Final = _doc(
+    "Stalled",
+    "True when reconciling cannot progress until the spec or the cluster's configuration "
+    "changes; the reason says why (InvalidSpec, InvalidTimeZone, ...).",
+)
+RECONCILING: Final = _doc(
+    "Reconciling",
+    "True while the operator is bringing the objects in line with the spec, or waits for "
+    "something it expects to appear.",
+)
+LAST_RUN_SUCCEEDED: Final = _doc(
+    "LastRunSucceeded",
+    "ModelMonitor: whether the last detector run evaluated the data; False with the reason "
+    "(InsufficientData, InvalidInput, RunFailed), Unknown before the first run.",
 )
 DRIFT_DETECTED: Final = _doc(
     "DriftDetected",
@@ -44,36 +59,88 @@ PERFORMANCE_DEGRADED: Final = _doc(
     "PerformanceDegraded",
     "ModelMonitor: the last evaluated run found the model's performance dropped.",
 )
-RETRAIN_PENDING_APPROVAL: Final = _doc(
-    "RetrainPendingApproval",
-    "RetrainPolicy: a retrain is due and waits for a manual approval annotation.",
+TOO_MANY_MONITORS: Final = _doc(
+    "TooManyMonitors",
+    "RetrainPolicy: monitorSelector matches more monitors than a policy keeps state for; "
+    "the first ones by name are watched, the rest are not.",
+)
+APPROVED: Final = _doc(
+    "Approved",
+    "RetrainRun: spec.approval is approved (True) or denied (False), or pending (Unknown).",
+)
+STARTED: Final = _doc("Started", "RetrainRun: its training Job was created.")
+SUCCEEDED: Final = _doc(
+    "Succeeded", "RetrainRun: the training Job completed (True) or failed (False)."
+)
+VALIDATED: Final = _doc(
+    "Validated",
+    "RetrainRun: the trained model met the policy's validation thresholds (True) or was "
+    "rejected (False).",
 )
 
-MONITOR_CONDITION_TYPES: Final = (ACCEPTED, READY, DRIFT_DETECTED, PERFORMANCE_DEGRADED)
-POLICY_CONDITION_TYPES: Final = (ACCEPTED, READY, RETRAIN_PENDING_APPROVAL)
+MONITOR_CONDITION_TYPES: Final = (
+    READY,
+    STALLED,
+    RECONCILING,
+    LAST_RUN_SUCCEEDED,
+    DRIFT_DETECTED,
+    PERFORMANCE_DEGRADED,
+)
+POLICY_CONDITION_TYPES: Final = (READY, STALLED, RECONCILING, TOO_MANY_MONITORS)
+RETRAIN_RUN_CONDITION_TYPES: Final = (READY, APPROVED, STARTED, SUCCEEDED, VALIDATED)
 
 # --- reasons (condition reasons and Event reasons share one namespace) ------------------------
 
-# Accepted
-SPEC_VALID: Final = _doc(
-    "SpecValid",
-    "The spec passed validation and the CronJob / policy could be planned.",
+# Ready / Stalled / Reconciling
+RECONCILED: Final = _doc(
+    "Reconciled",
+    "Ready: the spec is accepted and every object it needs exists as planned.",
+)
+NOT_STALLED: Final = _doc("NotStalled", "Stalled=False: nothing blocks reconciling.")
+PROGRESSING: Final = _doc(
+    "Progressing",
+    "Reconciling: objects are being created or updated for a new generation.",
 )
 INVALID_SPEC: Final = _doc(
     "InvalidSpec",
-    "The spec cannot be used (the message says which field); fixed only by editing it.",
+    "Stalled: the spec cannot be used (the message says which field); fixed only by editing it.",
+)
+INVALID_TIME_ZONE: Final = _doc(
+    "InvalidTimeZone",
+    "Stalled: schedule.timeZone is not a time zone of the operator's time zone database.",
+)
+INVALID_SCHEDULE: Final = _doc(
+    "InvalidSchedule",
+    "Stalled: schedule.cron has a range that runs backwards or never fires (e.g. 0 0 31 2 *).",
+)
+INVALID_JOB_TEMPLATE: Final = _doc(
+    "InvalidJobTemplate",
+    "Stalled: the API server refused a dry-run of the policy's jobTemplate (the message is "
+    "the server's).",
+)
+RESOURCES_EXCEED_CLASS: Final = _doc(
+    "ResourcesExceedClass",
+    "Stalled: job.resources ask for more than the MonitorClass's maxResources allow.",
 )
 OBJECT_CONFLICT: Final = _doc(
     "ObjectConflict",
-    "A CronJob, ConfigMap or Job of the planned name exists and is not this resource's; "
-    "nothing is overwritten.",
+    "Stalled: a CronJob, ConfigMap or Job of the planned name exists and is not this "
+    "resource's; nothing is overwritten.",
+)
+MONITOR_CLASS_NOT_FOUND: Final = _doc(
+    "MonitorClassNotFound",
+    "Ready=False: the named MonitorClass does not exist, or none is marked default (retried).",
 )
 MONITOR_NOT_FOUND: Final = _doc(
     "MonitorNotFound",
-    "RetrainPolicy: no ModelMonitor matches monitorRef / monitorSelector (retried).",
+    "RetrainPolicy Ready=False: no ModelMonitor matches monitorRef / monitorSelector (retried).",
+)
+MONITORS_WITHIN_BOUND: Final = _doc(
+    "MonitorsWithinBound",
+    "TooManyMonitors=False: every selected monitor is watched.",
 )
 
-# Ready
+# LastRunSucceeded
 AWAITING_FIRST_RUN: Final = _doc(
     "AwaitingFirstRun",
     "No detector run has finished since the monitor was created.",
@@ -94,10 +161,39 @@ INSUFFICIENT_DATA: Final = _doc(
     "InsufficientData",
     "A window held fewer rows than minSamples, so nothing was evaluated.",
 )
-POLICY_ACTIVE: Final = _doc(
-    "PolicyActive",
-    "RetrainPolicy: the policy is evaluated after each run.",
+# LastRunSucceeded=False from the Job rather than the detector's own summary.
+DEADLINE_EXCEEDED: Final = _doc(
+    "DeadlineExceeded",
+    "The detector Job ran longer than job.activeDeadlineSeconds and was stopped.",
 )
+BACKOFF_LIMIT_EXCEEDED: Final = _doc(
+    "BackoffLimitExceeded",
+    "The detector Job failed more often than job.backoffLimit allows, without a summary.",
+)
+POD_FAILURE_POLICY: Final = _doc(
+    "PodFailurePolicy",
+    "The detector exited with code 2 (invalid input) without a summary; not retried.",
+)
+SECRET_NOT_FOUND: Final = _doc(
+    "SecretNotFound",
+    "The detector Pod cannot start: a Secret (or a key of it) it reads is missing.",
+)
+IMAGE_PULL_FAILED: Final = _doc(
+    "ImagePullFailed",
+    "The detector Pod cannot start: its MonitorClass's image cannot be pulled.",
+)
+# LastRunSucceeded=False reasons the detector itself reports (its summary's `reason`).
+for _reason, _meaning in {
+    "SourceUnreachable": "The source database did not answer (retried by the Job).",
+    "AuthenticationFailed": "The source's credentials (its Secret) were refused.",
+    "TableNotFound": "The source table does not exist.",
+    "ColumnNotFound": "A column the spec names is not in the source table.",
+    "InvalidRunConfig": "The detector could not read its run configuration.",
+    "ResultsDatabaseUnavailable": "The results database did not answer or refused the write.",
+    "Timeout": "A statement ran past its timeout.",
+    "Internal": "An internal error of the detector (please report it).",
+}.items():
+    _doc(_reason, _meaning)
 
 # DriftDetected
 NO_DRIFT: Final = _doc(
@@ -138,7 +234,8 @@ NO_LABELS: Final = _doc(
 # Retrain decisions (RetrainPolicy status.lastDecision.reason and Events)
 TRIGGERED: Final = _doc(
     "Triggered",
-    "A trigger fired and every gate passed: the training Job was created.",
+    "A trigger fired and every gate passed: a RetrainRun (and, when approved, its Job) was "
+    "created.",
 )
 COOLDOWN: Final = _doc(
     "Cooldown",
@@ -150,7 +247,27 @@ MAX_CONCURRENT: Final = _doc(
 )
 PENDING_APPROVAL: Final = _doc(
     "PendingApproval",
-    "A trigger fired and approval is Manual: annotate the policy to approve.",
+    "A trigger fired and approval is manual: a RetrainRun waits for spec.approval.",
+)
+DENIED: Final = _doc(
+    "Denied",
+    "RetrainRun: a person set spec.approval to denied; no training Job is created.",
+)
+APPROVAL_GIVEN: Final = _doc(
+    "ApprovalGiven",
+    "RetrainRun Approved=True: approved by a person, or by the policy (approval automatic).",
+)
+AWAITING_JOB: Final = _doc(
+    "AwaitingJob",
+    "RetrainRun: approved; its training Job is created on the next reconcile, once fewer "
+    "than maxConcurrent run.",
+)
+RUNNING: Final = _doc("Running", "RetrainRun: the training Job runs.")
+JOB_FAILED: Final = _doc("JobFailed", "RetrainRun: the training Job failed.")
+REJECTED: Final = _doc("Rejected", "RetrainRun: the trained model missed a validation threshold.")
+MODEL_VERSION_CHANGED: Final = _doc(
+    "ModelVersionChanged",
+    "RetrainPolicy Event: a watched monitor's model.version changed; model age counts from now.",
 )
 INSUFFICIENT_SAMPLES: Final = _doc(
     "InsufficientSamples",

@@ -18,50 +18,127 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from driftwarden.detectors.config import (
+    SHORTER_THAN_A_MINUTE_PATTERN,
+    AbsoluteWindow,
+    DecisionSpec,
+    DetectionSpec,
+    DropLevels,
+    FeatureKind,
+    FeatureSpec,
+    HealthWeights,
     PerformanceThresholds,
     RelativeWindow,
     Thresholds,
     WindowSpec,
 )
+from driftwarden.detectors.registry import REGISTRY
 
 from . import modelmonitor as mm
+from . import monitorclass as mc
 from . import retrainpolicy as rp
-from .common import CATEGORY, GROUP, VERSION, cel
+from . import retrainrun as rr
+from .common import CATEGORY, GROUP, VERSION, cel, validations
 
 Schema = dict[str, Any]
 
 # CEL rules for the detection models, which belong to the detectors package and know
-# nothing about Kubernetes. Each mirrors a pydantic validator of the same model.
+# nothing about Kubernetes. Each mirrors a pydantic validator (of the same model, or
+# `modelmonitor.spec_problems`). Rules sit on the narrowest object that holds every field
+# they read, so tightening one never refuses edits of unrelated fields.
+_APPLIES_ONLY = {
+    kind: sorted(
+        str(method)
+        for method, info in REGISTRY.items()
+        if info.kinds == frozenset({other}) and other != kind
+    )
+    for kind, other in (
+        (FeatureKind.NUMERIC, FeatureKind.CATEGORICAL),
+        (FeatureKind.CATEGORICAL, FeatureKind.NUMERIC),
+    )
+}
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
 DETECTION_RULES: dict[type[BaseModel], list[dict[str, str]]] = {
     Thresholds: [
-        cel("self.warning <= self.critical", "warning must not exceed critical", ".warning")
+        cel("self.warning <= self.critical", "warning must not exceed critical", ".warning"),
     ],
-    PerformanceThresholds: [
-        cel("self.warning <= self.critical", "warning must not exceed critical", ".warning")
+    DropLevels: [
+        cel(
+            "!has(self.warning) || !has(self.critical) || self.warning <= self.critical",
+            "warning must not exceed critical",
+            ".warning",
+        )
     ],
     WindowSpec: [
         cel(
-            "has(self.relative) != (has(self.start) || has(self.end))",
-            "a window is either relative or absolute (start and end), not both",
-        ),
-        cel(
-            "has(self.start) == has(self.end)",
-            "an absolute window needs both start and end",
-        ),
-        cel(
-            "!has(self.start) || !has(self.end) || self.start < self.end",
-            "window start must be before its end",
-            ".start",
+            "has(self.relative) != has(self.absolute)",
+            "a window is exactly one of relative or absolute",
         ),
     ],
-    RelativeWindow: [
+    AbsoluteWindow: [
         cel(
-            f"!self.length.matches('{rp.ZERO_DURATION_PATTERN}')",
-            "window length must be positive",
-            ".length",
+            "self.end - self.start >= duration('60s')",
+            "a window lasts at least a minute (start before end)",
+            ".end",
+        ),
+    ],
+    HealthWeights: [
+        cel(
+            "["
+            + ", ".join(
+                f"!has(self.{field.alias}) || self.{field.alias} > 0.0"
+                for field in HealthWeights.model_fields.values()
+            )
+            + "].exists(x, x)",
+            "at least one health weight must be positive",
+        )
+    ],
+    FeatureSpec: [
+        cel(
+            "!has(self.type) || !has(self.methods) || "
+            + " && ".join(
+                f"(self.type != '{kind}' || !self.methods.exists(m, m in [{_quoted(names)}]))"
+                for kind, names in _APPLIES_ONLY.items()
+            ),
+            "a method does not apply to the feature's type (ks and wasserstein are numeric, "
+            "chi2 is categorical)",
+            ".methods",
         )
     ],
 }
+
+# Schema keywords added to single fields of the detection models (the narrowest place).
+DETECTION_FIELD_SCHEMA: dict[tuple[type[BaseModel], str], dict[str, Any]] = {
+    (FeatureSpec, "methods"): {
+        "minItems": 1,
+        "maxItems": len(REGISTRY),
+        "x-kubernetes-list-type": "set",
+    },
+    (RelativeWindow, "length"): validations(
+        cel(
+            f"!self.matches('{SHORTER_THAN_A_MINUTE_PATTERN}')",
+            "a window lasts at least a minute (length)",
+        )
+    ),
+}
+
+# Statistical tunables: no schema default, so omitted means "the detector's default" (a
+# better one can ship later) and a user's own choices stay apart from ours.
+NO_SCHEMA_DEFAULTS: dict[type[BaseModel], frozenset[str] | None] = {
+    DetectionSpec: frozenset(
+        {"decision", "performance", "healthWeights", "minSamples", "thresholds"}
+    ),
+    DecisionSpec: None,
+    PerformanceThresholds: None,
+    DropLevels: None,
+    HealthWeights: None,
+    Thresholds: None,
+}
+"""Models whose fields get no `default` in the CRD: all of them (None) or those named."""
 
 # Keys of pydantic's JSON Schema that a CRD schema does not have.
 _DROPPED = {"title", "examples", "propertyNames", "$defs"}
@@ -109,9 +186,20 @@ class _CrdJsonSchema(GenerateJsonSchema):
 
     def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
         value = super().model_schema(schema)
-        rules = DETECTION_RULES.get(schema["cls"])
+        cls = schema["cls"]
+        rules = DETECTION_RULES.get(cls)
         if rules:
             value.setdefault("x-kubernetes-validations", []).extend(rules)
+        properties = value.get("properties", {})
+        for (owner, name), extra in DETECTION_FIELD_SCHEMA.items():
+            alias = owner.model_fields[name].alias or name
+            if cls is owner and alias in properties:
+                properties[alias] = _merge(properties[alias], extra)
+        for owner, fields in NO_SCHEMA_DEFAULTS.items():
+            if issubclass(cls, owner):
+                for alias, prop in properties.items():
+                    if fields is None or alias in fields:
+                        prop.pop("default", None)
         return value
 
 
@@ -238,8 +326,9 @@ class Resource:
     short_names: tuple[str, ...]
     model: type[BaseModel]
     spec: type[BaseModel]
-    status: type[BaseModel]
+    status: type[BaseModel] | None
     columns: tuple[PrinterColumn, ...]
+    namespaced: bool = True
 
     @property
     def crd_name(self) -> str:
@@ -247,6 +336,14 @@ class Resource:
 
 
 _AGE = PrinterColumn("Age", "date", ".metadata.creationTimestamp", "Time since creation.")
+
+_DEFAULT_CLASS_PATH = ".metadata.annotations." + mc.ANNOTATION_DEFAULT_CLASS.replace(".", "\\.")
+_READY = PrinterColumn(
+    "Ready",
+    "string",
+    '.status.conditions[?(@.type=="Ready")].status',
+    "Whether the spec is reconciled (kstatus Ready).",
+)
 
 RESOURCES: tuple[Resource, ...] = (
     Resource(
@@ -261,19 +358,20 @@ RESOURCES: tuple[Resource, ...] = (
             PrinterColumn("Model", "string", ".spec.model.name", "Monitored model."),
             PrinterColumn("Version", "string", ".spec.model.version", "Model version.", 1),
             PrinterColumn("Schedule", "string", ".spec.schedule.cron", "Cron schedule."),
-            PrinterColumn("Last Run", "date", ".status.lastRun.finishedAt", "Last run end."),
+            PrinterColumn("Last Run", "date", ".status.lastRun.completionTime", "Last run end."),
             PrinterColumn("Health", "integer", ".status.healthScore", "Health score 0-100."),
             PrinterColumn("Severity", "string", ".status.severity", "none, warning, critical."),
             PrinterColumn("Drifted", "string", ".status.driftSummary", "Drifted/total features."),
+            _READY,
             PrinterColumn(
-                "Ready",
+                "Last Run Succeeded",
                 "string",
-                '.status.conditions[?(@.type=="Ready")].status',
-                "Whether the last run evaluated the data.",
+                '.status.conditions[?(@.type=="LastRunSucceeded")].reason',
+                "How the last run ended.",
                 1,
             ),
             # Future times as text: a `date` column prints a future time as <invalid>.
-            PrinterColumn("Next Run", "string", ".status.nextRunAt", "Next scheduled run.", 1),
+            PrinterColumn("Next Run", "string", ".status.nextRunTime", "Next scheduled run.", 1),
             _AGE,
         ),
     ),
@@ -287,20 +385,62 @@ RESOURCES: tuple[Resource, ...] = (
         status=rp.RetrainPolicyStatus,
         columns=(
             PrinterColumn("Monitor", "string", ".spec.monitorRef.name", "Watched monitor."),
-            PrinterColumn("Approval", "string", ".spec.approval", "Automatic or Manual."),
-            PrinterColumn(
-                "Cooldown Until", "string", ".status.cooldownUntil", "No retrain before this."
-            ),
-            PrinterColumn(
-                "Last Triggered", "date", ".status.lastTriggered", "Last training Job created."
-            ),
+            PrinterColumn("Approval", "string", ".spec.approval", "automatic or manual."),
+            PrinterColumn("Cooldown", "string", ".spec.cooldown", "Least time between retrains."),
             PrinterColumn("Active", "integer", ".status.activeJobs", "Training Jobs running."),
+            _READY,
             PrinterColumn(
                 "Last Decision",
                 "string",
                 ".status.lastDecision.reason",
                 "Reason of the latest decision.",
                 1,
+            ),
+            _AGE,
+        ),
+    ),
+    Resource(
+        kind=rr.KIND,
+        plural=rr.PLURAL,
+        singular=rr.SINGULAR,
+        short_names=rr.SHORT_NAMES,
+        model=rr.RetrainRun,
+        spec=rr.RetrainRunSpec,
+        status=rr.RetrainRunStatus,
+        columns=(
+            PrinterColumn("Policy", "string", ".spec.policyName", "The deciding RetrainPolicy."),
+            PrinterColumn("Monitor", "string", ".spec.monitorName", "The retrained monitor."),
+            PrinterColumn("Trigger", "string", ".spec.trigger", "The trigger that fired."),
+            PrinterColumn("Approval", "string", ".spec.approval", "pending, approved, denied."),
+            PrinterColumn(
+                "State",
+                "string",
+                '.status.conditions[?(@.type=="Ready")].reason',
+                "PendingApproval, Denied, Running, Succeeded, JobFailed, Rejected.",
+            ),
+            PrinterColumn("Job", "string", ".status.jobName", "The training Job.", 1),
+            _AGE,
+        ),
+    ),
+    Resource(
+        kind=mc.KIND,
+        plural=mc.PLURAL,
+        singular=mc.SINGULAR,
+        short_names=mc.SHORT_NAMES,
+        model=mc.MonitorClass,
+        spec=mc.MonitorClassSpec,
+        status=None,
+        namespaced=False,
+        columns=(
+            PrinterColumn("Image", "string", ".spec.image", "Detector image."),
+            PrinterColumn(
+                "Service Account", "string", ".spec.serviceAccountName", "Detector account."
+            ),
+            PrinterColumn(
+                "Default",
+                "string",
+                _DEFAULT_CLASS_PATH,
+                "Whether monitors naming no class get this one.",
             ),
             _AGE,
         ),
@@ -315,25 +455,36 @@ def _description(model: type[BaseModel]) -> str:
 def custom_resource_definition(resource: Resource) -> dict[str, Any]:
     """The CustomResourceDefinition of one resource, as a dict ready for YAML."""
     spec_schema = openapi_schema(resource.spec)
-    status_schema = openapi_schema(resource.status)
     fields = resource.model.model_fields
     spec_schema["description"] = fields["spec"].description or ""
-    status_schema["description"] = fields["status"].description or ""
+    properties: Schema = {
+        "apiVersion": {
+            "description": "APIVersion defines the versioned schema of this object.",
+            "type": "string",
+        },
+        "kind": {"description": "Kind is the type of this object.", "type": "string"},
+        "metadata": {"type": "object"},
+        "spec": spec_schema,
+    }
+    if resource.status is not None:
+        status_schema = openapi_schema(resource.status)
+        status_schema["description"] = fields["status"].description or ""
+        properties["status"] = status_schema
     root: Schema = {
         "description": _description(resource.model),
         "type": "object",
         "required": ["spec"],
-        "properties": {
-            "apiVersion": {
-                "description": "APIVersion defines the versioned schema of this object.",
-                "type": "string",
-            },
-            "kind": {"description": "Kind is the type of this object.", "type": "string"},
-            "metadata": {"type": "object"},
-            "spec": spec_schema,
-            "status": status_schema,
-        },
+        "properties": properties,
     }
+    version: Schema = {
+        "name": VERSION,
+        "served": True,
+        "storage": True,
+        "schema": {"openAPIV3Schema": root},
+    }
+    if resource.status is not None:
+        version["subresources"] = {"status": {}}
+    version["additionalPrinterColumns"] = [c.render() for c in resource.columns]
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -354,17 +505,8 @@ def custom_resource_definition(resource: Resource) -> dict[str, Any]:
                 "shortNames": list(resource.short_names),
                 "categories": [CATEGORY],
             },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "schema": {"openAPIV3Schema": root},
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [c.render() for c in resource.columns],
-                }
-            ],
+            "scope": "Namespaced" if resource.namespaced else "Cluster",
+            "versions": [version],
         },
     }
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 MACROS: dict[str, str] = {
     "@yearly": "0 0 1 1 *",
@@ -24,13 +25,38 @@ MACROS: dict[str, str] = {
     "@hourly": "0 * * * *",
 }
 
-_TOKEN = r"([*?]|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?"
-_FIELD = f"{_TOKEN}(,{_TOKEN})*"
-# The shape check the API server applies (CEL, no backslashes so it survives YAML and CEL
-# string escaping); `parse_cron` checks ranges and names as well.
-CRON_SHAPE_PATTERN = (
-    "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|" + _FIELD + f"([ ]+{_FIELD}){{4}})$"
+_MONTH_NAMES = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DAY_NAMES = "sun|mon|tue|wed|thu|fri|sat"
+# Values each field admits, as regular expressions (no backslashes, so the pattern survives
+# YAML and the API server's regular expressions unchanged).
+_VALUES = (
+    "[0-5]?[0-9]",  # minute 0-59
+    "[01]?[0-9]|2[0-3]",  # hour 0-23
+    "0?[1-9]|[12][0-9]|3[01]",  # day of month 1-31
+    f"0?[1-9]|1[0-2]|(?i:{_MONTH_NAMES})",  # month 1-12 or a name
+    f"[0-7]|(?i:{_DAY_NAMES})",  # day of week 0-7 (0 and 7 are Sunday) or a name
 )
+
+
+def _field_pattern(values: str, wildcard: str) -> str:
+    value = f"({values})"
+    token = f"({wildcard}|{value}(-{value})?)([/][1-9][0-9]{{0,2}})?"
+    return f"{token}(,{token})*"
+
+
+_FIELD_PATTERNS = tuple(
+    _field_pattern(values, "[*?]" if index in (2, 4) else "[*]")
+    for index, values in enumerate(_VALUES)
+)
+CRON_PATTERN = (
+    "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|"
+    + "[ ]+".join(_FIELD_PATTERNS)
+    + ")$"
+)
+"""The shape and value ranges of a cron expression, as the API server checks them (the
+`pattern` of `schedule.cron`). What a pattern cannot see (a range that runs backwards, a
+date that never comes) `parse_cron` and `never_fires` find; the monitor is then Stalled."""
+CRON_SHAPE_PATTERN = CRON_PATTERN
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -100,6 +126,22 @@ class CronSchedule:
             day += timedelta(days=1)
         raise ValueError(f"cron expression {self.expression!r} never fires")
 
+    def fires(self) -> bool:
+        """Whether any day of the calendar matches (e.g. `0 0 31 2 *` never does).
+
+        Every (month, day) pair is reached within 28 years (a leap-day repeats every 4, each
+        weekday of each date within 28), so one pass over 28 years decides.
+        """
+        day = date(2000, 1, 1)
+        end = date(2028, 1, 1)
+        if not (self.minutes and self.hours and self.months):
+            return False
+        while day < end:
+            if self.matches_day(day):
+                return True
+            day += timedelta(days=1)
+        return False
+
 
 def _parse_value(text: str, spec: _FieldSpec) -> int:
     lowered = text.lower()
@@ -146,10 +188,11 @@ def parse_cron(expression: str) -> CronSchedule:
     """Parse a cron expression; raises ValueError naming the field that is wrong."""
     text = expression.strip()
     text = MACROS.get(text.lower(), text)
-    if not re.fullmatch(CRON_SHAPE_PATTERN, text):
+    if not re.fullmatch(CRON_PATTERN, text):
         raise ValueError(
-            f"cron {expression!r}: expected five fields (minute hour day-of-month month "
-            "day-of-week), e.g. '0 */6 * * *', or a macro such as @daily"
+            f"cron {expression!r}: expected five fields, minute (0-59) hour (0-23) "
+            "day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-7 or sun-sat), "
+            "e.g. '0 */6 * * *', or a macro such as @daily"
         )
     fields = text.split()
     parsed = [_parse_field(field, spec) for field, spec in zip(fields, _FIELDS, strict=True)]
@@ -165,11 +208,22 @@ def parse_cron(expression: str) -> CronSchedule:
     )
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def check_time_zone(name: str) -> str:
-    """Return `name` when it is an IANA time zone this machine knows, else raise ValueError."""
+    """Return `name` when it is an IANA time zone this machine knows, else raise ValueError.
+
+    Only the zone database's zone names count: a folder (`America`) or a file that is not a
+    zone (`posixrules`, `right/UTC`) is refused like an unknown name.
+    """
     try:
+        if name not in _known_zones():
+            raise ZoneInfoNotFoundError(name)
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(
             f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
         ) from exc

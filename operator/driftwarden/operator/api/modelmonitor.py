@@ -10,18 +10,22 @@ detection keys of the same file.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from driftwarden.detectors.config import (
     CamelModel,
     DetectionSpec,
+    FeatureKind,
     FeatureSpec,
+    PredictionType,
     Severity,
+    Task,
     WindowSpec,
+    parse_duration,
 )
 
 # The Job's contract types, owned by the detectors and re-exported here for the API.
@@ -40,21 +44,18 @@ from driftwarden.detectors.job.contract import (
 from driftwarden.detectors.job.contract import (
     detection_part as detection_part,
 )
+from driftwarden.detectors.registry import REGISTRY
 
 from .common import (
     Condition,
-    DnsLabel,
-    ImagePullPolicy,
-    LocalObjectReference,
     ObjectMeta,
     ObjectName,
     ResourceRequirements,
     SecretKeyRef,
-    Toleration,
     cel,
     validations,
 )
-from .cron import CRON_SHAPE_PATTERN, check_time_zone, parse_cron
+from .cron import CRON_PATTERN
 
 KIND: Literal["ModelMonitor"] = "ModelMonitor"
 PLURAL = "modelmonitors"
@@ -63,6 +64,22 @@ SHORT_NAMES = ("mm",)
 
 SQL_IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*$"
 PROMETHEUS_LABEL_PATTERN = "^[a-zA-Z_][a-zA-Z0-9_]*$"
+# An IANA zone's shape (Area/Location, Etc/UTC, UTC); whether this machine knows it is the
+# operator's question (Stalled, reason InvalidTimeZone).
+TIME_ZONE_PATTERN = "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$"
+DEFAULT_TIME_ZONE = "Etc/UTC"
+# Labels the operator, Prometheus or prometheus-operator set on every series and alert: a
+# monitor must not set them (in prometheus-operator's routing `namespace` is the tenant).
+RESERVED_ALERT_LABELS = (
+    "namespace",
+    "severity",
+    "alertname",
+    "monitor",
+    "model",
+    "job",
+    "instance",
+)
+ALERT_LABEL_VALUE_MAX = 128
 
 
 class ModelRef(CamelModel):
@@ -74,56 +91,56 @@ class ModelRef(CamelModel):
         description="Model name as the team knows it; a label on metrics and alerts.",
     )
     version: str | None = Field(
-        default=None, max_length=128, description="Model version being served, e.g. 3.2.0."
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Model version being served, e.g. 3.2.0. A change starts the model's age "
+        "anew for RetrainPolicy modelAge triggers.",
     )
     trained_at: datetime | None = Field(
         default=None,
         description="When the served version was trained; RetrainPolicy modelAge triggers "
-        "count from it until a retraining Job of the policy has succeeded.",
+        "count from the latest of this, a change of version and the last successful "
+        "RetrainRun.",
     )
 
 
 class Schedule(CamelModel):
-    """When the detector runs (a CronJob)."""
-
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                f"self.cron.matches('{CRON_SHAPE_PATTERN}')",
-                "cron must have five fields (minute hour day-of-month month day-of-week), "
-                "e.g. '0 */6 * * *', or be a macro such as @daily",
-                field_path=".cron",
-            )
-        )
-    )
+    """When the detector runs (a CronJob, always with an explicit time zone)."""
 
     cron: str = Field(
         min_length=1,
         max_length=128,
-        description="Cron expression in the time zone below, e.g. `0 */6 * * *` or `@daily`.",
+        pattern=CRON_PATTERN,
+        description="Cron expression in the time zone below, e.g. `0 */6 * * *` or `@daily`: "
+        "minute (0-59) hour (0-23) day-of-month (1-31) month (1-12, jan-dec) day-of-week "
+        "(0-7, sun-sat).",
     )
-    time_zone: str | None = Field(
-        default=None,
+    time_zone: str = Field(
+        default=DEFAULT_TIME_ZONE,
+        min_length=1,
         max_length=64,
-        description="IANA time zone of the cron expression, e.g. Europe/Berlin; UTC when empty.",
+        pattern=TIME_ZONE_PATTERN,
+        description="IANA time zone of the cron expression, e.g. Europe/Berlin (never Local: "
+        "the controller-manager's zone is nobody's choice).",
+        json_schema_extra=validations(
+            cel("self != 'Local'", "timeZone Local is refused: name the zone, e.g. Etc/UTC")
+        ),
     )
     suspend: bool = Field(default=False, description="Pause scheduled runs (run-now still works).")
     starting_deadline_seconds: int = Field(
         default=300,
         ge=10,
+        le=86_400,
         description="A run that could not start within this many seconds of its time is skipped.",
     )
 
-    @field_validator("cron")
-    @classmethod
-    def _cron_parses(cls, value: str) -> str:
-        parse_cron(value)
-        return value
-
     @field_validator("time_zone")
     @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        return None if value is None else check_time_zone(value)
+    def _not_local(cls, value: str) -> str:
+        if value == "Local":
+            raise ValueError("timeZone Local is refused: name the zone, e.g. Etc/UTC")
+        return value
 
 
 class PostgresSource(CamelModel):
@@ -152,11 +169,17 @@ class PostgresSource(CamelModel):
         pattern=SQL_IDENTIFIER_PATTERN,
         description="Column with the prediction time; the windows select rows by it.",
     )
-    filters: dict[str, str] = Field(
+    filters: dict[str, Annotated[str, Field(max_length=256)]] = Field(
         default_factory=dict,
         max_length=32,
         description="Equality filters (column: value) applied to both windows, "
         "e.g. {model_version: '3.2.0'}.",
+        json_schema_extra=validations(
+            cel(
+                f"self.all(k, k.matches('{SQL_IDENTIFIER_PATTERN}'))",
+                "filter columns must be plain SQL identifiers",
+            )
+        ),
     )
 
     @field_validator("filters")
@@ -177,9 +200,10 @@ class FileSource(CamelModel):
     """Parquet or CSV files readable from the detector container."""
 
     path: str = Field(
-        min_length=1,
+        min_length=2,
         max_length=1024,
-        description="File path or glob inside the detector container, e.g. "
+        pattern="^/[^\\x00]*$",
+        description="Absolute file path or glob inside the detector container, e.g. "
         "/data/inference/*.parquet.",
     )
     format: FileFormat | None = Field(
@@ -218,32 +242,30 @@ class DataSource(CamelModel):
         return self
 
 
-class StorageSpec(CamelModel):
-    """Where the detector writes run history (Postgres)."""
-
-    connection_secret_ref: SecretKeyRef = Field(
-        description="Secret key holding the results database URL."
-    )
+_RESERVED_LIST = ", ".join(f"'{name}'" for name in RESERVED_ALERT_LABELS)
 
 
 class AlertingSpec(CamelModel):
     """How this monitor's metrics and alerts are labelled."""
 
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel(
-                f"self.labels.all(k, k.matches('{PROMETHEUS_LABEL_PATTERN}'))",
-                "alerting.labels keys must be Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*)",
-                field_path=".labels",
-            )
-        )
-    )
-
-    labels: dict[str, str] = Field(
+    labels: dict[str, Annotated[str, Field(max_length=ALERT_LABEL_VALUE_MAX)]] = Field(
         default_factory=dict,
         max_length=16,
         description="Extra labels on this monitor's metrics and alerts; Alertmanager routes "
-        "on them (e.g. team: risk-ml).",
+        "on them (e.g. team: risk-ml). Names the system sets (__*, "
+        + ", ".join(RESERVED_ALERT_LABELS)
+        + ") are refused.",
+        json_schema_extra=validations(
+            cel(
+                f"self.all(k, k.matches('{PROMETHEUS_LABEL_PATTERN}'))",
+                "alerting.labels keys must be Prometheus label names ([a-zA-Z_][a-zA-Z0-9_]*)",
+            ),
+            cel(
+                f"self.all(k, !k.startsWith('__') && !(k in [{_RESERVED_LIST}]))",
+                "alerting.labels must not set __* or a label the system owns: "
+                + ", ".join(RESERVED_ALERT_LABELS),
+            ),
+        ),
     )
 
     @field_validator("labels")
@@ -252,39 +274,25 @@ class AlertingSpec(CamelModel):
         for key in value:
             if not re.fullmatch(PROMETHEUS_LABEL_PATTERN, key):
                 raise ValueError(f"alerting label {key!r} is not a Prometheus label name")
+            if key.startswith("__") or key in RESERVED_ALERT_LABELS:
+                raise ValueError(f"alerting label {key!r} is owned by the system")
         return value
 
 
 class DetectorJobSpec(CamelModel):
-    """Knobs of the detector Jobs the CronJob creates."""
+    """Knobs of the detector Jobs that widen no privilege (image, ServiceAccount and
+    placement come from the MonitorClass)."""
 
-    image: str | None = Field(
-        default=None,
-        max_length=512,
-        description="Detector image; the operator's configured image when empty.",
-    )
-    image_pull_policy: ImagePullPolicy | None = Field(
-        default=None, description="Always, IfNotPresent or Never."
-    )
-    image_pull_secrets: list[LocalObjectReference] = Field(
-        default_factory=list, max_length=8, description="Secrets for pulling the image."
-    )
     resources: ResourceRequirements | None = Field(
-        default=None, description="Requests and limits of the detector container."
-    )
-    service_account_name: DnsLabel | None = Field(
         default=None,
-        description="ServiceAccount of the detector Pod (it needs no API rights); "
-        "the operator's detector account when empty.",
-    )
-    node_selector: dict[str, str] = Field(
-        default_factory=dict, max_length=32, description="Node labels the Pod must land on."
-    )
-    tolerations: list[Toleration] = Field(
-        default_factory=list, max_length=32, description="Taints the Pod tolerates."
+        description="Requests and limits of the detector container, within the class's "
+        "maxResources; the class's defaultResources when empty.",
     )
     active_deadline_seconds: int = Field(
-        default=1800, ge=1, description="A run taking longer is stopped and counted as failed."
+        default=1800,
+        ge=1,
+        le=86_400,
+        description="A run taking longer is stopped and counted as failed.",
     )
     backoff_limit: int = Field(
         default=2,
@@ -300,11 +308,28 @@ class DetectorJobSpec(CamelModel):
     )
 
 
-MONITOR_RULES = validations(
+_WINDOW_RULES = (
     cel(
-        "has(self.features) && self.features.size() > 0",
-        "features must list at least one feature",
-        field_path=".features",
+        "!has(self.baseline.absolute) || !has(self.current.absolute) || "
+        "self.baseline.absolute.end <= self.current.absolute.start",
+        "the baseline window must end before the current window starts",
+        ".baseline",
+    ),
+    cel(
+        # Same relative window (identical absolute ones are refused by the rule above). The
+        # windows are of distinct schema types, so they are compared field by field.
+        "!has(self.baseline.relative) || !has(self.current.relative) || "
+        "self.baseline.relative.length != self.current.relative.length || "
+        "self.baseline.relative.endOffset != self.current.relative.endOffset",
+        "baseline and current are the same window",
+        ".baseline",
+    ),
+    cel(
+        "!has(self.prediction) || !has(self.labels) || !has(self.prediction.type) || "
+        "(self.prediction.type == 'regression') == (self.labels.task == 'regression')",
+        "a regression prediction needs a regression task, and a classification one a "
+        "binary or multiclass task",
+        ".prediction.type",
     ),
 )
 
@@ -317,7 +342,7 @@ def _monitor_schema_extra(schema: dict[str, Any]) -> None:
         **{name: properties[name] for name in own},
         **{k: v for k, v in properties.items() if k not in own},
     }
-    schema.update(MONITOR_RULES)
+    schema.update(validations(*_WINDOW_RULES))
 
 
 class ModelMonitorSpec(DetectionSpec):
@@ -327,18 +352,19 @@ class ModelMonitorSpec(DetectionSpec):
     model_config = ConfigDict(json_schema_extra=_monitor_schema_extra)
 
     model: ModelRef = Field(description="The model this monitor watches.")
+    monitor_class_name: ObjectName | None = Field(
+        default=None,
+        description="MonitorClass the detector Pods are made from (image, ServiceAccount, "
+        "placement, results database); the class marked default when empty.",
+    )
     schedule: Schedule = Field(description="When the detector runs.")
     source: DataSource = Field(description="Where the inference log is read from.")
     baseline: WindowSpec = Field(
         description="Reference window, e.g. {relative: {endOffset: 7d, length: 30d}} or "
-        "{start: ..., end: ...}."
+        "{absolute: {start: ..., end: ...}}; it must end before the current window starts."
     )
     current: WindowSpec = Field(
         description="Window compared with the baseline, e.g. {relative: {length: 24h}}."
-    )
-    storage: StorageSpec | None = Field(
-        default=None,
-        description="Results database; the operator's configured Secret when empty.",
     )
     alerting: AlertingSpec = Field(
         default_factory=AlertingSpec, description="Labels for metrics and alerts."
@@ -347,7 +373,7 @@ class ModelMonitorSpec(DetectionSpec):
         default_factory=DetectorJobSpec, description="Knobs of the detector Jobs."
     )
     features: list[FeatureSpec] = Field(  # narrowed from DetectionSpec: a monitor lists them
-        default_factory=list,
+        min_length=1,
         max_length=500,
         description="Monitored features (at least one), unique by name.",
         json_schema_extra={
@@ -357,9 +383,9 @@ class ModelMonitorSpec(DetectionSpec):
     )
 
     @model_validator(mode="after")
-    def _has_features(self) -> Self:
-        if not self.features:
-            raise ValueError("features must list at least one feature")
+    def _consistent(self) -> Self:
+        for problem in spec_problems(self):
+            raise ValueError(problem)
         return self
 
     def detection(self) -> DetectionSpec:
@@ -367,13 +393,88 @@ class ModelMonitorSpec(DetectionSpec):
         return DetectionSpec.model_validate(detection_part(self.model_dump(by_alias=True)))
 
 
+def _window_length(window: WindowSpec) -> timedelta:
+    if window.relative is not None:
+        return parse_duration(window.relative.length)
+    assert window.absolute is not None
+    return window.absolute.end - window.absolute.start
+
+
+def _relative_end(window: WindowSpec) -> timedelta | None:
+    """How far before the run time a relative window ends (None for an absolute one)."""
+    return None if window.relative is None else parse_duration(window.relative.end_offset)
+
+
+def spec_problems(spec: ModelMonitorSpec) -> list[str]:
+    """What the schema cannot see, in one-line messages (empty when the spec is usable)."""
+    problems: list[str] = []
+    for feature in spec.features:
+        problems += feature_problems(feature)
+    weights = spec.health_weights.model_dump()
+    if all(value == 0 for value in weights.values()):
+        problems.append("healthWeights: at least one weight must be positive")
+    if spec.prediction is not None and spec.labels is not None:
+        regression = spec.prediction.type == PredictionType.REGRESSION
+        if regression != (spec.labels.task == Task.REGRESSION):
+            problems.append(
+                f"prediction.type {spec.prediction.type} does not fit labels.task "
+                f"{spec.labels.task}"
+            )
+    if spec.baseline == spec.current:
+        problems.append("baseline and current are the same window")
+    base_end, current_end = _relative_end(spec.baseline), _relative_end(spec.current)
+    if base_end is not None and current_end is not None:
+        current_start = current_end + _window_length(spec.current)
+        if base_end < current_start:
+            problems.append(
+                "the baseline window must end before the current window starts "
+                "(baseline endOffset at least current endOffset + length)"
+            )
+    elif (
+        spec.baseline.absolute is not None
+        and spec.current.absolute is not None
+        and spec.baseline.absolute.end > spec.current.absolute.start
+    ):
+        problems.append("the baseline window must end before the current window starts")
+    delay = spec.labels.delay if spec.labels is not None else None
+    if delay is not None and parse_duration(delay) >= _window_length(spec.current):
+        problems.append(
+            f"labels.delay {delay} is not shorter than the current window: "
+            "no labelled row could be in it"
+        )
+    return problems
+
+
+_NUMERIC_ONLY = frozenset(
+    m for m, info in REGISTRY.items() if info.kinds == frozenset({FeatureKind.NUMERIC})
+)
+_CATEGORICAL_ONLY = frozenset(
+    m for m, info in REGISTRY.items() if info.kinds == frozenset({FeatureKind.CATEGORICAL})
+)
+
+
+def feature_problems(feature: FeatureSpec) -> list[str]:
+    """Methods that are repeated, missing or do not apply to the feature's kind."""
+    problems: list[str] = []
+    if feature.methods is not None:
+        if not feature.methods:
+            problems.append(f"feature {feature.name}: methods, when given, lists at least one")
+        if len(set(feature.methods)) != len(feature.methods):
+            problems.append(f"feature {feature.name}: a method is listed twice")
+        wrong = _CATEGORICAL_ONLY if feature.type == FeatureKind.NUMERIC else _NUMERIC_ONLY
+        if feature.type is not None and any(m in wrong for m in feature.methods):
+            names = ", ".join(sorted(str(m) for m in feature.methods if m in wrong))
+            problems.append(f"feature {feature.name}: {names} does not apply to {feature.type}")
+    return problems
+
+
 _OWN_FIELD_ALIASES = (
     "model",
+    "monitorClassName",
     "schedule",
     "source",
     "baseline",
     "current",
-    "storage",
     "alerting",
     "job",
 )
@@ -383,18 +484,34 @@ _OWN_FIELD_ALIASES = (
 
 
 class LastRun(CamelModel):
-    """The most recent finished detector run."""
+    """The most recent finished detector run (its outcome is the LastRunSucceeded condition)."""
 
     id: str = Field(max_length=253, description="Run id (the Job name); the key in Postgres.")
-    started_at: datetime | None = Field(default=None, description="When the run started.")
-    finished_at: datetime | None = Field(default=None, description="When the run finished.")
-    outcome: RunOutcome = Field(description="Succeeded, InsufficientData, InvalidInput or Failed.")
+    start_time: datetime | None = Field(default=None, description="When the run started.")
+    completion_time: datetime | None = Field(default=None, description="When the run finished.")
     rows: WindowRows | None = Field(default=None, description="Rows read per window.")
     message: str = Field(default="", max_length=1024, description="Short explanation.")
 
 
+class OperatorState(CamelModel):
+    """Where kopf would keep handler progress and the last handled spec."""
+
+    progress: dict[str, Any] | None = Field(
+        default=None,
+        description="Handler progress.",
+        json_schema_extra={"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    )
+    last_handled_configuration: str | None = Field(
+        default=None, max_length=262144, description="The last handled spec (JSON)."
+    )
+    touch: str | None = Field(default=None, max_length=64, description="A change marker.")
+
+
 class ModelMonitorStatus(CamelModel):
     """Observed state of a ModelMonitor, written by the operator."""
+
+    # Keys an older or newer operator wrote are ignored: a status never makes a spec unreadable.
+    model_config = ConfigDict(extra="ignore")
 
     observed_generation: int = Field(
         default=0, ge=0, description="metadata.generation this status was computed from."
@@ -402,7 +519,8 @@ class ModelMonitorStatus(CamelModel):
     conditions: list[Condition] = Field(
         default_factory=list,
         max_length=16,
-        description="Accepted, Ready, DriftDetected and PerformanceDegraded.",
+        description="Ready, Stalled, Reconciling (kstatus), LastRunSucceeded, DriftDetected "
+        "and PerformanceDegraded.",
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["type"],
@@ -414,8 +532,8 @@ class ModelMonitorStatus(CamelModel):
         max_length=253,
         description="Run the health, severity and drift facts below come from.",
     )
-    next_run_at: datetime | None = Field(
-        default=None, description="Next scheduled run; empty while suspended."
+    next_run_time: datetime | None = Field(
+        default=None, description="Next scheduled run; empty while suspended or stalled."
     )
     health_score: int | None = Field(
         default=None, ge=0, le=100, description="0 (broken) to 100 (healthy)."
@@ -439,6 +557,20 @@ class ModelMonitorStatus(CamelModel):
     )
     spec_hash: str | None = Field(
         default=None, max_length=64, description="Hash of the spec the CronJob was built from."
+    )
+    monitor_class_name: str | None = Field(
+        default=None, max_length=253, description="The MonitorClass the Pods are made from."
+    )
+    config_map_name: str | None = Field(
+        default=None,
+        max_length=253,
+        description="The immutable run-configuration ConfigMap of the current spec.",
+    )
+
+    operator_state: OperatorState | None = Field(
+        default=None,
+        description="Bookkeeping of the operator's framework (kopf), kept here instead of "
+        "in annotations so GitOps tools see no diff; the operator's handlers leave it empty.",
     )
 
     def condition(self, type_: str) -> Condition | None:

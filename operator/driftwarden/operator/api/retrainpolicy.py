@@ -1,19 +1,26 @@
 """RetrainPolicy (short name `rp`): when a monitor's results start a training Job.
 
 Triggers say when retraining is due; minNewLabelledSamples, cooldown, maxConcurrent and
-approval say whether it may start now. The decision is a pure function
+approval say whether it may start now. Each decision to retrain is a RetrainRun (its record
+and its approval); state is kept per monitor. The decision is a pure function
 (`driftwarden.operator.reconcile.retrain`); this module only describes the resource.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Any, Final, Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
-from driftwarden.detectors.config import CamelModel, Duration, parse_duration
+from driftwarden.detectors.config import (
+    SHORTER_THAN_A_MINUTE_PATTERN,
+    ZERO_DURATION_PATTERN,
+    CamelModel,
+    Duration,
+    parse_duration,
+)
 
 from .common import (
     Condition,
@@ -30,8 +37,9 @@ PLURAL = "retrainpolicies"
 SINGULAR = "retrainpolicy"
 SHORT_NAMES = ("rp",)
 
-ZERO_DURATION_PATTERN = "^(0+([.]0+)?(ms|s|m|h|d|w))+$"
-METRIC_PATTERN = "^[a-z][a-z0-9_]*$"
+MAX_MONITORS: Final = 64
+"""Most monitors a policy keeps state for; past it the condition TooManyMonitors is True."""
+MAX_ABSOLUTE_DROP: Final = 1e6
 
 
 class TriggerSeverity(StrEnum):
@@ -42,22 +50,91 @@ class TriggerSeverity(StrEnum):
 
 
 class Approval(StrEnum):
-    """Whether a due retrain starts by itself or waits for a person."""
+    """Whether a due retrain starts by itself or waits for a person (on its RetrainRun)."""
 
-    AUTOMATIC = "Automatic"
-    MANUAL = "Manual"
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+class PerformanceMetric(StrEnum):
+    """The performance metrics the detectors compute (`stats.performance`)."""
+
+    ACCURACY = "accuracy"
+    PRECISION = "precision"
+    RECALL = "recall"
+    F1 = "f1"
+    ROC_AUC = "roc_auc"
+    PR_AUC = "pr_auc"
+    BRIER = "brier"
+    ECE = "ece"
+    RMSE = "rmse"
+    MAE = "mae"
+    R2 = "r2"
+
+
+BOUNDED_METRICS: Final = frozenset(
+    {
+        PerformanceMetric.ACCURACY,
+        PerformanceMetric.PRECISION,
+        PerformanceMetric.RECALL,
+        PerformanceMetric.F1,
+        PerformanceMetric.ROC_AUC,
+        PerformanceMetric.PR_AUC,
+        PerformanceMetric.BRIER,
+        PerformanceMetric.ECE,
+    }
+)
+"""Metrics whose values lie in [0, 1]."""
 
 
 class PerformanceDropTrigger(CamelModel):
-    """Fires when a metric is worse than on the baseline window by at least `atLeast`."""
+    """Fires when a metric is worse than on the baseline window: by a share of the baseline
+    value (relativeDrop) or by metric points (absoluteDrop); set exactly one."""
 
-    metric: str = Field(
-        max_length=64, pattern=METRIC_PATTERN, description="Metric name, e.g. roc_auc or rmse."
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "has(self.relativeDrop) != has(self.absoluteDrop)",
+                "performanceDrop sets exactly one of relativeDrop and absoluteDrop",
+            )
+        )
     )
-    at_least: float = Field(
+
+    metric: PerformanceMetric = Field(
+        description="A metric the detectors compute: accuracy, precision, recall, f1, roc_auc, "
+        "pr_auc, brier, ece, rmse, mae or r2."
+    )
+    relative_drop: float | None = Field(
+        default=None,
         gt=0,
-        description="Drop in the metric's own units (an increase for error metrics), e.g. 0.05.",
+        le=1,
+        description="Drop as a share of the baseline value, e.g. 0.05 (5% worse; for error "
+        "metrics such as rmse, a rise).",
     )
+    absolute_drop: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_ABSOLUTE_DROP,
+        description="Drop in metric points, e.g. 0.03 (roc_auc 0.81 -> 0.78).",
+    )
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Self:
+        if (self.relative_drop is None) == (self.absolute_drop is None):
+            raise ValueError("performanceDrop sets exactly one of relativeDrop and absoluteDrop")
+        bounded = self.metric in BOUNDED_METRICS
+        if bounded and self.absolute_drop is not None and self.absolute_drop > 1:
+            raise ValueError(f"absoluteDrop of {self.metric} cannot exceed 1")
+        return self
+
+    def describe(self) -> str:
+        if self.relative_drop is not None:
+            return f"{self.metric} dropped by >={self.relative_drop:g} of baseline"
+        return f"{self.metric} dropped by >={self.absolute_drop:g}"
+
+
+_NOT_ZERO = f"!self.matches('{ZERO_DURATION_PATTERN}')"
+_AT_LEAST_A_MINUTE = f"!self.matches('{SHORTER_THAN_A_MINUTE_PATTERN}')"
 
 
 class Trigger(CamelModel):
@@ -85,15 +162,18 @@ class Trigger(CamelModel):
     persist_for: Duration | None = Field(
         default=None,
         description="With severity: fires only once every run for this long was at or above "
-        "the level, e.g. 24h.",
+        "the level, e.g. 24h (positive).",
+        json_schema_extra=validations(cel(_NOT_ZERO, "persistFor must be positive")),
     )
     performance_drop: PerformanceDropTrigger | None = Field(
         default=None, description="Fires when a performance metric dropped enough."
     )
     model_age: Duration | None = Field(
         default=None,
-        description="Fires when the model is older than this, e.g. 30d (from the last "
-        "successful retrain, else the monitor's model.trainedAt).",
+        description="Fires when the model is older than this, e.g. 30d (at least 1m), counted "
+        "from the latest of model.trainedAt, a change of model.version and the last "
+        "successful RetrainRun.",
+        json_schema_extra=validations(cel(_AT_LEAST_A_MINUTE, "modelAge must be at least 1m")),
     )
 
     @model_validator(mode="after")
@@ -103,6 +183,10 @@ class Trigger(CamelModel):
             raise ValueError("a trigger sets exactly one of severity, performanceDrop or modelAge")
         if self.persist_for is not None and self.severity is None:
             raise ValueError("persistFor applies only to a severity trigger")
+        if self.persist_for is not None and parse_duration(self.persist_for) <= timedelta():
+            raise ValueError("persistFor must be positive")
+        if self.model_age is not None and parse_duration(self.model_age) < timedelta(minutes=1):
+            raise ValueError("modelAge must be at least 1m")
         return self
 
     def describe(self) -> str:
@@ -111,8 +195,7 @@ class Trigger(CamelModel):
             text = f"severity>={self.severity}"
             return f"{text} for {self.persist_for}" if self.persist_for else text
         if self.performance_drop is not None:
-            drop = self.performance_drop
-            return f"{drop.metric} dropped by >={drop.at_least:g}"
+            return self.performance_drop.describe()
         return f"model older than {self.model_age}"
 
 
@@ -199,18 +282,73 @@ class TrainingJobTemplate(CamelModel):
         return self
 
 
-class ValidationSpec(CamelModel):
-    """Acceptance thresholds handed to the training Job (which enforces them)."""
-
-    minimum: dict[str, float] = Field(
-        default_factory=dict,
-        max_length=16,
-        description="Metric floors the new model must reach, e.g. {roc_auc: 0.78}.",
+def _metric_field(metric: PerformanceMetric) -> Any:
+    bounded = metric in BOUNDED_METRICS
+    return Field(
+        default=None,
+        ge=0 if metric != PerformanceMetric.R2 else -MAX_ABSOLUTE_DROP,
+        le=1 if bounded or metric == PerformanceMetric.R2 else MAX_ABSOLUTE_DROP,
+        description=f"Value for {metric}.",
     )
-    max_drop_vs_current: dict[str, float] = Field(
-        default_factory=dict,
-        max_length=16,
-        description="Largest allowed drop against the serving model, e.g. {roc_auc: 0.01}.",
+
+
+class MetricValues(CamelModel):
+    """A value per performance metric, each within that metric's range."""
+
+    accuracy: float | None = _metric_field(PerformanceMetric.ACCURACY)
+    precision: float | None = _metric_field(PerformanceMetric.PRECISION)
+    recall: float | None = _metric_field(PerformanceMetric.RECALL)
+    f1: float | None = _metric_field(PerformanceMetric.F1)
+    roc_auc: float | None = Field(
+        default=None, alias="roc_auc", ge=0, le=1, description="Value for roc_auc."
+    )
+    pr_auc: float | None = Field(
+        default=None, alias="pr_auc", ge=0, le=1, description="Value for pr_auc."
+    )
+    brier: float | None = _metric_field(PerformanceMetric.BRIER)
+    ece: float | None = _metric_field(PerformanceMetric.ECE)
+    rmse: float | None = _metric_field(PerformanceMetric.RMSE)
+    mae: float | None = _metric_field(PerformanceMetric.MAE)
+    r2: float | None = _metric_field(PerformanceMetric.R2)
+
+    def values(self) -> dict[str, float]:
+        """The metrics that are set, by name."""
+        return {k: v for k, v in self.model_dump(by_alias=True).items() if v is not None}
+
+
+class RelativeDrops(CamelModel):
+    """A largest allowed drop per metric, as a share of the serving model's value."""
+
+    accuracy: float | None = Field(default=None, ge=0, le=1, description="Drop of accuracy.")
+    precision: float | None = Field(default=None, ge=0, le=1, description="Drop of precision.")
+    recall: float | None = Field(default=None, ge=0, le=1, description="Drop of recall.")
+    f1: float | None = Field(default=None, ge=0, le=1, description="Drop of f1.")
+    roc_auc: float | None = Field(
+        default=None, alias="roc_auc", ge=0, le=1, description="Drop of roc_auc."
+    )
+    pr_auc: float | None = Field(
+        default=None, alias="pr_auc", ge=0, le=1, description="Drop of pr_auc."
+    )
+    brier: float | None = Field(default=None, ge=0, le=1, description="Rise of brier.")
+    ece: float | None = Field(default=None, ge=0, le=1, description="Rise of ece.")
+    rmse: float | None = Field(default=None, ge=0, le=1, description="Rise of rmse.")
+    mae: float | None = Field(default=None, ge=0, le=1, description="Rise of mae.")
+    r2: float | None = Field(default=None, ge=0, le=1, description="Drop of r2.")
+
+
+class ValidationSpec(CamelModel):
+    """Acceptance thresholds handed to the training Job (which enforces them and reports
+    the trained model's metrics on its RetrainRun)."""
+
+    minimum: MetricValues | None = Field(
+        default=None,
+        description="Metric floors (ceilings for error metrics) the new model must reach, "
+        "e.g. {roc_auc: 0.78}.",
+    )
+    max_relative_drop_vs_serving: RelativeDrops | None = Field(
+        default=None,
+        description="Largest allowed drop against the serving model, as a share of its "
+        "value, e.g. {roc_auc: 0.01}.",
     )
 
 
@@ -223,11 +361,6 @@ class RetrainPolicySpec(CamelModel):
                 "has(self.monitorRef) != has(self.monitorSelector)",
                 "set exactly one of monitorRef and monitorSelector",
             ),
-            cel(
-                f"!self.cooldown.matches('{ZERO_DURATION_PATTERN}')",
-                "cooldown must be positive",
-                field_path=".cooldown",
-            ),
         )
     )
 
@@ -235,26 +368,40 @@ class RetrainPolicySpec(CamelModel):
         default=None, description="The ModelMonitor (same namespace) whose runs are watched."
     )
     monitor_selector: LabelSelector | None = Field(
-        default=None, description="Or: every ModelMonitor in the namespace matching these labels."
+        default=None,
+        description=f"Or: the ModelMonitors of the namespace matching these labels (state is "
+        f"kept for at most {MAX_MONITORS}).",
     )
     triggers: list[Trigger] = Field(
-        min_length=1, max_length=16, description="Reasons to retrain; any one suffices."
+        min_length=1,
+        max_length=16,
+        description="Reasons to retrain; any one suffices; no two alike.",
+        json_schema_extra=validations(
+            cel(
+                "self.all(t, self.filter(u, u == t).size() == 1)",
+                "triggers must not repeat",
+            )
+        ),
     )
     min_new_labelled_samples: int = Field(
         default=0,
         ge=0,
+        le=1_000_000_000,
         description="Labelled rows the latest run since the last retrain must have seen.",
     )
     cooldown: Duration = Field(
-        default="24h", description="Least time between two retrains, e.g. 7d."
+        default="24h",
+        description="Least time between two retrains of one monitor's model, e.g. 7d "
+        "(at least 1m).",
+        json_schema_extra=validations(cel(_AT_LEAST_A_MINUTE, "cooldown must be at least 1m")),
     )
     max_concurrent: int = Field(
         default=1, ge=1, le=10, description="Most training Jobs of this policy running at once."
     )
     approval: Approval = Field(
         default=Approval.AUTOMATIC,
-        description="Automatic, or Manual: a due retrain waits for the annotation "
-        "driftwarden.io/approve=<job name shown in status.pendingApproval>.",
+        description="automatic, or manual: a due retrain waits on its RetrainRun until a "
+        "person sets spec.approval to approved (or denied).",
     )
     suspend: bool = Field(default=False, description="Evaluate nothing, start nothing.")
     job_template: TrainingJobTemplate = Field(description="The training Job to create.")
@@ -267,8 +414,10 @@ class RetrainPolicySpec(CamelModel):
     def _target_and_cooldown(self) -> Self:
         if (self.monitor_ref is None) == (self.monitor_selector is None):
             raise ValueError("set exactly one of monitorRef and monitorSelector")
-        if parse_duration(self.cooldown).total_seconds() <= 0:
-            raise ValueError("cooldown must be positive")
+        if parse_duration(self.cooldown) < timedelta(minutes=1):
+            raise ValueError("cooldown must be at least 1m")
+        if len(set(self.triggers)) != len(self.triggers):
+            raise ValueError("triggers must not repeat")
         return self
 
 
@@ -276,35 +425,58 @@ class RetrainPolicySpec(CamelModel):
 
 
 class DecisionAction(StrEnum):
-    TRIGGER = "Trigger"
-    SKIP = "Skip"
+    TRIGGER = "trigger"
+    SKIP = "skip"
 
 
 class DecisionRecord(CamelModel):
     """One retrain decision."""
 
     time: datetime = Field(description="When the decision was made.")
-    action: DecisionAction = Field(description="Trigger or Skip.")
+    monitor: str | None = Field(default=None, max_length=253, description="Monitor decided for.")
+    action: DecisionAction = Field(description="trigger or skip.")
     reason: str = Field(
         max_length=64,
         description="Triggered, Cooldown, MaxConcurrent, PendingApproval, "
         "InsufficientSamples, Suspended, Disabled or NotTriggered.",
     )
     message: str = Field(default="", max_length=1024, description="Why, in words.")
-    job_name: str | None = Field(default=None, max_length=63, description="Training Job name.")
+    retrain_run_name: str | None = Field(
+        default=None, max_length=63, description="The RetrainRun made for it."
+    )
     run_id: str | None = Field(default=None, max_length=253, description="Run that fired.")
 
 
-class PendingApproval(CamelModel):
-    """A due retrain waiting for `kubectl annotate rp NAME driftwarden.io/approve=JOB`."""
+class MonitorRetrainState(CamelModel):
+    """What a policy remembers about one of its monitors."""
 
-    job_name: str = Field(max_length=63, description="Job name to approve.")
-    since: datetime = Field(description="When the retrain became due.")
-    message: str = Field(default="", max_length=1024, description="What fired.")
+    name: str = Field(max_length=253, description="The ModelMonitor's name.")
+    last_triggered_time: datetime | None = Field(
+        default=None, description="When a RetrainRun was last made for this monitor."
+    )
+    cooldown_until_time: datetime | None = Field(
+        default=None, description="No retrain of this monitor starts before this time."
+    )
+    last_retrain_run_name: str | None = Field(
+        default=None, max_length=63, description="The latest RetrainRun for this monitor."
+    )
+    model_version: str | None = Field(
+        default=None, max_length=128, description="model.version last seen."
+    )
+    model_version_time: datetime | None = Field(
+        default=None, description="When that model.version was first seen."
+    )
+    last_retrain_succeeded_time: datetime | None = Field(
+        default=None, description="When a RetrainRun for this monitor last succeeded."
+    )
+    active_jobs: int = Field(default=0, ge=0, description="Its training Jobs running now.")
 
 
 class RetrainPolicyStatus(CamelModel):
     """Observed state of a RetrainPolicy, written by the operator."""
+
+    # Keys an older or newer operator wrote are ignored: a status never makes a spec unreadable.
+    model_config = ConfigDict(extra="ignore")
 
     observed_generation: int = Field(
         default=0, ge=0, description="metadata.generation this status was computed from."
@@ -312,39 +484,36 @@ class RetrainPolicyStatus(CamelModel):
     conditions: list[Condition] = Field(
         default_factory=list,
         max_length=16,
-        description="Accepted, Ready and RetrainPendingApproval.",
+        description="Ready, Stalled, Reconciling (kstatus) and TooManyMonitors.",
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["type"],
         },
     )
-    monitors: list[str] = Field(
-        default_factory=list, max_length=64, description="Names of the monitors watched."
+    monitors: list[MonitorRetrainState] = Field(
+        default_factory=list,
+        max_length=MAX_MONITORS,
+        description="Per watched monitor: cooldown, model age and the latest RetrainRun.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
     )
     last_decision: DecisionRecord | None = Field(default=None, description="Latest decision.")
-    last_triggered: datetime | None = Field(
-        default=None, description="When a training Job was last created."
-    )
-    last_job_name: str | None = Field(
-        default=None, max_length=63, description="The last training Job created."
-    )
-    cooldown_until: datetime | None = Field(
-        default=None, description="No retrain starts before this time."
-    )
     active_jobs: int = Field(default=0, ge=0, description="Training Jobs running now.")
-    pending_approval: PendingApproval | None = Field(
-        default=None, description="A due retrain waiting for approval."
-    )
     recent_decisions: list[DecisionRecord] = Field(
         default_factory=list,
         max_length=10,
         description="The last decisions that changed, newest first.",
     )
 
+    def monitor(self, name: str) -> MonitorRetrainState | None:
+        return next((m for m in self.monitors if m.name == name), None)
+
 
 class RetrainPolicy(CamelModel):
-    """Starts training Jobs when a monitor's results call for it, within a cooldown, a
-    concurrency limit and an optional manual approval."""
+    """Makes a RetrainRun (and its training Job) when a monitor's results call for it, within
+    a cooldown per monitor, a concurrency limit and an optional approval."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -21,8 +21,6 @@ LABEL_RUN_TRIGGER: Final = "driftwarden.io/run-trigger"
 
 ANNOTATION_RUN_NOW: Final = "driftwarden.io/run-now"
 """Set to any new value (e.g. a timestamp) to start one run now; one Job per value."""
-ANNOTATION_APPROVE: Final = "driftwarden.io/approve"
-"""Set to the Job name in a RetrainPolicy's status.pendingApproval to approve that retrain."""
 ANNOTATION_SPEC_HASH: Final = "driftwarden.io/spec-hash"
 ANNOTATION_TRIGGERED_AT: Final = "driftwarden.io/triggered-at"
 ANNOTATION_TRIGGER_WINDOW: Final = "driftwarden.io/trigger-window"

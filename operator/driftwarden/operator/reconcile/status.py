@@ -1,21 +1,27 @@
 """ModelMonitor status from what happened: conditions, facts, and Events on transitions.
 
+Ready, Stalled and Reconciling say whether the spec is reconciled (kstatus); what the last
+run found is LastRunSucceeded, DriftDetected and PerformanceDegraded.
+
 `lastTransitionTime` changes only when a condition's status changes; Events are emitted only
 when a condition's status or reason changes, never on a reconcile that changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
 
 from driftwarden.detectors.config import Severity
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.common import Condition
 from driftwarden.operator.api.conditions import ConditionStatus
-from driftwarden.operator.api.cron import parse_cron
+from driftwarden.operator.api.cron import check_time_zone, parse_cron
 from driftwarden.operator.api.modelmonitor import (
     LastRun,
     ModelMonitor,
@@ -83,7 +89,9 @@ def set_conditions(
             observed_generation=generation,
         )
     order: dict[str, int] = {}
-    for name in c.MONITOR_CONDITION_TYPES + c.POLICY_CONDITION_TYPES:
+    for name in (
+        c.MONITOR_CONDITION_TYPES + c.POLICY_CONDITION_TYPES + c.RETRAIN_RUN_CONDITION_TYPES
+    ):
         order.setdefault(name, len(order))
     return sorted(by_type.values(), key=lambda cond: (order.get(cond.type, len(order)), cond.type))
 
@@ -108,12 +116,13 @@ def _event_for(prev: Condition | None, cond: Condition) -> EventSpec | None:
     is_false = cond.status == ConditionStatus.FALSE
     warn, normal = EventType.WARNING, EventType.NORMAL
     match cond.type:
-        case c.ACCEPTED:
-            if is_false:
+        case c.STALLED:
+            if is_true:
                 return EventSpec(warn, cond.reason, cond.message)
-            if is_true and was_false:
-                return EventSpec(normal, cond.reason, "the spec is valid again")
         case c.READY:
+            if is_true and prev is not None and not was_true:
+                return EventSpec(normal, cond.reason, cond.message or "reconciled")
+        case c.LAST_RUN_SUCCEEDED:
             if is_false:
                 return EventSpec(warn, cond.reason, cond.message)
             if is_true and was_false:
@@ -184,14 +193,20 @@ def _performance_condition(monitor: ModelMonitor, summary: RunSummary) -> Desire
     )
 
 
-def _ready_condition(summary: RunSummary) -> DesiredCondition:
+def _last_run_condition(summary: RunSummary, reason: str | None = None) -> DesiredCondition:
+    """LastRunSucceeded from a summary; `reason` names the cause when the caller knows it
+    better (the Job's failure condition, a Pod that cannot start, the detector's own
+    FailureReason)."""
     rows = summary.rows
     counts = f" ({rows.baseline} baseline, {rows.current} current rows)" if rows else ""
     detail = f": {summary.message}" if summary.message else ""
+    failed_reason = reason if reason and reason != c.RUN_SUCCEEDED else None
+    if failed_reason is None and summary.reason is not None:
+        failed_reason = str(summary.reason)
     match summary.outcome:
         case RunOutcome.SUCCEEDED:
             return DesiredCondition(
-                c.READY,
+                c.LAST_RUN_SUCCEEDED,
                 ConditionStatus.TRUE,
                 c.RUN_SUCCEEDED,
                 f"run {summary.run_id} evaluated{counts}",
@@ -203,15 +218,54 @@ def _ready_condition(summary: RunSummary) -> DesiredCondition:
         case _:
             reason, what = c.RUN_FAILED, "failed"
     return DesiredCondition(
-        c.READY, ConditionStatus.FALSE, reason, f"run {summary.run_id} {what}{counts}{detail}"
+        c.LAST_RUN_SUCCEEDED,
+        ConditionStatus.FALSE,
+        failed_reason or reason,
+        f"run {summary.run_id} {what}{counts}{detail}",
     )
 
 
-def next_run_at(monitor: ModelMonitor, now: datetime) -> datetime | None:
+@dataclass(frozen=True)
+class Stall:
+    """Why reconciling cannot progress until the spec or the configuration changes."""
+
+    reason: str
+    message: str
+
+
+def schedule_stall(monitor: ModelMonitor) -> Stall | None:
+    """A time zone this machine does not know, or a cron that cannot run (Stalled)."""
     schedule = monitor.spec.schedule
-    if schedule.suspend:
+    try:
+        check_time_zone(schedule.time_zone)
+    except ValueError as exc:
+        return Stall(c.INVALID_TIME_ZONE, str(exc))
+    try:
+        cron = parse_cron(schedule.cron)
+    except ValueError as exc:
+        return Stall(c.INVALID_SCHEDULE, str(exc))
+    if not cron.fires():
+        return Stall(c.INVALID_SCHEDULE, f"cron {schedule.cron!r} never fires")
+    try:  # every matching time may fall into a daylight-saving gap of the zone
+        cron.next_after(datetime(2000, 1, 1, tzinfo=UTC), schedule.time_zone)
+    except ValueError:
+        return Stall(
+            c.INVALID_SCHEDULE,
+            f"cron {schedule.cron!r} never fires in {schedule.time_zone} (every time it names "
+            "is skipped by a daylight-saving change)",
+        )
+    return None
+
+
+def next_run_time(monitor: ModelMonitor, now: datetime) -> datetime | None:
+    """The next scheduled run, or None while suspended or when the schedule cannot run."""
+    schedule = monitor.spec.schedule
+    if schedule.suspend or schedule_stall(monitor) is not None:
         return None
-    return parse_cron(schedule.cron).next_after(now, schedule.time_zone)
+    try:
+        return parse_cron(schedule.cron).next_after(now, schedule.time_zone)
+    except ValueError:  # nothing within the search horizon from `now`
+        return None
 
 
 def _finish(
@@ -224,59 +278,153 @@ def _finish(
     )
 
 
-def plan_accepted(
-    monitor: ModelMonitor, spec_hash: str, now: datetime, error: str | None = None
-) -> StatusPlan:
-    """After planning the monitor's objects: Accepted True, or False with the spec problem.
+def kstatus_conditions(stall: Stall | None, waiting: Stall | None = None) -> list[DesiredCondition]:
+    """Ready, Stalled and Reconciling as kstatus reads them.
 
-    Before the first run, Ready and the verdict conditions are Unknown.
+    `stall`: a permanent problem (Stalled=True, Ready=False). `waiting`: something expected
+    to resolve itself, such as a missing MonitorClass (Ready=False, Reconciling=False; kstatus
+    reads InProgress). Neither: reconciled (Ready=True).
+    """
+    if stall is not None:
+        return [
+            DesiredCondition(c.READY, ConditionStatus.FALSE, stall.reason, stall.message),
+            DesiredCondition(c.STALLED, ConditionStatus.TRUE, stall.reason, stall.message),
+            DesiredCondition(c.RECONCILING, ConditionStatus.FALSE, stall.reason, stall.message),
+        ]
+    if waiting is not None:
+        return [
+            DesiredCondition(c.READY, ConditionStatus.FALSE, waiting.reason, waiting.message),
+            DesiredCondition(c.STALLED, ConditionStatus.FALSE, c.NOT_STALLED),
+            DesiredCondition(c.RECONCILING, ConditionStatus.FALSE, waiting.reason, waiting.message),
+        ]
+    return [
+        DesiredCondition(c.READY, ConditionStatus.TRUE, c.RECONCILED),
+        DesiredCondition(c.STALLED, ConditionStatus.FALSE, c.NOT_STALLED),
+        DesiredCondition(c.RECONCILING, ConditionStatus.FALSE, c.RECONCILED),
+    ]
+
+
+def _awaiting_first_run(old: ModelMonitorStatus) -> list[DesiredCondition]:
+    if old.last_run is not None:
+        return []
+    waiting = "no run has finished yet"
+    return [
+        DesiredCondition(
+            c.LAST_RUN_SUCCEEDED, ConditionStatus.UNKNOWN, c.AWAITING_FIRST_RUN, waiting
+        ),
+        DesiredCondition(c.DRIFT_DETECTED, ConditionStatus.UNKNOWN, c.NOT_EVALUATED, waiting),
+        DesiredCondition(c.PERFORMANCE_DEGRADED, ConditionStatus.UNKNOWN, c.NOT_EVALUATED, waiting),
+    ]
+
+
+def plan_reconciled(
+    monitor: ModelMonitor,
+    now: datetime,
+    *,
+    spec_hash: str | None = None,
+    config_map_name: str | None = None,
+    monitor_class_name: str | None = None,
+    stall: Stall | None = None,
+    waiting: Stall | None = None,
+) -> StatusPlan:
+    """The status once the monitor's objects are applied (Ready), or why they cannot be
+    (`stall`: Stalled; `waiting`: Ready=False until a dependency appears).
+
+    Before the first run, LastRunSucceeded and the verdict conditions are Unknown.
     """
     generation = monitor.metadata.generation
     old = monitor.status
-    if error is None:
-        desired = [DesiredCondition(c.ACCEPTED, ConditionStatus.TRUE, c.SPEC_VALID)]
-    else:
-        desired = [DesiredCondition(c.ACCEPTED, ConditionStatus.FALSE, c.INVALID_SPEC, error)]
-    if old.last_run is None:
-        waiting = "no run has finished yet"
-        desired += [
-            DesiredCondition(c.READY, ConditionStatus.UNKNOWN, c.AWAITING_FIRST_RUN, waiting),
-            DesiredCondition(c.DRIFT_DETECTED, ConditionStatus.UNKNOWN, c.NOT_EVALUATED, waiting),
-            DesiredCondition(
-                c.PERFORMANCE_DEGRADED, ConditionStatus.UNKNOWN, c.NOT_EVALUATED, waiting
-            ),
-        ]
+    desired = kstatus_conditions(stall, waiting) + _awaiting_first_run(old)
+    ok = stall is None and waiting is None
     status = old.model_copy(
         update={
             "observed_generation": generation,
             "conditions": set_conditions(old.conditions, desired, generation, now),
-            "next_run_at": next_run_at(monitor, now) if error is None else None,
-            "spec_hash": spec_hash if error is None else old.spec_hash,
+            "next_run_time": next_run_time(monitor, now) if ok else None,
+            "spec_hash": spec_hash if ok and spec_hash else old.spec_hash,
+            "config_map_name": config_map_name if ok and config_map_name else old.config_map_name,
+            "monitor_class_name": monitor_class_name or old.monitor_class_name,
         }
     )
     return _finish(monitor, status, old.conditions)
 
 
-def plan_run_finished(monitor: ModelMonitor, summary: RunSummary, now: datetime) -> StatusPlan:
-    """The status after a detector run finished (its summary, or one made for a failed Job).
-
-    A failed or refused run updates lastRun and Ready but keeps the last evaluated verdict;
-    a run with too little data clears the verdict (it is Unknown, not "no drift").
-    """
+def plan_reconciling(monitor: ModelMonitor, now: datetime, message: str) -> StatusPlan:
+    """The status while objects for a new generation are being applied (or an apply failed
+    and is retried): Reconciling=True, Ready=False."""
     generation = monitor.metadata.generation
     old = monitor.status
-    desired = [_ready_condition(summary)]
+    desired = [
+        DesiredCondition(c.READY, ConditionStatus.FALSE, c.PROGRESSING, message),
+        DesiredCondition(c.STALLED, ConditionStatus.FALSE, c.NOT_STALLED),
+        DesiredCondition(c.RECONCILING, ConditionStatus.TRUE, c.PROGRESSING, message),
+        *_awaiting_first_run(old),
+    ]
+    status = old.model_copy(
+        update={
+            "observed_generation": generation,
+            "conditions": set_conditions(old.conditions, desired, generation, now),
+        }
+    )
+    return _finish(monitor, status, old.conditions)
+
+
+def plan_unreadable(obj: Mapping[str, Any], message: str, now: datetime) -> StatusPlan:
+    """The status of a monitor whose spec the models refuse (Stalled, InvalidSpec): what the
+    schema could not check, e.g. a baseline that overlaps the current window."""
+    metadata = obj.get("metadata") or {}
+    generation = int(metadata.get("generation") or 0)
+    try:
+        old = ModelMonitorStatus.model_validate(obj.get("status") or {})
+    except ValidationError:
+        old = ModelMonitorStatus()
+    stall = Stall(c.INVALID_SPEC, message)
+    desired = kstatus_conditions(stall)
+    status = old.model_copy(
+        update={
+            "observed_generation": generation,
+            "conditions": set_conditions(old.conditions, desired, generation, now),
+            "next_run_time": None,
+        }
+    )
+    return StatusPlan(
+        status=status,
+        events=_transition_events(old.conditions, status.conditions),
+        changed=status != old,
+    )
+
+
+def one_line(error: ValidationError) -> str:
+    """A pydantic error as one line a user can act on: `spec.features: ...; ...`."""
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        text = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {text}" if where else text)
+    return "; ".join(parts)[:1024]
+
+
+def plan_run_finished(
+    monitor: ModelMonitor, summary: RunSummary, now: datetime, reason: str | None = None
+) -> StatusPlan:
+    """The status after a detector run finished (its summary, or one made for a failed Job).
+
+    A failed or refused run updates lastRun and LastRunSucceeded but keeps the last evaluated
+    verdict; a run with too little data clears the verdict (it is Unknown, not "no drift").
+    Ready, Stalled, Reconciling and observedGeneration are the reconcile's, not the run's.
+    """
+    generation = monitor.status.observed_generation
+    old = monitor.status
+    desired = [_last_run_condition(summary, reason)]
     update: dict[str, object] = {
-        "observed_generation": generation,
         "last_run": LastRun(
             id=summary.run_id,
-            started_at=summary.started_at,
-            finished_at=summary.finished_at,
-            outcome=summary.outcome,
+            start_time=summary.started_at,
+            completion_time=summary.finished_at,
             rows=summary.rows,
             message=summary.message[:1024],
         ),
-        "next_run_at": next_run_at(monitor, now),
+        "next_run_time": next_run_time(monitor, now),
     }
     if summary.outcome == RunOutcome.SUCCEEDED:
         desired += [_drift_condition(summary), _performance_condition(monitor, summary)]

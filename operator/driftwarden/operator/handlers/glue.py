@@ -1,0 +1,276 @@
+"""Gather, plan, apply: one function per thing the operator reacts to.
+
+Each function reads what exists through the adapters, asks a pure planner what should be,
+and makes it so. Status is written only when the planner says it changed, with the
+resourceVersion it was planned from (a concurrent writer makes it re-plan, never
+overwrite); Events come from the planner's transitions only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+
+from driftwarden.detectors.errors import DriftwardenError
+from driftwarden.detectors.storage import get_run, run_drifted_features
+from driftwarden.operator.api import conditions as c
+from driftwarden.operator.api.modelmonitor import ModelMonitor
+from driftwarden.operator.api.monitorclass import MonitorClass
+from driftwarden.operator.api.run import RunSummary
+from driftwarden.operator.k8s.errors import (
+    AlreadyExistsError,
+    ApiError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+)
+from driftwarden.operator.k8s.objects import (
+    JOB,
+    MODEL_MONITOR,
+    MONITOR_CLASS,
+    POD,
+    Cluster,
+    kind_of,
+)
+from driftwarden.operator.reconcile.apply import ApplyAction, plan_apply
+from driftwarden.operator.reconcile.ingest import (
+    ANNOTATION_INGESTED,
+    RunEnded,
+    has_ended,
+    is_newer,
+    monitor_of,
+    plan_ingest,
+    pod_summary,
+    summary_from_record,
+)
+from driftwarden.operator.reconcile.monitor import (
+    PlannerSettings,
+    plan_monitor,
+    run_now_request,
+)
+from driftwarden.operator.reconcile.status import (
+    Stall,
+    StatusPlan,
+    plan_reconciled,
+    plan_reconciling,
+    plan_run_finished,
+    plan_run_now_acted,
+)
+
+log = logging.getLogger("driftwarden.operator")
+
+STATUS_ATTEMPTS: Final = 5
+_IMMUTABLE_KINDS: Final = frozenset({"ConfigMap", "Job"})
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What every handler needs: the adapters, the planners' settings and, when configured,
+    the results database (read only to recover a run whose termination message was lost)."""
+
+    cluster: Cluster
+    settings: PlannerSettings
+    results: Engine | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _status_body(plan: StatusPlan) -> dict[str, Any]:
+    # Fields set to None are sent as null, which a merge patch removes.
+    return plan.status.model_dump(mode="json", by_alias=True, exclude={"operator_state"})
+
+
+def write_status(op: Operator, obj: Mapping[str, Any], plan: StatusPlan) -> bool:
+    """Patch the status planned from `obj` (at its resourceVersion) and post its Events.
+    False when the object changed meanwhile (its next event re-plans)."""
+    if not plan.changed:
+        return True
+    metadata = _meta(obj)
+    try:
+        op.cluster.merge_patch(
+            MODEL_MONITOR,
+            metadata.get("namespace"),
+            str(metadata.get("name")),
+            {"status": _status_body(plan)},
+            subresource="status",
+            resource_version=str(metadata.get("resourceVersion")),
+        )
+    except (ConflictError, NotFoundError):
+        return False
+    for event in plan.events:
+        op.cluster.post_event(obj, str(event.type), event.reason, event.message)
+    return True
+
+
+def _list_classes(op: Operator) -> list[MonitorClass]:
+    classes = []
+    for item in op.cluster.list(MONITOR_CLASS):
+        try:
+            classes.append(MonitorClass.model_validate(item))
+        except ValidationError:
+            log.warning("MonitorClass %s is unreadable", _meta(item).get("name"))
+    return classes
+
+
+def _apply(op: Operator, desired: Mapping[str, Any], owner_uid: str) -> ApplyAction:
+    """Make `desired` exist: create it, replace ours when its planned hash changed, and
+    leave an object of that name that is not ours alone (CONFLICT)."""
+    kind = kind_of(desired)
+    metadata = _meta(desired)
+    immutable = desired.get("kind") in _IMMUTABLE_KINDS
+    for _ in range(3):
+        existing = op.cluster.get(kind, metadata.get("namespace"), str(metadata["name"]))
+        action = plan_apply(existing, desired, owner_uid, immutable=immutable)
+        try:
+            if action == ApplyAction.CREATE:
+                op.cluster.create(desired)
+            elif action == ApplyAction.UPDATE:
+                assert existing is not None
+                op.cluster.replace(desired, str(_meta(existing).get("resourceVersion")))
+        except (AlreadyExistsError, ConflictError):
+            continue  # someone was faster: look again
+        return action
+    raise ConflictError(409, "Conflict", f"{desired.get('kind')} {metadata['name']} keeps changing")
+
+
+def reconcile_monitor(op: Operator, body: Mapping[str, Any]) -> None:
+    """A ModelMonitor changed (or the operator started, or its class changed)."""
+    if _meta(body).get("deletionTimestamp"):
+        return  # garbage collection removes the children
+    now = _now()
+    plan = plan_monitor(body, _list_classes(op), op.settings, now)
+    monitor = plan.monitor
+    status = plan.status
+    failure: ApiError | None = None
+    if monitor is not None and plan.objects:
+        status, failure = _apply_plan(op, monitor, plan.objects, status, now)
+    write_status(op, body, status)
+    if failure is not None:
+        raise failure  # Reconciling=True is written; the handler queues a retry
+
+
+def _apply_plan(
+    op: Operator,
+    monitor: ModelMonitor,
+    objects: tuple[Mapping[str, Any], ...],
+    status: StatusPlan,
+    now: datetime,
+) -> tuple[StatusPlan, ApiError | None]:
+    request = run_now_request(monitor)
+    for desired in objects:
+        try:
+            action = _apply(op, desired, monitor.metadata.uid)
+        except InvalidError as exc:
+            stall = Stall(c.INVALID_SPEC, f"{desired.get('kind')} refused: {exc.message}")
+            return plan_reconciled(monitor, now, stall=stall), None
+        except ApiError as exc:
+            log.warning("applying %s: %s", desired.get("kind"), exc)
+            message = f"applying {desired.get('kind')}: {exc}"
+            return plan_reconciling(monitor, now, message), exc
+        if action == ApplyAction.CONFLICT:
+            name = _meta(desired).get("name")
+            stall = Stall(
+                c.OBJECT_CONFLICT,
+                f"{desired.get('kind')} {name} exists and is not this ModelMonitor's",
+            )
+            return plan_reconciled(monitor, now, stall=stall), None
+    if request is not None:
+        acted = plan_run_now_acted(monitor, request)
+        updated = status.status.model_copy(
+            update={"last_run_now_request": acted.last_run_now_request}
+        )
+        status = StatusPlan(updated, status.events, updated != monitor.status)
+    return status, None
+
+
+def reconcile_all_monitors(op: Operator, namespaces: tuple[str, ...]) -> None:
+    """A MonitorClass changed: every monitor may choose differently now."""
+    for namespace in namespaces or (None,):
+        for item in op.cluster.list(MODEL_MONITOR, namespace):
+            try:
+                reconcile_monitor(op, item)
+            except ApiError as exc:
+                log.warning("reconciling %s: %s", _meta(item).get("name"), exc)
+
+
+def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
+    """A detector Job changed: when its run ended, record it once (keyed by its UID)."""
+    metadata = _meta(job)
+    uid = str(metadata.get("uid"))
+    if (metadata.get("annotations") or {}).get(ANNOTATION_INGESTED) == uid:
+        return
+    owner = monitor_of(job)
+    if owner is None:
+        return
+    namespace = str(metadata.get("namespace"))
+    pods = op.cluster.list(POD, namespace, f"batch.kubernetes.io/controller-uid={uid}")
+    fallback = None
+    if op.results is not None and has_ended(job):
+        run_id = str(metadata.get("name"))
+        if pod_summary(pods, run_id) is None:
+            fallback = _recorded(op.results, run_id)
+    ended = plan_ingest(job, pods, _now(), fallback)
+    if ended is None:
+        return
+    _record(op, owner, ended)
+    op.cluster.merge_patch(
+        JOB,
+        namespace,
+        str(metadata.get("name")),
+        {"metadata": {"annotations": {ANNOTATION_INGESTED: uid}}},
+    )
+
+
+def _recorded(results: Engine, run_id: str) -> RunSummary | None:
+    try:
+        record = get_run(results, run_id)
+        if record is None:
+            return None
+        return summary_from_record(record, run_drifted_features(results, run_id))
+    except DriftwardenError as exc:  # the database is down: the Job's condition will do
+        log.warning("results database: %s", exc)
+        return None
+
+
+def _record(op: Operator, owner: tuple[str, str, str], ended: RunEnded) -> None:
+    namespace, name, uid = owner
+    for _ in range(STATUS_ATTEMPTS):
+        obj = op.cluster.get(MODEL_MONITOR, namespace, name)
+        if obj is None or _meta(obj).get("uid") != uid:
+            return  # the monitor is gone (or replaced): nothing to report on
+        try:
+            monitor = ModelMonitor.model_validate(obj)
+        except ValidationError:
+            return
+        last = monitor.status.last_run
+        if last is not None and last.id == ended.summary.run_id:
+            return  # recorded before a restart
+        if not is_newer(ended, last.completion_time if last else None):
+            return
+        plan = plan_run_finished(monitor, ended.summary, _now(), ended.reason)
+        if write_status(op, obj, plan):
+            return
+    raise ConflictError(
+        409, "Conflict", f"status of {namespace}/{name} kept changing; run {ended.summary.run_id}"
+    )
+
+
+def job_of_pod(op: Operator, pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The detector Job a Pod belongs to (a Pod that cannot start ends its run early)."""
+    labels = _meta(pod).get("labels") or {}
+    name = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")
+    if not name:
+        return None
+    return op.cluster.get(JOB, _meta(pod).get("namespace"), str(name))

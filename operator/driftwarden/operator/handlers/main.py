@@ -1,0 +1,161 @@
+"""`driftwarden operator`: run the operator against the current kubeconfig or in-cluster
+configuration, with a liveness endpoint served on the event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import sys
+
+import kopf
+
+from driftwarden.detectors.storage import create_engine
+from driftwarden.operator.api.common import SecretKeyRef
+from driftwarden.operator.k8s.client import load_api_client
+from driftwarden.operator.k8s.errors import ApiError
+from driftwarden.operator.k8s.lease import lead
+from driftwarden.operator.k8s.objects import Cluster
+from driftwarden.operator.reconcile.monitor import PlannerSettings
+
+from .glue import Operator
+from .registration import build_registry
+from .settings import Tuning, operator_settings
+
+log = logging.getLogger("driftwarden.operator")
+
+ENV_POD_NAME = "POD_NAME"
+ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
+
+
+def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `driftwarden operator` (found through the `driftwarden.subcommands` entry
+    point, so the detectors' CLI never imports the operator)."""
+    parser = sub.add_parser(
+        "operator",
+        help="run the Kubernetes operator",
+        description="Reconcile ModelMonitors into CronJobs and ingest their runs' results.",
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--all-namespaces", "-A", action="store_true", help="(the default)")
+    scope.add_argument(
+        "--namespace", "-n", action="append", default=[], help="watch only these namespaces"
+    )
+    parser.add_argument("--kubeconfig", help="default: in-cluster, else $KUBECONFIG")
+    parser.add_argument(
+        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL"
+    )
+    parser.add_argument("--workers", type=int, default=Tuning.workers)
+    parser.add_argument(
+        "--watch-inactivity-timeout", type=float, default=Tuning.watch_inactivity_seconds
+    )
+    parser.add_argument(
+        "--results-secret",
+        default="driftwarden-results/url",
+        help="NAME/KEY of the results-database Secret in each monitor's namespace, used "
+        "when the MonitorClass names none ('' for none)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(ENV_DATABASE_URL),
+        help=f"the results database, read to recover a run whose termination message was "
+        f"lost (default ${ENV_DATABASE_URL}; never passed to detector Pods)",
+    )
+    parser.add_argument(
+        "--leader-elect",
+        action="store_true",
+        help="act only while holding a coordination.k8s.io Lease (for several replicas); "
+        "losing it exits the process",
+    )
+    parser.add_argument(
+        "--lease-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="namespace of the Lease (default $POD_NAMESPACE, else default)",
+    )
+    parser.add_argument("--lease-name", default="driftwarden-operator")
+    parser.add_argument("--lease-seconds", type=int, default=15)
+    parser.add_argument("--verbose", "-v", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def _results_secret(text: str) -> SecretKeyRef | None:
+    if not text:
+        return None
+    name, _, key = text.partition("/")
+    return SecretKeyRef(name=name, key=key or "url")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:  # one line per handled event is noise; failures still show
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+    instance = os.environ.get(ENV_POD_NAME) or socket.gethostname()
+    try:
+        api = load_api_client(args.kubeconfig)
+    except ApiError as exc:
+        print(f"driftwarden operator: {exc.message}", file=sys.stderr)
+        return 2
+    settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
+    results = create_engine(args.database_url) if args.database_url else None
+    op = Operator(Cluster(api, instance), settings, results)
+    namespaces = tuple(args.namespace)
+    tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
+    registry = build_registry(op, namespaces)
+
+    def operate() -> None:
+        asyncio.run(
+            _kopf_operator(registry, operator_settings(tuning, instance), namespaces, args.liveness)
+        )
+
+    if not args.leader_elect:
+        operate()
+        return 0
+
+    def leading() -> None:
+        log.info("%s holds the Lease %s/%s", instance, args.lease_namespace, args.lease_name)
+        code = 0
+        try:
+            operate()
+        except BaseException:
+            log.exception("the operator stopped")
+            code = 1
+        os._exit(code)  # the Lease is renewed by this process only while it operates
+
+    def lost() -> None:
+        log.error("lost the Lease %s/%s: exiting", args.lease_namespace, args.lease_name)
+        os._exit(1)
+
+    lead(
+        api,
+        namespace=args.lease_namespace,
+        name=args.lease_name,
+        identity=instance,
+        lease_seconds=args.lease_seconds,
+        on_leading=leading,
+        on_lost=lost,
+    )
+    return 1
+
+
+async def _kopf_operator(
+    registry: kopf.OperatorRegistry,
+    settings: kopf.OperatorSettings,
+    namespaces: tuple[str, ...],
+    liveness: str,
+) -> None:
+    await kopf.operator(
+        registry=registry,
+        settings=settings,
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        liveness_endpoint=liveness or None,
+    )
