@@ -261,13 +261,20 @@ BAD_EXAMPLES: list[tuple[tuple[str, str], str, Any, str, str]] = [
     ),
     (
         MONITOR,
-        "spec.baseline",
+        "spec.current",
         {
-            "relative": {"length": "30d"},
+            "relative": {"length": "1d"},
             "absolute": {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"},
         },
-        "spec.baseline",
+        "spec.current",
         "a window is exactly one of relative or absolute",
+    ),
+    (
+        MONITOR,
+        "spec.baseline",
+        {"relative": {"length": "30d"}, "profileRef": {"name": "credit-2026q1"}},
+        "spec.baseline",
+        "a baseline is exactly one of relative, absolute or profileRef",
     ),
     (
         MONITOR,

@@ -143,6 +143,14 @@ def test_monitor_resource_reads_api_objects() -> None:
             "exactly one",
         ),
         ("baseline", {"relative": {"length": "7d"}}, "same window"),
+        (
+            "baseline",
+            {"relative": {"length": "30d"}, "profileRef": {"name": "credit-2026q1"}},
+            "exactly one of relative, absolute or profileRef",
+        ),
+        ("baseline", {"profileRef": {"name": "Credit_Q1"}}, "pattern"),
+        ("baseline", {"profileRef": {}}, "name"),
+        ("baseline", {}, "exactly one of relative, absolute or profileRef"),
         ("baseline", {"relative": {"length": "30d", "endOffset": "1d"}}, "end before"),
         ("current", {"relative": {"length": "48h"}}, "labels.delay 72h"),
         ("features.0.methods", ["psi", "psi"], "listed twice"),
@@ -180,6 +188,19 @@ def test_monitor_resource_reads_api_objects() -> None:
 def test_monitor_refuses(path: str, value: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         ModelMonitorSpec.model_validate(_with(MONITOR, path, value))
+
+
+def test_a_stored_profile_is_a_baseline_without_a_window() -> None:
+    # A stored baseline is never re-read, so no window order applies to it: a current window
+    # of any length is fine, and the run configuration carries only the profile's name.
+    spec = ModelMonitorSpec.model_validate(
+        _with(MONITOR, "baseline", {"profileRef": {"name": "credit-2026q1"}})
+    )
+    assert spec.baseline.window() is None
+    assert spec.baseline.profile_ref is not None
+    assert spec.baseline.profile_ref.name == "credit-2026q1"
+    dumped = spec.model_dump(by_alias=True, exclude_none=True)
+    assert dumped["baseline"] == {"profileRef": {"name": "credit-2026q1"}}
 
 
 def test_policy_accepts_the_example() -> None:

@@ -117,6 +117,21 @@ def test_config_map_is_a_readable_monitor_manifest(credit_monitor: ModelMonitor)
     assert document[contract.CONFIG_VERSION_KEY] == contract.RUN_CONFIG_VERSION
 
 
+def test_a_stored_baseline_reaches_the_run_configuration(credit_monitor: ModelMonitor) -> None:
+    # The Job reads {profileRef: {name}} from run.yaml and never re-reads the source for it.
+    spec = credit_monitor.spec.model_validate(
+        {
+            **credit_monitor.spec.model_dump(by_alias=True, exclude_none=True),
+            "baseline": {"profileRef": {"name": "credit-2026q1"}},
+        }
+    )
+    monitor = credit_monitor.model_copy(update={"spec": spec})
+    document = yaml.safe_load(plan_config_map(monitor)["data"][contract.CONFIG_FILE])
+    assert document["spec"]["baseline"] == {"profileRef": {"name": "credit-2026q1"}}
+    assert ModelMonitor.model_validate(document).spec == spec
+    assert config_map_name(monitor) != config_map_name(credit_monitor)
+
+
 def test_spec_hash_follows_the_spec_only(credit_monitor: ModelMonitor) -> None:
     before = spec_hash(credit_monitor)
     assert spec_hash(_annotated(credit_monitor, anything="x")) == before

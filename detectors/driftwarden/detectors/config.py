@@ -377,6 +377,16 @@ class AbsoluteWindow(CamelModel):
     end: datetime = Field(description="End (exclusive), at least a minute after start.")
 
 
+def _absolute_from_bare_bounds(data: object) -> object:
+    # Configurations written before `absolute` existed: {start, end} beside relative.
+    if isinstance(data, dict) and ("start" in data or "end" in data):
+        rest = {k: v for k, v in data.items() if k not in ("start", "end")}
+        if "absolute" in rest or "relative" in rest:
+            raise ValueError("a window is exactly one of relative or absolute, not both")
+        return {**rest, "absolute": {k: data[k] for k in ("start", "end") if k in data}}
+    return data
+
+
 class WindowSpec(CamelModel):
     """A time window: exactly one of relative (to the run time) or absolute."""
 
@@ -386,13 +396,7 @@ class WindowSpec(CamelModel):
     @model_validator(mode="before")
     @classmethod
     def _bare_bounds(cls, data: object) -> object:
-        # Configurations written before `absolute` existed: {start, end} beside relative.
-        if isinstance(data, dict) and ("start" in data or "end" in data):
-            rest = {k: v for k, v in data.items() if k not in ("start", "end")}
-            if "absolute" in rest or "relative" in rest:
-                raise ValueError("a window is exactly one of relative or absolute, not both")
-            return {**rest, "absolute": {k: data[k] for k in ("start", "end") if k in data}}
-        return data
+        return _absolute_from_bare_bounds(data)
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -419,3 +423,49 @@ class WindowSpec(CamelModel):
             return end - parse_duration(self.relative.length), end
         assert self.absolute is not None  # guaranteed by _one_form
         return self.absolute.start, self.absolute.end
+
+
+PROFILE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+
+
+class ProfileRef(CamelModel):
+    """A reference profile stored in the results database (`reference_profiles`), made by
+    `driftwarden profile --store NAME` or pinned from a past run."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=PROFILE_NAME_PATTERN,
+        description="Name of the stored reference profile (lowercase, digits, '-' and '.').",
+    )
+
+
+class BaselineSpec(CamelModel):
+    """The reference: exactly one of a relative window, an absolute window, or a stored
+    profile (`profileRef`), which is summarised once and never re-read from the source."""
+
+    relative: RelativeWindow | None = Field(default=None, description="Relative to the run.")
+    absolute: AbsoluteWindow | None = Field(default=None, description="Fixed start and end.")
+    profile_ref: ProfileRef | None = Field(
+        default=None, description="A stored reference profile in the results database."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_bounds(cls, data: object) -> object:
+        return _absolute_from_bare_bounds(data)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Self:
+        forms = [self.relative, self.absolute, self.profile_ref]
+        if sum(form is not None for form in forms) != 1:
+            raise ValueError("a baseline is exactly one of relative, absolute or profileRef")
+        if self.profile_ref is None:
+            self.window()  # the window's own checks
+        return self
+
+    def window(self) -> WindowSpec | None:
+        """The baseline as a window of the source, or None for a stored profile."""
+        if self.profile_ref is not None:
+            return None
+        return WindowSpec(relative=self.relative, absolute=self.absolute)

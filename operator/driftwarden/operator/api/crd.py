@@ -20,6 +20,7 @@ from pydantic_core import core_schema
 from driftwarden.detectors.config import (
     SHORTER_THAN_A_MINUTE_PATTERN,
     AbsoluteWindow,
+    BaselineSpec,
     DecisionSpec,
     DetectionSpec,
     DropLevels,
@@ -77,6 +78,13 @@ DETECTION_RULES: dict[type[BaseModel], list[dict[str, str]]] = {
         cel(
             "has(self.relative) != has(self.absolute)",
             "a window is exactly one of relative or absolute",
+        ),
+    ],
+    BaselineSpec: [
+        cel(
+            "[has(self.relative), has(self.absolute), has(self.profileRef)]"
+            ".filter(x, x).size() == 1",
+            "a baseline is exactly one of relative, absolute or profileRef",
         ),
     ],
     AbsoluteWindow: [

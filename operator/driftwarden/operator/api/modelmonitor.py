@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from driftwarden.detectors.config import (
+    BaselineSpec,
     CamelModel,
     DetectionSpec,
     FeatureKind,
@@ -359,9 +360,11 @@ class ModelMonitorSpec(DetectionSpec):
     )
     schedule: Schedule = Field(description="When the detector runs.")
     source: DataSource = Field(description="Where the inference log is read from.")
-    baseline: WindowSpec = Field(
+    baseline: BaselineSpec = Field(
         description="Reference window, e.g. {relative: {endOffset: 7d, length: 30d}} or "
-        "{absolute: {start: ..., end: ...}}; it must end before the current window starts."
+        "{absolute: {start: ..., end: ...}}; it must end before the current window starts. "
+        "Or a stored reference profile, {profileRef: {name: ...}}, made by `driftwarden "
+        "profile --store`: summarised once, never re-read from the source."
     )
     current: WindowSpec = Field(
         description="Window compared with the baseline, e.g. {relative: {length: 24h}}."
@@ -420,28 +423,37 @@ def spec_problems(spec: ModelMonitorSpec) -> list[str]:
                 f"prediction.type {spec.prediction.type} does not fit labels.task "
                 f"{spec.labels.task}"
             )
-    if spec.baseline == spec.current:
-        problems.append("baseline and current are the same window")
-    base_end, current_end = _relative_end(spec.baseline), _relative_end(spec.current)
-    if base_end is not None and current_end is not None:
-        current_start = current_end + _window_length(spec.current)
-        if base_end < current_start:
-            problems.append(
-                "the baseline window must end before the current window starts "
-                "(baseline endOffset at least current endOffset + length)"
-            )
-    elif (
-        spec.baseline.absolute is not None
-        and spec.current.absolute is not None
-        and spec.baseline.absolute.end > spec.current.absolute.start
-    ):
-        problems.append("the baseline window must end before the current window starts")
+    baseline = spec.baseline.window()
+    if baseline is not None:
+        problems += _window_order_problems(baseline, spec.current)
     delay = spec.labels.delay if spec.labels is not None else None
     if delay is not None and parse_duration(delay) >= _window_length(spec.current):
         problems.append(
             f"labels.delay {delay} is not shorter than the current window: "
             "no labelled row could be in it"
         )
+    return problems
+
+
+def _window_order_problems(baseline: WindowSpec, current: WindowSpec) -> list[str]:
+    """The baseline window must differ from the current one and end before it starts."""
+    problems: list[str] = []
+    if baseline == current:
+        problems.append("baseline and current are the same window")
+    base_end, current_end = _relative_end(baseline), _relative_end(current)
+    if base_end is not None and current_end is not None:
+        current_start = current_end + _window_length(current)
+        if base_end < current_start:
+            problems.append(
+                "the baseline window must end before the current window starts "
+                "(baseline endOffset at least current endOffset + length)"
+            )
+    elif (
+        baseline.absolute is not None
+        and current.absolute is not None
+        and baseline.absolute.end > current.absolute.start
+    ):
+        problems.append("the baseline window must end before the current window starts")
     return problems
 
 
