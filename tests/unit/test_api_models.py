@@ -167,7 +167,7 @@ def test_monitor_resource_reads_api_objects() -> None:
                 "dataQuality": 0,
                 "operational": 0,
             },
-            "at least one weight",
+            "at least one health weight must be positive",
         ),
         ("operational", {"latencyColumn": ""}, "at least 1"),
         ("prediction", {"column": "score", "type": "regression"}, "does not fit"),

@@ -118,7 +118,7 @@ with open(sys.argv[2], "w") as out:  # stdout carries --help
 """
 
 DATA_LIBRARIES = {"numpy", "pandas", "pyarrow", "scipy", "numba"}
-HEAVY = {"sklearn", "sqlalchemy", "alembic"}
+HEAVY = {"sklearn", "sqlalchemy", "alembic", "kopf", "kubernetes"}
 
 
 def test_start_up_imports_only_what_the_command_needs(tmp_path: Path) -> None:

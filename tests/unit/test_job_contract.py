@@ -15,7 +15,6 @@ from driftwarden.detectors.job.contract import (
     TERMINATION_MESSAGE_LIMIT,
     InvalidRunConfigError,
     RunSummary,
-    StoredBaseline,
     load_run_config,
 )
 from driftwarden.detectors.job.summary import evaluated_summary
@@ -137,7 +136,8 @@ MANIFEST: dict[str, object] = {
 def test_an_older_configuration_without_a_version_is_read(tmp_path: Path) -> None:
     loaded = load_run_config(_write(tmp_path, MANIFEST))
     assert loaded.version == 1
-    assert isinstance(loaded.config.spec.baseline, StoredBaseline)
+    assert loaded.config.spec.baseline.window() is None
+    assert loaded.config.spec.baseline.profile_ref is not None
     assert loaded.config.spec.detection.features[0].name == "a"
     assert len(loaded.spec_hash) == 16
 
@@ -173,3 +173,16 @@ def test_2000_features_with_the_longest_multibyte_names_fit() -> None:
     assert parsed.drifted_features == 2000
     assert parsed.top_drifted
     assert parsed.top_drifted[0].name.startswith("0000")
+
+
+@pytest.mark.parametrize("name", ["Golden", "golden_1", "-golden", "", "a" * 254, "x/y"])
+def test_a_stored_profile_name_is_one_a_monitor_can_reference(name: str) -> None:
+    # `profile --store` and `run --store-baseline` refuse what `baseline.profileRef.name`
+    # would refuse, so no stored profile is out of every monitor's reach.
+    import argparse
+
+    from driftwarden.detectors.job.arguments import profile_name
+
+    with pytest.raises(argparse.ArgumentTypeError, match="invalid profile name"):
+        profile_name(name)
+    assert profile_name("credit-2026.q1") == "credit-2026.q1"

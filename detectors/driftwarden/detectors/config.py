@@ -318,7 +318,7 @@ class HealthWeights(CamelModel):
                     f"{MAX_HEALTH_WEIGHT:g}, got {value:g}"
                 )
         if not any(weights.values()):
-            raise ValueError("health weights must not all be zero")
+            raise ValueError("at least one health weight must be positive")
         return self
 
 

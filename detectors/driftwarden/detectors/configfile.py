@@ -65,7 +65,7 @@ class MonitorManifestSpec(DetectionSpec):
         "source",
         "baseline",
         "current",
-        "storage",
+        "monitorClassName",
         "alerting",
         "job",
     )
@@ -75,7 +75,7 @@ class MonitorManifestSpec(DetectionSpec):
     source: Any = None
     baseline: Any = None
     current: Any = None
-    storage: Any = None
+    monitor_class_name: Any = None
     alerting: Any = None
     job: Any = None
 

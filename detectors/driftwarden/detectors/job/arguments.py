@@ -8,9 +8,11 @@ SQLAlchemy, the engine and the storage. The handler imports `job.run` when it ru
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
+from driftwarden.detectors.config import PROFILE_NAME_PATTERN
 from driftwarden.detectors.job.contract import (
     CONFIG_PATH,
     ENV_DATABASE_URL,
@@ -44,6 +46,7 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.add_argument(
         "--store-baseline",
         metavar="NAME",
+        type=profile_name,
         help="instead of a run: profile the baseline window (as of the scheduled time) and "
         "store it as reference profile NAME, for `baseline: {profileRef: {name: NAME}}`",
     )
@@ -56,11 +59,23 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(handler=_run_command)
 
 
+def profile_name(text: str) -> str:
+    """A stored profile's name, checked as `baseline.profileRef.name` checks it, so every
+    stored profile can be named by a monitor."""
+    if len(text) > 253 or not re.fullmatch(PROFILE_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"invalid profile name {text[:64]!r}: lowercase letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit, at most 253 characters"
+        )
+    return text
+
+
 def add_store_options(parser: argparse.ArgumentParser) -> None:
     """`driftwarden profile --store NAME`: keep the profile in the results database."""
     parser.add_argument(
         "--store",
         metavar="NAME",
+        type=profile_name,
         help="store the profile as baseline NAME in the results database "
         "(`baseline: {profileRef: {name: NAME}}`)",
     )

@@ -24,6 +24,7 @@ from typing import Any, Final, Self
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from driftwarden.detectors.config import (
+    BaselineSpec,
     CamelModel,
     DetectionSpec,
     Severity,
@@ -179,20 +180,10 @@ class SourceConfig(_Lenient):
         return chosen.timestamp_column
 
 
-class ProfileRef(CamelModel):
-    name: str = Field(min_length=1, max_length=253)
-
-
-class StoredBaseline(CamelModel):
-    """A baseline read from the `reference_profiles` table, never from the source."""
-
-    profile_ref: ProfileRef
-
-
 class RunSpec(_Lenient):
     model: RunModel
     source: SourceConfig
-    baseline: WindowSpec | StoredBaseline
+    baseline: BaselineSpec  # a window of the source, or a stored profile (profileRef)
     current: WindowSpec
     detection: DetectionSpec = Field(default_factory=DetectionSpec)
 

@@ -32,7 +32,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from driftwarden.detectors import __version__
-from driftwarden.detectors.config import DetectionSpec, WindowSpec, parse_duration
+from driftwarden.detectors.config import DetectionSpec, parse_duration
 from driftwarden.detectors.engine import (
     DetectionInputError,
     ResolvedFeature,
@@ -52,7 +52,6 @@ from driftwarden.detectors.job.contract import (
     InvalidRunConfigError,
     RunConfig,
     RunSummary,
-    StoredBaseline,
     WindowRows,
     load_run_config,
 )
@@ -256,10 +255,11 @@ def store_baseline(
     config = load_run_config(options.config_path).config
     spec = config.spec
     detection = spec.detection
-    if not isinstance(spec.baseline, WindowSpec):
+    baseline = spec.baseline.window()
+    if baseline is None:
         raise InvalidRunConfigError("the baseline is already a stored profile; nothing to read")
     run_time = options.scheduled_at or datetime.now(UTC)
-    window = TimeWindow.from_spec(spec.baseline, run_time)
+    window = TimeWindow.from_spec(baseline, run_time)
     results = _results_engine(options.database_url)
     try:
         check_schema_compatible(results)
@@ -454,10 +454,9 @@ def _run(
     try:
         check_schema_compatible(results)
         current_window = TimeWindow.from_spec(spec.current, run_time)
+        baseline_spec = spec.baseline.window()
         baseline_window = (
-            TimeWindow.from_spec(spec.baseline, run_time)
-            if isinstance(spec.baseline, WindowSpec)
-            else None
+            None if baseline_spec is None else TimeWindow.from_spec(baseline_spec, run_time)
         )
         with _source(config, options) as source:
             columns = _columns(detection)
@@ -465,7 +464,7 @@ def _run(
             cutoff = _label_cutoff(detection, run_time)
             b_counts, c_counts = _Counts(), _Counts()
             stored_name: str | None = None
-            if isinstance(spec.baseline, StoredBaseline):
+            if spec.baseline.profile_ref is not None:
                 stored_name = spec.baseline.profile_ref.name
                 baseline_profile = _stored_profile(results, config, stored_name)
                 current_chunks = _prepared(

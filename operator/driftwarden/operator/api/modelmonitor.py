@@ -413,9 +413,6 @@ def spec_problems(spec: ModelMonitorSpec) -> list[str]:
     problems: list[str] = []
     for feature in spec.features:
         problems += feature_problems(feature)
-    weights = spec.health_weights.model_dump()
-    if all(value == 0 for value in weights.values()):
-        problems.append("healthWeights: at least one weight must be positive")
     if spec.prediction is not None and spec.labels is not None:
         regression = spec.prediction.type == PredictionType.REGRESSION
         if regression != (spec.labels.task == Task.REGRESSION):

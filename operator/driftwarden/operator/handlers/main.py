@@ -30,56 +30,6 @@ ENV_POD_NAME = "POD_NAME"
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 
 
-def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `driftwarden operator` (found through the `driftwarden.subcommands` entry
-    point, so the detectors' CLI never imports the operator)."""
-    parser = sub.add_parser(
-        "operator",
-        help="run the Kubernetes operator",
-        description="Reconcile ModelMonitors into CronJobs and ingest their runs' results.",
-    )
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--all-namespaces", "-A", action="store_true", help="(the default)")
-    scope.add_argument(
-        "--namespace", "-n", action="append", default=[], help="watch only these namespaces"
-    )
-    parser.add_argument("--kubeconfig", help="default: in-cluster, else $KUBECONFIG")
-    parser.add_argument(
-        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL"
-    )
-    parser.add_argument("--workers", type=int, default=Tuning.workers)
-    parser.add_argument(
-        "--watch-inactivity-timeout", type=float, default=Tuning.watch_inactivity_seconds
-    )
-    parser.add_argument(
-        "--results-secret",
-        default="driftwarden-results/url",
-        help="NAME/KEY of the results-database Secret in each monitor's namespace, used "
-        "when the MonitorClass names none ('' for none)",
-    )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(ENV_DATABASE_URL),
-        help=f"the results database, read to recover a run whose termination message was "
-        f"lost (default ${ENV_DATABASE_URL}; never passed to detector Pods)",
-    )
-    parser.add_argument(
-        "--leader-elect",
-        action="store_true",
-        help="act only while holding a coordination.k8s.io Lease (for several replicas); "
-        "losing it exits the process",
-    )
-    parser.add_argument(
-        "--lease-namespace",
-        default=os.environ.get("POD_NAMESPACE", "default"),
-        help="namespace of the Lease (default $POD_NAMESPACE, else default)",
-    )
-    parser.add_argument("--lease-name", default="driftwarden-operator")
-    parser.add_argument("--lease-seconds", type=int, default=15)
-    parser.add_argument("--verbose", "-v", action="store_true")
-    parser.set_defaults(handler=run)
-
-
 def _results_secret(text: str) -> SecretKeyRef | None:
     if not text:
         return None
