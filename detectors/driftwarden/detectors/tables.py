@@ -59,6 +59,10 @@ _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
 _BOOL_TEXT = {"true": True, "false": False}
+#: A CSV column whose head is numbers (or ISO times) but for at most this share of its
+#: non-empty cells is numbers (times); the rest are type errors, not a reason to read the
+#: whole column as text (one typo among 300 numbers made it an "identifier", left out).
+TYPE_ERROR_SHARE = 0.01
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -220,7 +224,13 @@ def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:
 def _typed_head(frame: pd.DataFrame) -> pd.DataFrame:
     """A CSV head read as text, each column converted by the type its values suggest."""
     types = {str(name): _text_type(frame[name]) for name in frame.columns}
-    return _convert_text_frame(frame, types)
+    typed = _convert_text_frame(frame, types)
+    for name in frame.columns:
+        if types[str(name)] is ColumnType.NUMBER:
+            # A head decides types and kinds only: its few type errors (TYPE_ERROR_SHARE)
+            # are missing here, so the column reads as numbers (the windows count them).
+            typed[name] = pd.to_numeric(typed[name], errors="coerce").astype(np.float64)
+    return typed
 
 
 def _text_type(series: pd.Series) -> ColumnType:
@@ -231,10 +241,11 @@ def _text_type(series: pd.Series) -> ColumnType:
         return ColumnType.NUMBER
     if present.str.lower().isin(list(_BOOL_TEXT)).all():
         return ColumnType.BOOL
-    if present.str.match(_ISO_DATE).all():
+    allowed = TYPE_ERROR_SHARE * len(present)
+    if (~present.str.match(_ISO_DATE)).sum() <= allowed:
         return ColumnType.DATETIME
     parsed = pd.to_numeric(present, errors="coerce")
-    if parsed.notna().all():
+    if parsed.isna().sum() <= allowed:
         # A code with leading zeros (00042, zip codes, account numbers) is text, not 42.
         leading = present.str.match(_LEADING_ZERO) & ~present.str.contains(r"[.eE]")
         return ColumnType.TEXT if leading.any() else ColumnType.NUMBER
