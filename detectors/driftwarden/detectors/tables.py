@@ -101,6 +101,7 @@ def read_columns(path: Path) -> list[str]:
     except (OSError, ValueError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
     names = [n for n in names if not _PANDAS_INDEX.match(n)]
+    _check_unique(path, names)
     if len(names) == 1 and table_format(path) == "csv":
         found = [d for d in _OTHER_DELIMITERS if d in names[0]]
         if found:
@@ -389,6 +390,23 @@ def _check_width(path: Path, fmt: str) -> None:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
     if width > MAX_COLUMNS:
         raise TableError(f"{path}: has {width} columns, more than the limit of {MAX_COLUMNS}")
+
+
+def _check_unique(path: Path, names: Sequence[str]) -> None:
+    """Refuse a header naming a column twice (pandas renames the second `a` to `a.1`)."""
+    header = names
+    mangled = re.compile(r"^(.*)\.\d+$")
+    known = set(names)
+    if table_format(path) == "csv" and any(
+        (m := mangled.match(n)) is not None and m.group(1) in known for n in names
+    ):
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise TableError(f"{path}: column {name[:60]!r} is named twice in the header")
+        seen.add(name)
 
 
 def _check_exists(path: Path) -> None:
