@@ -405,6 +405,17 @@ def _features_for_profile(
     stored = set(profile.columns) | {str(c) for c in profile.row_sample.columns}
     with _naming(args.baseline):
         check_columns(spec, sorted(stored), where="the profile")
+    if not spec.features:
+        # Every column the profile summarised must be in the current window, as a file
+        # baseline's columns must: a vanished column is refused, not silently dropped.
+        present = {str(c) for c in head.columns}
+        lost = [name for name in profile.columns if name not in present]
+        if lost:
+            more = f" and {len(lost) - 20} more" if len(lost) > 20 else ""
+            raise InputError(
+                f"{args.current}: column(s) of the baseline profile not found: "
+                f"{', '.join(lost[:20])}{more}"
+            )
     exclude = [str(c) for c in head.columns if str(c) not in profile.columns]
     resolution = _resolve(spec, head, args.current, args, exclude)
     for feature in resolution.features:

@@ -88,10 +88,27 @@ class NumericProfile:
 
     @property
     def std(self) -> float:
-        if not self.count:
+        """Population standard deviation.
+
+        `total_squares / count - mean**2` cancels to 0 for values far from zero with a
+        small spread (Unix seconds, 1.7e9 +- 0.01) and underflows for tiny values (1e-200),
+        so a varying baseline read as constant. An exact column is computed two-pass over
+        its values (scaled); a compressed one from its moments while they do not cancel
+        (variance at least 1e-8 of mean**2), else two-pass over its weighted points.
+        """
+        if not self.count or not self.values.size:
             return float("nan")
-        variance = max(self.total_squares / self.count - self.mean**2, 0.0)
-        return float(np.sqrt(variance))
+        if self.minimum == self.maximum:
+            return 0.0
+        if self.weights is not None:
+            moments = self.total_squares / self.count - self.mean**2
+            if self.total_squares > 0 and moments >= 1e-8 * self.mean**2:
+                return float(np.sqrt(moments))
+        scale = max(abs(self.minimum), abs(self.maximum))
+        scaled = self.values / scale
+        centre = float(np.average(scaled, weights=self.weights))
+        variance = float(np.average((scaled - centre) ** 2, weights=self.weights))
+        return float(np.sqrt(max(variance, 0.0))) * scale
 
     @property
     def exact(self) -> bool:

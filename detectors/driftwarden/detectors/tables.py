@@ -60,6 +60,10 @@ _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
 _BOOL_TEXT = {"true": True, "false": False}
+#: A CSV column whose head is numbers (or ISO times) but for at most this share of its
+#: non-empty cells is numbers (times); the rest are type errors, not a reason to read the
+#: whole column as text (one typo among 300 numbers made it an "identifier", left out).
+TYPE_ERROR_SHARE = 0.01
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -98,6 +102,7 @@ def read_columns(path: Path) -> list[str]:
     except (OSError, ValueError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
     names = [n for n in names if not _PANDAS_INDEX.match(n)]
+    _check_unique(path, names)
     if len(names) == 1 and table_format(path) == "csv":
         found = [d for d in _OTHER_DELIMITERS if d in names[0]]
         if found:
@@ -221,7 +226,13 @@ def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:
 def _typed_head(frame: pd.DataFrame) -> pd.DataFrame:
     """A CSV head read as text, each column converted by the type its values suggest."""
     types = {str(name): _text_type(frame[name]) for name in frame.columns}
-    return _convert_text_frame(frame, types)
+    typed = _convert_text_frame(frame, types)
+    for name in frame.columns:
+        if types[str(name)] is ColumnType.NUMBER:
+            # A head decides types and kinds only: its few type errors (TYPE_ERROR_SHARE)
+            # are missing here, so the column reads as numbers (the windows count them).
+            typed[name] = pd.to_numeric(typed[name], errors="coerce").astype(np.float64)
+    return typed
 
 
 def _text_type(series: pd.Series) -> ColumnType:
@@ -232,10 +243,11 @@ def _text_type(series: pd.Series) -> ColumnType:
         return ColumnType.NUMBER
     if present.str.lower().isin(list(_BOOL_TEXT)).all():
         return ColumnType.BOOL
-    if present.str.match(_ISO_DATE).all():
+    allowed = TYPE_ERROR_SHARE * len(present)
+    if (~present.str.match(_ISO_DATE)).sum() <= allowed:
         return ColumnType.DATETIME
     parsed = pd.to_numeric(present, errors="coerce")
-    if parsed.notna().all():
+    if parsed.isna().sum() <= allowed:
         # A code with leading zeros (00042, zip codes, account numbers) is text, not 42.
         leading = present.str.match(_LEADING_ZERO) & ~present.str.contains(r"[.eE]")
         return ColumnType.TEXT if leading.any() else ColumnType.NUMBER
@@ -379,6 +391,23 @@ def _check_width(path: Path, fmt: str) -> None:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
     if width > MAX_COLUMNS:
         raise TableError(f"{path}: has {width} columns, more than the limit of {MAX_COLUMNS}")
+
+
+def _check_unique(path: Path, names: Sequence[str]) -> None:
+    """Refuse a header naming a column twice (pandas renames the second `a` to `a.1`)."""
+    header = names
+    mangled = re.compile(r"^(.*)\.\d+$")
+    known = set(names)
+    if table_format(path) == "csv" and any(
+        (m := mangled.match(n)) is not None and m.group(1) in known for n in names
+    ):
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise TableError(f"{path}: column {name[:60]!r} is named twice in the header")
+        seen.add(name)
 
 
 def _check_exists(path: Path) -> None:
