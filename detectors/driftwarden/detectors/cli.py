@@ -459,9 +459,15 @@ def _load_profile(path: Path) -> WindowProfile:
 
 
 def _names(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
+    """argparse type of every column-list option: names once each, none empty."""
+    names = [n.strip() for n in text.split(",")]
+    if not any(names):
         raise argparse.ArgumentTypeError("expected comma-separated column names")
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"an empty column name in {text[:200]!r}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"column(s) named twice: {', '.join(twice)[:200]}")
     return names
 
 

@@ -354,6 +354,19 @@ class DetectionSpec(CamelModel):
             seen.add(feature.name)
         return self
 
+    @model_validator(mode="after")
+    def _prediction_is_not_the_label(self) -> Self:
+        # Scoring a column against itself gives perfect performance and hides every fault.
+        if (
+            self.prediction is not None
+            and self.labels is not None
+            and self.prediction.column == self.labels.column
+        ):
+            raise ValueError(
+                f"the prediction and the label are the same column {self.prediction.column!r}"
+            )
+        return self
+
     def thresholds_for(self, feature: FeatureSpec | None, method: Method) -> Thresholds:
         """Feature override, else spec-wide override, else the default."""
         if feature is not None and method in feature.thresholds:

@@ -190,8 +190,8 @@ def numeric_profile(
     finite_mask = np.isfinite(arr)
     if np.any(np.isinf(arr)):
         raise ColumnValueError(
-            f"holds {int(np.count_nonzero(np.isinf(arr)))} infinite value(s) (inf or -inf); "
-            "replace or drop them"
+            f"holds {int(np.count_nonzero(np.isinf(arr)))} infinite value(s) (inf or -inf, or "
+            "text such as 1e400 beyond a float's range); replace or drop them"
         )
     present_values = np.sort(arr[finite_mask])
     if present_values.shape[0] and max(-present_values[0], present_values[-1]) > MAX_MAGNITUDE:
