@@ -187,15 +187,21 @@ def render_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def headline(report: Report) -> str:
+    """The drifted-feature count and the verdict's reason, the count said once (the reason
+    of a drifted run already starts with it)."""
+    counts = f"{len(report.drifted_features)}/{len(report.features)} features drifted"
+    return report.verdict if report.verdict.startswith(counts) else f"{counts}; {report.verdict}"
+
+
 def verdict_line(report: Report) -> str:
-    drifted = len(report.drifted_features)
     head = "DRIFT" if report.drift_detected else "no drift"
     if report.status != STATUS_OK:
         head = "INSUFFICIENT DATA"
     return (
         f"verdict: {head} - severity {report.severity}, health {report.health_score:.0f}/100, "
-        f"{drifted}/{len(report.features)} features drifted, rows {report.rows_baseline} "
-        f"baseline / {report.rows_current} current; {report.verdict}"
+        f"rows {report.rows_baseline} baseline / {report.rows_current} current; "
+        f"{headline(report)}"
     )
 
 

@@ -16,7 +16,7 @@ from driftwarden.detectors.job.contract import (
     WindowRows,
 )
 from driftwarden.detectors.outcome import FailureReason
-from driftwarden.detectors.report import STATUS_OK, FeatureReport, Report
+from driftwarden.detectors.report import STATUS_OK, FeatureReport, Report, headline
 from driftwarden.detectors.stats.severity import Severity
 
 TOP_FEATURES = 10
@@ -96,11 +96,7 @@ def evaluated_summary(
         ]
     )
     drifted = len(report.drifted_features)
-    message = (
-        f"{drifted}/{len(report.features)} features drifted; {report.verdict}"
-        if ok
-        else "; ".join(report.notes) or "insufficient data"
-    )
+    message = headline(report) if ok else "; ".join(report.notes) or "insufficient data"
     return RunSummary(
         run_id=run_id,
         model_version=model_version,
