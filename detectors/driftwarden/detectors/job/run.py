@@ -464,101 +464,58 @@ def _run(
             cutoff = _label_cutoff(detection, run_time)
             b_counts, c_counts = _Counts(), _Counts()
             stored_name: str | None = None
+
+            def window_chunks(window: TimeWindow, counts: _Counts) -> Iterator[pd.DataFrame]:
+                chunks = source.iter_chunks(window, read_columns, chunk_rows=options.chunk_rows)
+                return _prepared(
+                    chunks, detection, source.timestamp_column, cutoff, counts, columns
+                )
+
+            def insufficient(baseline_rows: int, current_rows: int) -> RunSummary:
+                return _insufficient(
+                    options,
+                    loaded.spec_hash,
+                    config,
+                    run_time,
+                    started,
+                    clock,
+                    results,
+                    baseline_window,
+                    current_window,
+                    baseline_rows,
+                    current_rows,
+                    write_progress,
+                )
+
+            current_chunks = window_chunks(current_window, c_counts)
             if spec.baseline.profile_ref is not None:
                 stored_name = spec.baseline.profile_ref.name
                 baseline_profile = _stored_profile(results, config, stored_name)
-                current_chunks = _prepared(
-                    source.iter_chunks(current_window, read_columns, chunk_rows=options.chunk_rows),
-                    detection,
-                    source.timestamp_column,
-                    cutoff,
-                    c_counts,
-                    columns,
-                )
-                first = next(current_chunks, None)
-                if first is None:
-                    return _insufficient(
-                        options,
-                        loaded.spec_hash,
-                        config,
-                        run_time,
-                        started,
-                        clock,
-                        results,
-                        baseline_window,
-                        current_window,
-                        baseline_profile.rows,
-                        0,
-                        write_progress,
-                    )
-                features = _features_for_profile(detection, first, baseline_profile)
-                current_profile = profile_frames(
-                    chain([first], current_chunks), detection, features, seed=10_000
-                )
                 b_counts = _Counts(
                     baseline_profile.rows, _labelled_in_profile(detection, baseline_profile)
                 )
+                first = next(current_chunks, None)
+                if first is None:
+                    return insufficient(baseline_profile.rows, 0)
+                features = _features_for_profile(detection, first, baseline_profile)
             else:
                 assert baseline_window is not None
-                baseline_chunks = _prepared(
-                    source.iter_chunks(
-                        baseline_window, read_columns, chunk_rows=options.chunk_rows
-                    ),
-                    detection,
-                    source.timestamp_column,
-                    cutoff,
-                    b_counts,
-                    columns,
-                )
-                first = next(baseline_chunks, None)
-                current_chunks = _prepared(
-                    source.iter_chunks(current_window, read_columns, chunk_rows=options.chunk_rows),
-                    detection,
-                    source.timestamp_column,
-                    cutoff,
-                    c_counts,
-                    columns,
-                )
-                if first is None:
+                baseline_chunks = window_chunks(baseline_window, b_counts)
+                baseline_first = next(baseline_chunks, None)
+                if baseline_first is None:
                     for _ in current_chunks:  # count the current rows for the record
                         pass
-                    return _insufficient(
-                        options,
-                        loaded.spec_hash,
-                        config,
-                        run_time,
-                        started,
-                        clock,
-                        results,
-                        baseline_window,
-                        current_window,
-                        0,
-                        c_counts.rows,
-                        write_progress,
-                    )
-                features = resolve_features(detection, first)
+                    return insufficient(0, c_counts.rows)
+                features = resolve_features(detection, baseline_first)
                 baseline_profile = profile_frames(
-                    chain([first], baseline_chunks), detection, features
+                    chain([baseline_first], baseline_chunks), detection, features
                 )
-                current_first = next(current_chunks, None)
-                if current_first is None:
-                    return _insufficient(
-                        options,
-                        loaded.spec_hash,
-                        config,
-                        run_time,
-                        started,
-                        clock,
-                        results,
-                        baseline_window,
-                        current_window,
-                        b_counts.rows,
-                        0,
-                        write_progress,
-                    )
-                current_profile = profile_frames(
-                    chain([current_first], current_chunks), detection, features, seed=10_000
-                )
+                first = next(current_chunks, None)
+                if first is None:
+                    return insufficient(b_counts.rows, 0)
+            current_profile = profile_frames(
+                chain([first], current_chunks), detection, features, seed=10_000
+            )
         report = compare(detection, features, baseline_profile, current_profile)
         finished = clock()
         labelled = (
