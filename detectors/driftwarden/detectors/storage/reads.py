@@ -64,20 +64,10 @@ def run_rows(engine: Engine, run_id: str) -> RunRows:
     d, p, q = m.drift_results, m.performance_metrics, m.quality_findings
     with connection(engine) as conn:
         drift = [
-            DriftResultRow(
-                feature=r.feature,
-                method=r.method,
-                statistic=r.statistic,
-                p_value=r.p_value,
-                threshold=r.threshold,
-                drift_detected=bool(r.drift_detected),
-                severity=Severity(r.severity),
-                feature_kind=r.feature_kind,
-                drift_type=DriftType(r.drift_type),
-            )
+            DriftResultRow.from_row(r)
             for r in conn.execute(
                 sa.select(d).where(d.c.run_id == run_id).order_by(d.c.feature, d.c.method)
-            )
+            ).mappings()
         ]
         performance = [
             PerformanceRow(

@@ -794,17 +794,4 @@ def run_drifted_features(engine: Engine, run_id: str, limit: int = 10) -> list[D
     )
     with connection(engine) as conn:
         found = conn.execute(query).mappings().all()
-    return [
-        DriftResultRow(
-            feature=row["feature"],
-            method=row["method"],
-            statistic=row["statistic"],
-            p_value=row["p_value"],
-            threshold=row["threshold"],
-            drift_detected=row["drift_detected"],
-            severity=Severity(row["severity"]),
-            drift_type=DriftType(row["drift_type"]),
-            feature_kind=row["feature_kind"],
-        )
-        for row in found
-    ]
+    return [DriftResultRow.from_row(row) for row in found]

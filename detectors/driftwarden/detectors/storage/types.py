@@ -121,6 +121,21 @@ class DriftResultRow:
     feature_kind: str | None = None  # FeatureKind value: numeric / categorical
     drift_type: DriftType = DriftType.DATA
 
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> DriftResultRow:
+        """A `drift_results` row as read back (the one place that maps its columns)."""
+        return cls(
+            feature=row["feature"],
+            method=row["method"],
+            statistic=row["statistic"],
+            p_value=row["p_value"],
+            threshold=row["threshold"],
+            drift_detected=bool(row["drift_detected"]),
+            severity=Severity(row["severity"]),
+            feature_kind=row["feature_kind"],
+            drift_type=DriftType(row["drift_type"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PerformanceRow:
