@@ -468,12 +468,21 @@ def test_typed_chunks_are_one_type_whatever_the_chunk(files: Path) -> None:
         assert math.isnan(values[2])
 
 
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("1,2,3", "a row has 3 field(s) where the header has 2: '1,2,3'"),
+        # pandas would fill the missing field as if it were empty: a short row is damage
+        ("17", "a row has 1 field(s) where the header has 2: '17'"),
+    ],
+)
 @pytest.mark.parametrize("where", ["baseline", "current"])
 def test_ragged_rows_are_refused_in_both_windows(
-    files: Path, capsys: pytest.CaptureFixture[str], where: str
+    files: Path, capsys: pytest.CaptureFixture[str], where: str, row: str, expected: str
 ) -> None:
     good = "a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(300))
-    bad = good + "1,2,3\n"
+    lines = good.splitlines(keepends=True)
+    bad = "".join(lines[:150]) + row + "\n" + "".join(lines[150:])  # mid-file, not only last
     (files / "good.csv").write_text(good)
     (files / "bad.csv").write_text(bad)
     pair = ("bad.csv", "good.csv") if where == "baseline" else ("good.csv", "bad.csv")
@@ -484,7 +493,22 @@ def test_ragged_rows_are_refused_in_both_windows(
     )  # fmt: skip
     assert code == 2
     assert "bad.csv" in err
-    assert "Expected 2 fields" in err
+    assert expected in err
+
+
+def test_an_empty_last_field_is_a_missing_value_not_a_short_row(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = "a,b\n" + "".join(f"{i},{'' if i % 10 == 0 else i % 7}\n" for i in range(300))
+    (files / "empty_last.csv").write_text(good)
+    code, out, err = run(
+        ["detect", "--baseline", str(files / "empty_last.csv"), "--current",
+         str(files / "empty_last.csv"), "--format", "json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    features = {f["name"]: f for f in json.loads(out)["features"]}
+    assert features["b"]["n_current"] == 270
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.io.parsers import TextFileReader
 
@@ -175,6 +176,8 @@ def iter_chunks(
                 if head_only:
                     return
         else:
+            # the head's own check reads the first block only (the types come from there)
+            _check_field_counts(path, available, head_only=head_only)
             if not head_only and any(name not in decided for name in wanted):
                 head_types = column_types(next(iter_chunks(path, None, head_only=True)))
                 decided = {**head_types, **decided}
@@ -391,6 +394,43 @@ def _check_width(path: Path, fmt: str) -> None:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
     if width > MAX_COLUMNS:
         raise TableError(f"{path}: has {width} columns, more than the limit of {MAX_COLUMNS}")
+
+
+def _check_field_counts(path: Path, header: Sequence[str], *, head_only: bool = False) -> None:
+    """Refuse a CSV file with a row of more or fewer fields than its header.
+
+    pandas' parser fills a short row's missing fields as if they were empty and says
+    nothing (no option of `read_csv` tells the two apart), which would count a damaged row
+    as data with missing values. pyarrow's CSV parser checks every row's field count: one
+    streaming pass converting a single column (as bytes) before the read, about a fifth of
+    the read's time (2M rows x 10 columns, 322 MB: 0.6 s against 2.7 s).
+    """
+    invalid: list[pacsv.InvalidRow] = []
+
+    def refuse(row: pacsv.InvalidRow) -> str:
+        invalid.append(row)
+        return "error"
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=refuse),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[header[0]], column_types={header[0]: pa.binary()}
+            ),
+        )
+        for _ in reader:
+            if head_only:
+                break
+    except pa.ArrowInvalid as exc:
+        if not invalid:
+            raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+        row = invalid[0]
+        text = row.text if len(row.text) <= 80 else row.text[:77] + "..."
+        raise TableError(
+            f"{path}: a row has {row.actual_columns} field(s) where the header has "
+            f"{row.expected_columns}: {text!r}"
+        ) from None
 
 
 def _check_unique(path: Path, names: Sequence[str]) -> None:
