@@ -711,3 +711,24 @@ def test_nullable_dtypes_through_the_engine_directly() -> None:
     }
     for feature in report.features:
         assert feature.n_baseline < 600 or feature.name == "level"  # NA counted as missing
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["detect", "--baseline", "b.csv"], "the following arguments are required: --current"),
+        (["detect", "--baseline", "b.csv", "--current", "c.csv", "--format", "xml"], "'xml'"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["run", "--chunk-rows", "many"], "'many'"),
+        (["operator", "--workers", "x"], "invalid int value: 'x'"),
+    ],
+)
+def test_a_usage_error_is_one_line_saying_where_to_look(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1, err  # no usage block above the line that says what is wrong
+    assert expected in err
+    assert "--help`)" in err

@@ -80,8 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and where to look, not the whole usage block
+    above it (a command with a dozen options hid the line that said what was wrong).
+    Subcommands' parsers are of this class too (`add_subparsers` uses the parent's type)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            int(ExitCode.INVALID_INPUT),
+            f"{self.prog}: error: {message} (see `{self.prog} --help`)\n",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="driftwarden", description="Model monitoring: drift, quality and performance."
     )
     parser.add_argument("--version", action="version", version=f"driftwarden {__version__}")
