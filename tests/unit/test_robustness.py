@@ -732,3 +732,33 @@ def test_a_usage_error_is_one_line_saying_where_to_look(
     assert err.count("\n") == 1, err  # no usage block above the line that says what is wrong
     assert expected in err
     assert "--help`)" in err
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [(1e308, "1e+308"), (float("inf"), "inf"), (2.0**60, "1.152921504606847e+18"),
+     ("x" * 400, "x" * 21 + "...")],
+)  # fmt: skip
+def test_a_third_label_is_named_briefly_in_the_message(
+    files: Path, capsys: pytest.CaptureFixture[str], bad: object, shown: str
+) -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=300),
+            "score": rng.random(300),
+            "y": (rng.random(300) < 0.5).astype(int),
+        }
+    )
+    frame.to_csv(files / "b.csv", index=False)
+    current = frame.astype({"y": object})
+    current.loc[7, "y"] = bad
+    current.to_csv(files / "c.csv", index=False)
+    code, _, err = run(
+        ["detect", "--baseline", str(files / "b.csv"), "--current", str(files / "c.csv"),
+         "--prediction", "score", "--label", "y", "--task", "binary"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert f"got 3 (0, 1, {shown})" in err or f"got 3 ({shown}, 0, 1)" in err, err
+    assert len(err) < 300
