@@ -762,3 +762,36 @@ def test_a_third_label_is_named_briefly_in_the_message(
     assert code == 2
     assert f"got 3 (0, 1, {shown})" in err or f"got 3 ({shown}, 0, 1)" in err, err
     assert len(err) < 300
+
+
+def test_a_duration_column_is_compared_in_seconds_in_both_paths(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Parquet duration is a number of seconds, read by the CLI (Arrow -> seconds) and by
+    the Job (pandas timedelta -> seconds in the profile) alike, never text ("0:01:23")."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from driftwarden.detectors.kinds import infer_kind
+    from driftwarden.detectors.profile import numeric_profile
+
+    rng = np.random.default_rng(8)
+    seconds = {"b": rng.integers(0, 100, 400), "c": rng.integers(40, 140, 400)}
+    for window, values in seconds.items():
+        spans = [dt.timedelta(seconds=int(v)) for v in values]
+        pq.write_table(
+            pa.table({"dur": pa.array(spans, pa.duration("ms"))}), files / f"{window}.parquet"
+        )
+        pd.DataFrame({"dur": values.astype(float)}).to_csv(files / f"{window}.csv", index=False)
+    as_duration = detect_json(files / "b.parquet", files / "c.parquet", capsys)
+    as_seconds = detect_json(files / "b.csv", files / "c.csv", capsys)
+    (feature,) = as_duration["features"]  # type: ignore[misc]
+    assert feature["kind"] == "numeric"
+    assert feature["methods"] == as_seconds["features"][0]["methods"]  # type: ignore[index]
+
+    job_side = pd.Series(pd.to_timedelta(seconds["b"], unit="s"))
+    assert infer_kind(job_side) == "numeric"
+    profile = numeric_profile(job_side)
+    assert profile.maximum == float(seconds["b"].max())

@@ -318,6 +318,7 @@ def _arrow_type(kind: pa.DataType) -> ColumnType:
         or pa.types.is_floating(kind)
         or pa.types.is_decimal(kind)
         or pa.types.is_null(kind)
+        or pa.types.is_duration(kind)  # compared in seconds, as the Job's profiles do
     ):
         return ColumnType.NUMBER
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
@@ -338,6 +339,11 @@ def _convert_arrow(array: pa.Array, wanted: ColumnType | None) -> pd.Series:
         if kind is ColumnType.TEXT:
             return _convert_text(stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f"), ColumnType.TEXT)
         return stamps
+    if pa.types.is_duration(array.type) and kind is ColumnType.NUMBER:
+        span = array.cast(pa.duration("ns")).to_numpy(zero_copy_only=False)
+        seconds = span.astype(np.int64).astype(np.float64) / 1e9
+        seconds[np.isnat(span)] = np.nan
+        return pd.Series(seconds, dtype=np.float64)
     if kind is ColumnType.NUMBER and own in (ColumnType.NUMBER, ColumnType.BOOL):
         floats = array.cast(pa.float64(), safe=False)  # integers past 2**53 round, as in pandas
         return pd.Series(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
