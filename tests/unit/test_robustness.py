@@ -795,3 +795,48 @@ def test_a_duration_column_is_compared_in_seconds_in_both_paths(
     assert infer_kind(job_side) == "numeric"
     profile = numeric_profile(job_side)
     assert profile.maximum == float(seconds["b"].max())
+
+
+@pytest.mark.parametrize("current_kind", ["text cells in a number column", "integer categories"])
+def test_a_stored_profile_types_the_current_window_as_a_baseline_file_would(
+    files: Path, capsys: pytest.CaptureFixture[str], current_kind: str
+) -> None:
+    """The baseline settles each column's type, from its file's head or from the profile it
+    was stored as: the current window never retypes a column (it used to: a numeric column
+    with some text was dropped as an identifier, integer category codes were refused)."""
+    rng = np.random.default_rng(12)
+    n = 400
+    pd.DataFrame({"x": rng.normal(size=n), "r": rng.choice(["0", "1", "a"], n)}).to_csv(
+        files / "b.csv", index=False
+    )
+    current = pd.DataFrame({"x": rng.normal(size=n).astype(object), "r": rng.integers(0, 2, n)})
+    if current_kind.startswith("text"):
+        current.loc[:40, "x"] = "oops"
+    current.to_csv(files / "c.csv", index=False)
+    code, _, err = run(
+        ["profile", "--input", str(files / "b.csv"), "--output", str(files / "b.dwprofile")],
+        capsys,
+    )
+    assert code == 0, err
+    from_file = detect_json(files / "b.csv", files / "c.csv", capsys)
+    from_profile = detect_json(files / "b.dwprofile", files / "c.csv", capsys)
+    assert from_profile["features"] == from_file["features"]
+    assert from_profile["quality"] == from_file["quality"]
+    kinds = {f["name"]: f["kind"] for f in from_profile["features"]}  # type: ignore[attr-defined]
+    assert kinds == {"x": "numeric", "r": "categorical"}
+
+
+def test_the_job_resolves_features_against_a_stored_profile_the_same_way() -> None:
+    """The Job's path (`resolve_features(..., stored=...)`) on a window whose numeric column
+    arrived as text: numeric, as profiled, not an identifier left out."""
+    from driftwarden.detectors.config import DetectionSpec
+    from driftwarden.detectors.engine import profile_frames, resolve_features
+
+    rng = np.random.default_rng(4)
+    spec = DetectionSpec()
+    baseline = pd.DataFrame({"x": rng.normal(size=300), "r": rng.choice(["a", "b"], 300)})
+    stored = profile_frames(iter([baseline]), spec, resolve_features(spec, baseline))
+    current = pd.DataFrame({"x": [f"{v:.5f}" for v in rng.normal(size=300)], "r": ["a"] * 300})
+    features = {f.name: str(f.kind) for f in resolve_features(spec, current, stored=stored)}
+    assert features == {"x": "numeric", "r": "categorical"}
+    assert {f.name for f in resolve_features(spec, current)} == {"r"}  # unguided: x is an id

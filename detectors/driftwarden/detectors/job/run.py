@@ -701,7 +701,7 @@ def _stored_profile(engine: Engine, config: RunConfig, name: str) -> WindowProfi
 def _features_for_profile(
     spec: DetectionSpec, head: pd.DataFrame, profile: WindowProfile
 ) -> list[ResolvedFeature]:
-    features = resolve_features(spec, head)
+    features = resolve_features(spec, head, stored=profile)
     for feature in features:
         stored = profile.columns.get(feature.name)
         if stored is None:

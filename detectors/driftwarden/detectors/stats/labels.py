@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-
 #: Integral floats below this print as integers (1.0 -> "1"); larger ones keep the float's
 #: own form (1e308 -> "1e+308", not its 309 digits): past 2**53 a float is no exact integer.
 EXACT = 2.0**53
