@@ -107,9 +107,8 @@ class MaintenanceWindow(CamelModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        recurring = self.cron is not None and self.duration is not None
-        absolute = self.start is not None and self.end is not None
-        if recurring == absolute or (self.cron is None) != (self.duration is None):
+        given = tuple(v is not None for v in (self.cron, self.duration, self.start, self.end))
+        if given not in ((True, True, False, False), (False, False, True, True)):
             raise ValueError(
                 f"maintenance window {self.name}: set cron and duration, or start and end"
             )
