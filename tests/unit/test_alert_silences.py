@@ -16,7 +16,10 @@ from driftwarden.operator.alerting.plan import (
     created_events,
     plan_silences,
     read_acknowledgement,
+    silences_by_monitor,
     status_after,
+    status_events,
+    wants_silences,
 )
 from driftwarden.operator.alerting.windows import Occurrence, occurrences
 from driftwarden.operator.api.alerting import MaintenanceWindow
@@ -218,3 +221,38 @@ def test_a_window_declared_twice_is_refused() -> None:
     twice = [{"name": "a", "cron": "0 2 * * *", "duration": "1h"}] * 2
     with pytest.raises(ValidationError, match="declared twice"):
         _monitor(windows=twice)
+
+
+def test_only_monitors_with_something_to_silence_cost_an_alertmanager_call() -> None:
+    assert not wants_silences(_monitor())
+    assert wants_silences(_monitor(ACK))
+    assert wants_silences(_monitor(windows=[{"name": "n", "cron": "0 2 * * *", "duration": "1h"}]))
+
+
+def test_silences_are_grouped_by_the_monitor_their_tag_names() -> None:
+    grouped = silences_by_monitor(
+        [
+            _live("ack/risk/credit/abc", "1"),
+            _live("maintenance/risk/credit/nightly/1-2", "2"),
+            _live("maintenance/ads/ctr/w/1-2", "3"),
+            _live("something-else", "4"),
+        ]
+    )
+    assert {k: [s.id for s in v] for k, v in grouped.items()} == {
+        ("risk", "credit"): ["1", "2"],
+        ("ads", "ctr"): ["3"],
+    }
+
+
+def test_status_events_fire_once_per_transition() -> None:
+    refused = plan_silences(_monitor("not json"), [], NOW)
+    (event,) = status_events(refused, None)
+    assert event[:2] == ("Warning", "InvalidAcknowledgement")
+    after = status_after(refused, {}, None)
+    assert status_events(plan_silences(_monitor("not json"), [], NOW), after) == []
+
+    late = datetime(2026, 11, 28, 15, tzinfo=UTC)
+    ended = plan_silences(_monitor(ACK), [], late)
+    assert [e[1] for e in status_events(ended, None)] == ["AcknowledgementEnded"]
+    assert status_events(ended, status_after(ended, {}, None)) == []
+    assert status_events(plan_silences(_monitor(ACK), [], NOW), None) == []

@@ -288,3 +288,50 @@ def acknowledged_by(status: AlertingStatus | None, now: datetime) -> str | None:
     if ack is None or ack.message or ack.silence_id is None or ack.until is None:
         return None
     return ack.by if ack.until > now else None
+
+
+def wants_silences(monitor: ModelMonitor) -> bool:
+    """Whether the monitor asks for a silence or has one recorded (else an event-driven sync
+    needs no call to Alertmanager)."""
+    annotations = monitor.metadata.annotations
+    return bool(
+        ANNOTATION_ACKNOWLEDGE in annotations
+        or monitor.spec.alerting.maintenance_windows
+        or monitor.status.alerting is not None
+    )
+
+
+def silences_by_monitor(silences: Sequence[Silence]) -> dict[tuple[str, str], list[Silence]]:
+    """Silences of ours (tagged), grouped by the monitor their tag names."""
+    grouped: dict[tuple[str, str], list[Silence]] = {}
+    for silence in silences:
+        key = tag_of(silence)
+        parts = key.split("/") if key else []
+        if len(parts) >= 3 and parts[0] in ("ack", "maintenance"):
+            grouped.setdefault((parts[1], parts[2]), []).append(silence)
+    return grouped
+
+
+def status_events(plan: SilencePlan, previous: AlertingStatus | None) -> list[tuple[str, str, str]]:
+    """Events of the acknowledgement's transitions seen in the status: refused (Warning,
+    once per value and reason) and ended (once)."""
+    ack = plan.acknowledgement
+    before = previous.acknowledgement if previous is not None else None
+    if ack is None:
+        return []
+    same = before is not None and before.request_hash == ack.request_hash
+    if ack.refusal:
+        if same and before is not None and before.message == ack.refusal[:1024]:
+            return []
+        return [("Warning", "InvalidAcknowledgement", f"{ANNOTATION_ACKNOWLEDGE}: {ack.refusal}")]
+    ended = ack.request is not None and not any(d.window is None for d in plan.desired)
+    if ended and not (same and before is not None and before.message.startswith("ended at")):
+        assert ack.request is not None
+        return [
+            (
+                "Normal",
+                "AcknowledgementEnded",
+                f"the acknowledgement by {ack.request.by} ended at {ack.request.until.isoformat()}",
+            )
+        ]
+    return []

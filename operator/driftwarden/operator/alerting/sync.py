@@ -31,7 +31,7 @@ from driftwarden.operator.api.modelmonitor import ModelMonitor
 from driftwarden.operator.k8s.errors import ApiError, ConflictError, NotFoundError
 from driftwarden.operator.k8s.objects import MODEL_MONITOR, Cluster
 
-from .alertmanager import AlertmanagerClient, AlertmanagerError
+from .alertmanager import AlertmanagerClient, AlertmanagerError, Silence
 from .plan import (
     SilencePlan,
     acknowledged_by,
@@ -39,7 +39,10 @@ from .plan import (
     matchers,
     plan_deleted,
     plan_silences,
+    silences_by_monitor,
     status_after,
+    status_events,
+    wants_silences,
 )
 from .windows import DEFAULT_LOOKAHEAD
 
@@ -61,10 +64,16 @@ class SilenceSync:
     lookahead: timedelta = DEFAULT_LOOKAHEAD
     clock: Callable[[], datetime] = _now
 
-    def sync(self, body: Mapping[str, Any]) -> None:
-        """Bring one monitor's silences and `status.alerting` in line with its request."""
-        for _ in range(ATTEMPTS):
-            if self._sync_once(body):
+    def sync(self, body: Mapping[str, Any], existing: list[Silence] | None = None) -> None:
+        """Bring one monitor's silences and `status.alerting` in line with its request.
+
+        `existing`: the silences Alertmanager holds for it, when the caller read them
+        already (the periodic pass); else they are read here, and only when the monitor asks
+        for a silence or has one recorded (a monitor without acknowledgement, windows or
+        `status.alerting` costs no call; the periodic pass finds any stray silence).
+        """
+        for attempt in range(ATTEMPTS):
+            if self._sync_once(body, existing if attempt == 0 else None):
                 return
             metadata = body.get("metadata") or {}
             found = self.cluster.get(
@@ -82,7 +91,7 @@ class SilenceSync:
         if self.results is not None:
             release_monitor_alerts(self.results, namespace, name)
 
-    def _sync_once(self, body: Mapping[str, Any]) -> bool:
+    def _sync_once(self, body: Mapping[str, Any], existing: list[Silence] | None) -> bool:
         metadata = body.get("metadata") or {}
         if metadata.get("deletionTimestamp"):
             return True
@@ -91,8 +100,11 @@ class SilenceSync:
         except ValidationError:
             return True  # the reconcile reports an unreadable monitor (Stalled)
         namespace, name = monitor.metadata.namespace, monitor.metadata.name
+        if existing is None and not wants_silences(monitor):
+            return True
         now = self.clock()
-        existing = self.alertmanager.silences(matchers(namespace, name))
+        if existing is None:
+            existing = self.alertmanager.silences(matchers(namespace, name))
         plan = plan_silences(monitor, existing, now, self.lookahead)
         ids = self._carry_out(plan, body)
         previous = monitor.status.alerting
@@ -114,17 +126,8 @@ class SilenceSync:
             return False
         except NotFoundError:
             return True
-        if status is not None and status.acknowledgement is not None:
-            refusal = status.acknowledgement.message
-            before = previous.acknowledgement if previous is not None else None
-            changed = before is None or before.request_hash != status.acknowledgement.request_hash
-            if refusal and status.acknowledgement.by is None and changed:
-                self.cluster.post_event(
-                    body,
-                    "Warning",
-                    "InvalidAcknowledgement",
-                    f"driftwarden.io/acknowledge: {refusal}",
-                )
+        for event_type, reason, message in status_events(plan, previous):
+            self.cluster.post_event(body, event_type, reason, message)
         return True
 
     def _carry_out(self, plan: SilencePlan, body: Mapping[str, Any] | None) -> dict[str, str]:
@@ -158,15 +161,24 @@ class SilenceSync:
             log.warning("alert history of %s/%s: %s", namespace, name, exc)
 
     def sync_all(self, namespaces: tuple[str, ...]) -> None:
+        """Every monitor, with one read of Alertmanager's silences; the live silences of
+        ours whose monitor no longer exists (deleted while the operator was down) expire."""
+        by_monitor = silences_by_monitor(self.alertmanager.silences({}))
+        seen: set[tuple[str, str]] = set()
         for namespace in namespaces or (None,):
             for item in self.cluster.list(MODEL_MONITOR, namespace):
+                meta = item.get("metadata") or {}
+                key = (str(meta.get("namespace")), str(meta.get("name")))
+                seen.add(key)
                 try:
-                    self.sync(item)
+                    self.sync(item, by_monitor.get(key, []))
                 except (AlertmanagerError, ApiError) as exc:
-                    meta = item.get("metadata") or {}
-                    log.warning(
-                        "silences of %s/%s: %s", meta.get("namespace"), meta.get("name"), exc
-                    )
+                    log.warning("silences of %s/%s: %s", *key, exc)
+        for (namespace, name), existing in sorted(by_monitor.items()):
+            if (namespace, name) in seen or (namespaces and namespace not in namespaces):
+                continue
+            if self.cluster.get(MODEL_MONITOR, namespace, name) is None:
+                self._carry_out(plan_deleted(namespace, name, existing), None)
 
     def start_periodic(
         self, namespaces: tuple[str, ...], interval: timedelta = DEFAULT_INTERVAL

@@ -82,12 +82,14 @@ def build_registry(
 
     @kopf.on.event(GROUP, VERSION, "modelmonitors", registry=registry)
     def monitor_event(body: kopf.Body, type: str | None, **_: Any) -> None:
-        if silences is not None:
-            sync_silences(silences, dict(body), type)
         if type == "DELETED":
+            if silences is not None:
+                sync_silences(silences, dict(body), type)
             return
         key = ("monitor", str(body.metadata.namespace), str(body.metadata.name))
         guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
+        if silences is not None:  # after the reconcile, which never waits on Alertmanager
+            sync_silences(silences, dict(body), type)
 
     @kopf.on.event(GROUP, VERSION, "monitorclasses", registry=registry)
     def monitor_class_event(type: str | None, **_: Any) -> None:
