@@ -189,8 +189,10 @@ def record_notifications(
         known = set(
             conn.execute(sa.select(a.c.alert_id).where(a.c.alert_id.in_(list(unique)))).scalars()
         )
-        for alert in unique.values():
-            _record(conn, alert, at)
+        # In key order: two replicas writing the same alerts lock their rows in the same
+        # order, so concurrent notifications never deadlock.
+        for alert_id in sorted(unique):
+            _record(conn, unique[alert_id], at)
     return RecordResult(new=len(unique) - len(known), updated=len(known))
 
 
