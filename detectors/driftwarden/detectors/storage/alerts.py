@@ -150,9 +150,10 @@ def _values(alert: ReceivedAlert, at: datetime) -> dict[str, Any]:
     }
 
 
-def _record(conn: Connection, alert: ReceivedAlert, at: datetime) -> None:
+def _record(conn: Connection, alerts: list[ReceivedAlert], at: datetime) -> None:
+    """One upsert statement for every alert (executemany: batched VALUES on PostgreSQL)."""
     a = m.alerts
-    statement = _insert(conn)(a).values(_values(alert, at))
+    statement = _insert(conn)(a)
     new = statement.excluded
     resolving = new.state == AlertState.RESOLVED.value
     # A resolved notification resolves (its end time is when); a firing one keeps the
@@ -172,7 +173,10 @@ def _record(conn: Connection, alert: ReceivedAlert, at: datetime) -> None:
         "last_notified_at": new.last_notified_at,
         "notifications": sa.func.coalesce(a.c.notifications, 0) + 1,
     }
-    conn.execute(statement.on_conflict_do_update(index_elements=[a.c.alert_id], set_=update))
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=[a.c.alert_id], set_=update),
+        [_values(alert, at) for alert in alerts],
+    )
 
 
 def record_notifications(
@@ -191,8 +195,7 @@ def record_notifications(
         )
         # In key order: two replicas writing the same alerts lock their rows in the same
         # order, so concurrent notifications never deadlock.
-        for alert_id in sorted(unique):
-            _record(conn, unique[alert_id], at)
+        _record(conn, [unique[alert_id] for alert_id in sorted(unique)], at)
     return RecordResult(new=len(unique) - len(known), updated=len(known))
 
 
