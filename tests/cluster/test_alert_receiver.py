@@ -33,6 +33,7 @@ from kubernetes import client as k8s
 from pg import PostgresServer
 
 from cluster.controlplane import ControlPlane, free_port, wait_for
+from cluster.plugin import cluster_required
 from cluster.podrunner import PodRunner
 from cluster.test_operator import (  # the operator's fixtures and helpers
     OperatorProcess,
@@ -100,9 +101,10 @@ def start_alertmanager(config: str, workdir: Path) -> Alertmanager:
     """Debian's Alertmanager on a free loopback port, no clustering, state in `workdir`."""
     binary = shutil.which(ALERTMANAGER) or shutil.which("alertmanager")
     if binary is None:
-        pytest.fail(
-            f"{ALERTMANAGER} is missing: install Debian's prometheus-alertmanager", pytrace=False
-        )
+        message = f"{ALERTMANAGER} is missing: install Debian's prometheus-alertmanager"
+        if cluster_required():  # CI never skips (.ci/run installs it)
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "alertmanager.yml").write_text(config)
     port = free_port()
