@@ -503,3 +503,34 @@ def test_a_maintenance_window_is_silenced_ahead_of_its_next_occurrence(
         TIMEOUT,
         lambda: f"{manager.silence(migration['silenceId'])}\noperator:\n{operator.tail()}",
     )
+
+
+def test_the_alertmanager_client_against_the_real_one(stack: Stack) -> None:
+    """The adapter's calls and typed errors, on the real API (no control plane needed)."""
+    from driftwarden.operator.alerting.alertmanager import (
+        AlertmanagerClient,
+        AlertmanagerRejectedError,
+        AlertmanagerUnavailableError,
+        NewSilence,
+    )
+
+    client = AlertmanagerClient(stack.alertmanager.url)
+    now = datetime.now(UTC)
+    labels = {"namespace": "client-test", "monitor": "m"}
+    silence_id = client.create_silence(
+        NewSilence(labels, now, now + timedelta(hours=1), "tester", "c [driftwarden:x]")
+    )
+    (found,) = client.silences(labels)
+    assert (found.id, found.state, found.created_by) == (silence_id, "active", "tester")
+    assert client.silences({"namespace": "client-test", "monitor": "other"}) == []
+    client.expire_silence(silence_id)
+    client.expire_silence(silence_id)  # expired already: nothing to do
+    found_again = client.silence(silence_id)
+    assert found_again is not None
+    assert found_again.state == "expired"
+    with pytest.raises(AlertmanagerRejectedError, match="HTTP 400"):
+        client.create_silence(NewSilence(labels, now, now - timedelta(hours=1), "t", "ends first"))
+    with pytest.raises(AlertmanagerUnavailableError, match="Alertmanager GET /api/v2/silences"):
+        AlertmanagerClient(f"http://127.0.0.1:{free_port()}", timeout=2).silences(labels)
+    with pytest.raises(ValueError, match="--alertmanager-url"):
+        AlertmanagerClient("ftp://alertmanager")
