@@ -30,6 +30,7 @@ from typing import Any
 import psycopg2
 import pytest
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 from pg import PostgresServer
 
 from cluster.controlplane import ControlPlane, free_port, wait_for
@@ -534,3 +535,29 @@ def test_the_alertmanager_client_against_the_real_one(stack: Stack) -> None:
         AlertmanagerClient(f"http://127.0.0.1:{free_port()}", timeout=2).silences(labels)
     with pytest.raises(ValueError, match="--alertmanager-url"):
         AlertmanagerClient("ftp://alertmanager")
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ({"name": "w", "cron": "0 2 * * *"}, "sets cron and duration, or start and end"),
+        (
+            {"name": "w", "cron": "0 2 * * *", "duration": "1h", "start": "2026-12-01T00:00:00Z"},
+            "sets cron and duration, or start and end",
+        ),
+        (
+            {"name": "w", "start": "2026-12-02T00:00:00Z", "end": "2026-12-01T00:00:00Z"},
+            "start must be before its end",
+        ),
+        ({"name": "w", "cron": "0 2 * * *", "duration": "30s"}, "duration must be at least 1m"),
+        ({"name": "W!", "cron": "0 2 * * *", "duration": "1h"}, "name"),
+    ],
+)
+def test_the_api_server_refuses_unusable_maintenance_windows(
+    admin_api: k8s.ApiClient, namespace: str, crds: None, window: dict[str, Any], message: str
+) -> None:
+    monitor = _monitor("credit", "no-such-class", alerting={"maintenanceWindows": [window]})
+    with pytest.raises(ApiException) as refused:
+        _apply(admin_api, namespace, monitor)
+    assert refused.value.status == 422
+    assert message in str(refused.value.body)
