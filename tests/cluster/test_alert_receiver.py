@@ -422,6 +422,43 @@ def test_an_acknowledgement_is_a_silence_that_withdrawing_expires(
     assert reasons.count("AcknowledgementWithdrawn") == 1, reasons
 
 
+def test_a_silence_lost_by_alertmanager_is_made_again_once(
+    admin_api: k8s.ApiClient, namespace: str, operator: OperatorProcess, stack: Stack
+) -> None:
+    """Restarted operator, and the silence gone from Alertmanager (as after a restart of an
+    Alertmanager without persistence): the periodic pass makes exactly one new silence."""
+    manager = stack.alertmanager
+    _apply(admin_api, namespace, _monitor("credit", "no-such-class"))
+    until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    _annotate(
+        admin_api,
+        namespace,
+        "credit",
+        json.dumps({"by": "bob", "until": _iso(until), "reason": "r"}),
+    )
+    first = _await_status(
+        admin_api,
+        namespace,
+        "credit",
+        lambda s: (s.get("acknowledgement") or {}).get("silenceId"),
+        operator,
+    )["acknowledgement"]["silenceId"]
+    operator.stop()
+    operator.start()
+    manager.call("DELETE", f"/api/v2/silence/{first}")
+    second = _await_status(
+        admin_api,
+        namespace,
+        "credit",
+        lambda s: (s.get("acknowledgement") or {}).get("silenceId") not in (None, first),
+        operator,
+    )["acknowledgement"]["silenceId"]
+    states = {s["id"]: s["status"]["state"] for s in manager.silences(namespace=namespace)}
+    assert states == {first: "expired", second: "active"}
+    reasons = [e.reason for e in _events(admin_api, namespace, "credit")]
+    assert reasons.count("Acknowledged") == 2, reasons
+
+
 def test_a_malformed_acknowledgement_is_refused_with_a_warning(
     admin_api: k8s.ApiClient, namespace: str, operator: OperatorProcess, stack: Stack
 ) -> None:
