@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     from driftwarden.detectors import historycli  # light: its handlers import the rest
 
     historycli.add_report_subcommands(sub)
+    from driftwarden.detectors import alertscli  # light too
+
+    alertscli.add_alerts_subcommand(sub)
     _add_plugin_subcommands(sub)
     return parser
 

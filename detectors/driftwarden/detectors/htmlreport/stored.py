@@ -305,7 +305,7 @@ def _alerts(alerts: Sequence[AlertRow]) -> str:
         return "<h2>Alerts</h2><p>No alerts in this period.</p>"
     rows = "".join(
         f"<tr><td>{esc(a.fired_at.isoformat())}</td><td>{severity_badge(a.severity)}</td>"
-        f"<td>{esc(a.state)}</td><td>{esc(a.drift_type)}</td>"
+        f"<td>{esc(a.state)}</td><td>{esc(a.drift_type or '')}</td>"
         f"<td>{esc(', '.join(a.affected_features[:20]))}</td><td>{esc(a.message)}</td>"
         f"<td>{esc(a.resolved_at.isoformat() if a.resolved_at else '')}</td></tr>"
         for a in sorted(alerts, key=lambda a: a.fired_at)

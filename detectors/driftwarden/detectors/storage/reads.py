@@ -185,7 +185,7 @@ def _alert(r: sa.RowMapping) -> AlertRow:
         monitor_namespace=r["monitor_namespace"],
         monitor_name=r["monitor_name"],
         severity=Severity(r["severity"]),
-        drift_type=DriftType(r["drift_type"]),
+        drift_type=DriftType(r["drift_type"]) if r["drift_type"] else None,
         affected_features=tuple(r["affected_features"] or ()),
         message=r["message"],
         recommended_action=r["recommended_action"],

@@ -195,7 +195,7 @@ class AlertRow:
     monitor_namespace: str
     monitor_name: str
     severity: Severity
-    drift_type: DriftType
+    drift_type: DriftType | None  # None: an alert about no kind of drift (a failing run)
     message: str
     fired_at: datetime
     affected_features: tuple[str, ...] = ()
