@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import sys
+from functools import partial
 
 import kopf
 
@@ -22,6 +23,7 @@ from driftwarden.operator.reconcile.monitor import PlannerSettings
 
 from .glue import Operator
 from .registration import build_registry
+from .retrain import Retraining, run_ingested
 from .settings import Tuning, operator_settings
 
 log = logging.getLogger("driftwarden.operator")
@@ -58,7 +60,13 @@ def run(args: argparse.Namespace) -> int:
     op = Operator(Cluster(api, instance), settings, results)
     namespaces = tuple(args.namespace)
     tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
-    registry = build_registry(op, namespaces)
+    retraining = Retraining(
+        op,
+        automatic=args.enable_automatic_retraining,
+        sweep_seconds=max(1.0, args.retrain_sweep_interval),
+    )
+    op.after_ingest.append(partial(run_ingested, retraining))
+    registry = build_registry(op, namespaces, retraining)
 
     def operate() -> None:
         asyncio.run(

@@ -36,9 +36,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from driftwarden.detectors.config import Severity, parse_duration
+from driftwarden.detectors.storage.types import DriftResultRow, PerformanceRow, RunRecord
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.conditions import ConditionStatus
-from driftwarden.operator.api.modelmonitor import ModelMonitor, RunOutcome
+from driftwarden.operator.api.modelmonitor import MetricChange, ModelMonitor, RunOutcome
 from driftwarden.operator.api.retrainpolicy import (
     KIND,
     MAX_MONITORS,
@@ -57,10 +58,12 @@ from driftwarden.operator.api.retrainrun import (
     ApprovalState,
     RetrainRun,
     RetrainRunStatus,
+    RunWindow,
     TriggerWindows,
 )
 from driftwarden.operator.api.run import RunSummary
 
+from .ingest import summary_from_record
 from .naming import (
     ANNOTATION_TRIGGER_REASON,
     ANNOTATION_TRIGGER_RUN,
@@ -224,6 +227,53 @@ class RetrainDecision:
             retrain_run_name=self.retrain_run_name,
             run_id=run.run_id if run else None,
         )
+
+
+def selects(policy: RetrainPolicy, monitor: ModelMonitor) -> bool:
+    """Whether `policy` governs `monitor` (same namespace; monitorRef or monitorSelector)."""
+    if policy.metadata.namespace != monitor.metadata.namespace:
+        return False
+    ref = policy.spec.monitor_ref
+    if ref is not None:
+        return ref.name == monitor.metadata.name
+    selector = policy.spec.monitor_selector
+    return selector is not None and selector.matches(dict(monitor.metadata.labels or {}))
+
+
+def stored_run_summary(
+    record: RunRecord,
+    performance: Sequence[PerformanceRow] = (),
+    drifted: Sequence[DriftResultRow] = (),
+) -> tuple[RunSummary, TriggerWindows]:
+    """A run as the results database recorded it, for the decisions (labelled rows, its
+    performance against the baseline, its most drifted features), with its windows."""
+    summary = summary_from_record(record, drifted)
+    changes = []
+    for row in performance:
+        if row.split != "current" or row.value is None or row.baseline_value is None:
+            continue
+        worse = row.value - row.baseline_value
+        drop = worse if _lower_is_better(row.metric) else -worse
+        changes.append(
+            MetricChange(
+                metric=row.metric, baseline=row.baseline_value, current=row.value, drop=drop
+            )
+        )
+    summary = summary.model_copy(
+        update={
+            "labelled_rows": record.current_labelled_rows or 0,
+            "performance": changes[:10],
+        }
+    )
+    windows = TriggerWindows(
+        baseline=_window(record.baseline_start, record.baseline_end),
+        current=_window(record.current_start, record.current_end),
+    )
+    return summary, windows
+
+
+def _window(start: datetime | None, end: datetime | None) -> RunWindow | None:
+    return RunWindow(start=start, end=end) if start is not None and end is not None else None
 
 
 def trigger_window(policy: RetrainPolicy, now: datetime) -> datetime:
