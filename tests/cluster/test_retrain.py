@@ -525,14 +525,10 @@ def test_model_age_fires_and_deleting_old_jobs_does_not_reset_it(
     )
     made = datetime.fromisoformat(rr["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
     cooled = made + timedelta(minutes=1)
-
-    def quiet_after_cooldown() -> bool:
-        return any(
-            e["reason"] == "NotTriggered" and e["created_at"] > cooled
-            for e in _events(dsn, namespace)
-        )
-
-    _await(quiet_after_cooldown, operator, "no sweep decided after the cooldown", 180)
+    wait_for(lambda: datetime.now(UTC) > cooled, 120, "clock")
+    # A run after the cooldown is decided (and recorded): the model is young, nothing starts.
+    after = _run_and_decide(admin_api, namespace, "credit", "after", dsn, operator)
+    assert (after["decision"], after["reason"]) == ("skipped", "NotTriggered"), after
     assert _retrain_runs(admin_api, namespace) == []
     assert _training_jobs(admin_api, namespace) == []
     triggered = [e for e in _events(dsn, namespace) if e["decision"] == "triggered"]
@@ -590,6 +586,81 @@ def test_max_concurrent_one_holds_under_three_monitors_firing_together(
     assert max(seen_active) <= 1, seen_active
 
 
+def _pause_training_jobs(api: k8s.ApiClient, namespace: str) -> Callable[[], None]:
+    """A ValidatingAdmissionPolicy refusing training Jobs in `namespace` (the API server's
+    own CEL admission; no webhook); returns the function that lifts it."""
+    admission = k8s.AdmissionregistrationV1Api(api)
+    name = f"pause-training-{secrets.token_hex(3)}"
+    admission.create_validating_admission_policy(
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": ["batch"],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE"],
+                            "resources": ["jobs"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {
+                        "expression": "!has(object.metadata.labels) || "
+                        "!('driftwarden.io/retrain-run' in object.metadata.labels)",
+                        "message": "training Jobs are paused by the test",
+                        "reason": "Forbidden",
+                    }
+                ],
+            },
+        }
+    )
+    admission.create_validating_admission_policy_binding(
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+                },
+            },
+        }
+    )
+    probe = {
+        "metadata": {"name": "probe", "labels": {"driftwarden.io/retrain-run": "probe"}},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [{"name": "c", "image": "x", "command": ["true"]}],
+                    "restartPolicy": "Never",
+                }
+            }
+        },
+    }
+    batch = k8s.BatchV1Api(api)
+
+    def refused() -> bool:
+        try:
+            batch.create_namespaced_job(namespace, probe, dry_run="All")
+        except ApiException as e:
+            if e.status in (403, 422):
+                return True
+            raise
+        return False
+
+    wait_for(refused, 60, "the admission policy never took effect")
+
+    def lift() -> None:
+        admission.delete_validating_admission_policy_binding(name)
+        admission.delete_validating_admission_policy(name)
+        wait_for(lambda: not refused(), 60, "the admission policy was never lifted")
+
+    return lift
+
+
 def test_sigkill_between_decision_and_job_creation_leaves_one_job(
     admin_api: k8s.ApiClient,
     control_plane: ControlPlane,
@@ -598,25 +669,22 @@ def test_sigkill_between_decision_and_job_creation_leaves_one_job(
     secrets_in: dict[str, str],
     operator: OperatorProcess,
 ) -> None:
-    """A ResourceQuota refuses every Job, so the decision (a RetrainRun) is made and its Job
-    is not; the operator is SIGKILLed there, the quota lifted, the operator restarted."""
+    """The API server refuses training Jobs (an admission policy), so the decision (a
+    RetrainRun) is made and its Job is not; the operator is SIGKILLed there, the refusal
+    lifted, the operator restarted: exactly one Job, one RetrainRun, one recorded decision."""
     dsn = secrets_in["results_dsn"]
-    core = k8s.CoreV1Api(admin_api)
-    core.create_namespaced_resource_quota(
-        namespace, {"metadata": {"name": "no-jobs"}, "spec": {"hard": {"count/jobs.batch": "0"}}}
-    )
+    lift = _pause_training_jobs(admin_api, namespace)
     trained = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     monitor = _monitor("credit", monitor_class, table="drift_log")
     monitor["spec"]["model"]["trainedAt"] = trained
     _apply(admin_api, namespace, monitor)
-    _create(
-        admin_api, namespace, "retrainpolicies", _policy("credit", triggers=[{"modelAge": "1h"}])
-    )
+    policy = _policy("credit", triggers=[{"modelAge": "1h"}])
+    _create(admin_api, namespace, "retrainpolicies", policy)
     (rr,) = _await(lambda: _retrain_runs(admin_api, namespace), operator, "no decision")
-    _await(lambda: "exceeded quota" in operator.tail(), operator, "the Job was never refused")
+    _await(lambda: "paused by the test" in operator.tail(), operator, "the Job was never refused")
     assert _training_jobs(admin_api, namespace) == []
     operator.stop(signal.SIGKILL)
-    core.delete_namespaced_resource_quota("no-jobs", namespace)
+    lift()
     restarted = _start_operator(
         control_plane,
         namespace,
