@@ -487,6 +487,9 @@ class MonitorRetrainState(CamelModel):
         default=None, description="When a RetrainRun for this monitor last succeeded."
     )
     active_jobs: int = Field(default=0, ge=0, description="Its training Jobs running now.")
+    last_decision: DecisionRecord | None = Field(
+        default=None, description="The latest decision for this monitor, as of its last change."
+    )
 
 
 class RetrainPolicyStatus(CamelModel):

@@ -908,11 +908,13 @@ def plan_policy(
     # decisions: the most telling one is recorded (a trigger, else the first by monitor)
     recent = list(old.recent_decisions)
     last_decision = old.last_decision
+    position = {state.name: i for i, state in enumerate(states)}
     for decision in sorted(decisions, key=lambda d: (not d.trigger, d.monitor)):
         record = decision.record(now)
-        previous = next((r for r in recent if r.monitor == record.monitor), None)
-        if _same_decision(previous, record):
+        i = position[decision.monitor]
+        if _same_decision(states[i].last_decision, record):
             continue
+        states[i] = states[i].model_copy(update={"last_decision": record})
         recent = [record, *recent][:RECENT_DECISIONS]
         last_decision = record
         if decision.reason in _DECISION_EVENTS:
