@@ -4,15 +4,18 @@ validation from its termination message (hand-checked numbers in the comments)."
 
 from __future__ import annotations
 
+import argparse
 from datetime import timedelta
 
 import pytest
 from test_retrain import NOW, automatic, created, decide, named, run, with_spec
 
 from driftwarden.detectors.config import Severity
+from driftwarden.operator import command
 from driftwarden.operator.api import ModelMonitor, RetrainPolicy
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.retrainpolicy import ValidationSpec
+from driftwarden.operator.handlers.retrain import Retraining
 from driftwarden.operator.reconcile.retrain import (
     MonitorRuns,
     PastDecision,
@@ -197,3 +200,22 @@ def test_a_pending_run_expires_and_never_starts(
     assert plan.decisions[0].reason == c.COOLDOWN  # and it still holds the cooldown
     with pytest.raises(ValueError, match="approvalTimeout"):
         with_spec(policy, approval_timeout="30s")
+
+
+def _operator_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    command.add_subcommand(parser.add_subparsers())
+    return parser.parse_args(["operator", *argv])
+
+
+def test_automatic_retraining_is_off_until_the_flag_or_the_environment_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(command.ENV_AUTOMATIC_RETRAINING, raising=False)
+    assert _operator_args().enable_automatic_retraining is False
+    assert _operator_args("--enable-automatic-retraining").enable_automatic_retraining is True
+    monkeypatch.setenv(command.ENV_AUTOMATIC_RETRAINING, "true")
+    assert _operator_args().enable_automatic_retraining is True
+    monkeypatch.setenv(command.ENV_AUTOMATIC_RETRAINING, "yes please")
+    assert _operator_args().enable_automatic_retraining is False
+    assert _operator_args().retrain_sweep_interval == Retraining.sweep_seconds
