@@ -202,6 +202,23 @@ def operator(
     process.stop()
 
 
+@pytest.fixture
+def switched_off_operator(
+    control_plane: ControlPlane,
+    namespace: str,
+    tmp_path: Path,
+    pod_runner: PodRunner,
+    operator_rights: None,
+    secrets_in: dict[str, str],
+) -> Iterator[OperatorProcess]:
+    """The operator as it starts by default: automatic retraining off."""
+    process = _start_operator(
+        control_plane, namespace, tmp_path / "operator.log", secrets_in["results"]
+    )
+    yield process
+    process.stop()
+
+
 # --- objects ------------------------------------------------------------------------------
 
 
@@ -717,8 +734,12 @@ def test_manual_approval_by_an_approver_denied_never_starts_others_refused(
     namespace: str,
     monitor_class: str,
     secrets_in: dict[str, str],
-    operator: OperatorProcess,
+    switched_off_operator: OperatorProcess,
 ) -> None:
+    """With automatic retraining off (the default), an automatic policy decides Disabled
+    and a manual one still works: approved by an approver, denied never starts, a stranger
+    is refused."""
+    operator = switched_off_operator
     approver_role = next(
         d
         for d in yaml.safe_load_all((ROOT / "examples/rbac-retrain-approver.yaml").read_text())
@@ -750,6 +771,8 @@ def test_manual_approval_by_an_approver_denied_never_starts_others_refused(
     )
     policy["spec"].pop("monitorRef")
     _create(admin_api, namespace, "retrainpolicies", policy)
+    automatic = _policy("auto", monitorRef={"name": "yes"})
+    _create(admin_api, namespace, "retrainpolicies", automatic)
     for name in ("yes", "no"):
         body = _monitor(name, monitor_class, table="drift_log")
         body["metadata"]["labels"] = {"team": "risk"}
@@ -798,6 +821,9 @@ def test_manual_approval_by_an_approver_denied_never_starts_others_refused(
         "the denied RetrainRun was never marked",
     )
     assert [j.metadata.name for j in _training_jobs(admin_api, namespace)] == [names["yes"]]
+    assert {r["spec"]["policyName"] for r in _retrain_runs(admin_api, namespace)} == {"team"}
+    auto = _policy_obj(admin_api, namespace, "auto")
+    assert auto["status"]["lastDecision"]["reason"] == "Disabled"
     outcomes = {
         e["job_name"] or e["decision_key"]: e["outcome"]
         for e in _events(secrets_in["results_dsn"], namespace)

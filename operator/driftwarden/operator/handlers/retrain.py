@@ -71,6 +71,7 @@ from driftwarden.operator.reconcile.retrain import (
     LABEL_RETRAIN_RUN,
     MonitorRuns,
     PastDecision,
+    PolicyPlan,
     TrainingJob,
     approval_timeout,
     parse_training_metrics,
@@ -247,17 +248,36 @@ def _reconcile(
         past=past,
         recorded_names=recorded,
     )
-    for desired in plan.objects:
-        _create(rt, desired)
-    _record_decisions(rt, policy, plan.decisions, ingested, now)
+    failure: ApiError | None = None
+    refused: set[str] = set()
+    for desired in plan.objects:  # one refused object does not hold back the others
+        try:
+            _create(rt, desired)
+        except ApiError as exc:
+            log.warning("creating %s %s: %s", desired.get("kind"), _meta(desired)["name"], exc)
+            failure = failure or exc
+            refused.add(str(_meta(desired)["name"]))
+    # A decision whose RetrainRun was refused did not happen: neither recorded nor shown.
+    lost = refused & {str(d.retrain_run_name) for d in plan.decisions if d.trigger}
+    kept = [d for d in plan.decisions if not (d.trigger and d.retrain_run_name in lost)]
+    _record_decisions(rt, policy, kept, ingested, now)
     by_job = {_meta(j).get("name"): j for j in job_bodies}
     for run in retrain_runs:
         _follow(rt, policy, run, by_job.get(run.metadata.name), monitors, now)
+    if not lost:
+        _write_policy_status(rt, body, policy, plan)
+    if failure is not None:
+        raise failure  # the retry queue reconciles this policy again
+
+
+def _write_policy_status(
+    rt: Retraining, body: Mapping[str, Any], policy: RetrainPolicy, plan: PolicyPlan
+) -> None:
     if plan.changed:
         try:
-            op.cluster.merge_patch(
+            rt.op.cluster.merge_patch(
                 RETRAIN_POLICY,
-                namespace,
+                policy.metadata.namespace,
                 policy.metadata.name,
                 {"status": plan.status.model_dump(mode="json", by_alias=True)},
                 subresource="status",
@@ -266,7 +286,7 @@ def _reconcile(
         except (ConflictError, NotFoundError):
             return  # changed meanwhile: its next event decides again
     for event in plan.events:
-        op.cluster.post_event(body, str(event.type), event.reason, event.message)
+        rt.op.cluster.post_event(body, str(event.type), event.reason, event.message)
 
 
 def _probe(rt: Retraining, policy: RetrainPolicy) -> str | None:
