@@ -46,7 +46,7 @@ __all__ = ["crds", "monitor_class"]  # fixtures shared with the operator's tests
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 1_500
-TIMEOUT = 90.0
+TIMEOUT = 180.0
 
 # The training "image": waits for a release file when told to, prints why it runs, and
 # writes the trained model's metrics as its termination message (argv[1]).
