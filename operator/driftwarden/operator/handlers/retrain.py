@@ -94,6 +94,9 @@ log = logging.getLogger("driftwarden.operator.retrain")
 RUNS_READ: Final = 100
 """Most recent runs of a monitor read for a decision (persistence needs the streak)."""
 DECISIONS_READ: Final = 500
+CONCURRENT_POLICIES: Final = 4
+"""Policies decided at once: each holds one database connection for its advisory lock and
+uses another, which keeps well inside SQLAlchemy's default pool (5 + 10 overflow)."""
 
 
 @dataclass
@@ -109,13 +112,16 @@ class Retraining:
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _probes: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    _slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(CONCURRENT_POLICIES)
+    )
 
     @contextmanager
     def locked(self, namespace: str, name: str) -> Iterator[None]:
         key = f"{namespace}/{name}"
         with self._locks_guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        with self._slots, lock:
             if self.op.results is None:
                 yield
                 return
