@@ -11,6 +11,7 @@ import pytest
 from test_retrain import NOW, automatic, created, decide, named, run, with_spec
 
 from driftwarden.detectors.config import Severity
+from driftwarden.detectors.storage.types import PerformanceRow, RunOutcome, RunRecord
 from driftwarden.operator import command
 from driftwarden.operator.api import ModelMonitor, RetrainPolicy
 from driftwarden.operator.api import conditions as c
@@ -22,6 +23,8 @@ from driftwarden.operator.reconcile.retrain import (
     TrainingJob,
     parse_training_metrics,
     plan_retrain_run_update,
+    selects,
+    stored_run_summary,
     validate_model,
 )
 
@@ -219,3 +222,57 @@ def test_automatic_retraining_is_off_until_the_flag_or_the_environment_says_so(
     monkeypatch.setenv(command.ENV_AUTOMATIC_RETRAINING, "yes please")
     assert _operator_args().enable_automatic_retraining is False
     assert _operator_args().retrain_sweep_interval == Retraining.sweep_seconds
+
+
+def test_a_policy_selects_by_name_or_labels_in_its_namespace(
+    credit_policy: RetrainPolicy, credit_monitor: ModelMonitor
+) -> None:
+    assert selects(credit_policy, credit_monitor)
+    assert not selects(credit_policy, named(credit_monitor, "other"))
+    elsewhere = credit_monitor.model_copy(
+        update={"metadata": credit_monitor.metadata.model_copy(update={"namespace": "x"})}
+    )
+    assert not selects(credit_policy, elsewhere)
+    by_label = with_spec(
+        credit_policy, monitor_ref=None, monitor_selector={"matchLabels": {"team": "risk-ml"}}
+    )
+    assert selects(by_label, named(credit_monitor, "any"))
+    unlabelled = credit_monitor.model_copy(
+        update={"metadata": credit_monitor.metadata.model_copy(update={"labels": {}})}
+    )
+    assert not selects(by_label, unlabelled)
+
+
+def test_a_stored_run_reads_as_a_summary_with_its_drops_and_windows() -> None:
+    start = NOW - timedelta(days=1)
+    record = RunRecord(
+        run_id="r1",
+        monitor_namespace="risk",
+        monitor_name="credit-scoring",
+        started_at=NOW - timedelta(minutes=1),
+        finished_at=NOW,
+        outcome=RunOutcome.SUCCEEDED,
+        severity=Severity.WARNING,
+        current_labelled_rows=812,
+        baseline_start=start - timedelta(days=7),
+        baseline_end=start,
+        current_start=start,
+        current_end=NOW,
+    )
+    performance = [
+        PerformanceRow("roc_auc", 0.70, 0.84),  # higher is better: drop 0.84 - 0.70 = 0.14
+        PerformanceRow("rmse", 3.0, 2.5),  # an error metric: drop 3.0 - 2.5 = 0.5
+        PerformanceRow("f1", 0.5, None),  # no baseline value: not a change
+        PerformanceRow("f1", 0.6, 0.7, split="baseline"),
+    ]
+    summary, windows = stored_run_summary(record, performance)
+    assert summary.labelled_rows == 812
+    assert summary.severity == Severity.WARNING
+    drops = {m.metric: round(m.drop, 12) for m in summary.performance}
+    assert drops == {"roc_auc": 0.14, "rmse": 0.5}
+    assert windows.current is not None
+    assert (windows.current.start, windows.current.end) == (start, NOW)
+    bare, none = stored_run_summary(
+        RunRecord("r2", "risk", "m", NOW, RunOutcome.SUCCEEDED, finished_at=NOW)
+    )
+    assert (none.baseline, none.current, bare.performance) == (None, None, [])
