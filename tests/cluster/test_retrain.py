@@ -38,6 +38,13 @@ from cluster.test_operator import (
     monitor_class,
 )
 from driftwarden.detectors.storage import create_engine, upgrade
+from driftwarden.detectors.storage.retrain import (
+    advisory_lock_id,
+    policy_decisions,
+    policy_lock,
+    record_decision,
+)
+from driftwarden.detectors.storage.types import RetrainDecision, RetrainEventRow
 from driftwarden.operator.api import GROUP, VERSION
 from driftwarden.operator.k8s.rbac import cluster_role
 
@@ -901,3 +908,50 @@ def test_an_unknown_jobtemplate_field_stalls_the_policy_before_any_trigger(
     assert _condition(stalled, "Ready")["status"] == "False"
     assert stalled["status"]["lastDecision"]["reason"] == "InvalidJobTemplate"
     assert _retrain_runs(admin_api, namespace) == []
+
+
+def test_on_postgres_a_decision_key_is_recorded_once_and_the_policy_lock_is_exclusive(
+    databases: dict[str, str],
+) -> None:
+    """Two engines (two replicas) record the same triggered decision: one row; while one
+    holds a policy's advisory lock, another session cannot take it."""
+    first, second = create_engine(databases["results"]), create_engine(databases["results"])
+    try:
+        now = datetime.now(UTC)
+        key = f"replicas-{secrets.token_hex(3)}/credit-credit-1"
+
+        def event(event_id: str) -> RetrainEventRow:
+            return RetrainEventRow(
+                event_id=event_id,
+                namespace=key.split("/")[0],
+                policy_name="credit",
+                monitor_name="credit",
+                decision=RetrainDecision.TRIGGERED,
+                reason="Triggered",
+                created_at=now,
+                decision_key=key,
+            )
+
+        assert record_decision(first, event(key))
+        assert not record_decision(second, event(f"{key}-other-replica"))
+        (row,) = policy_decisions(second, key.split("/")[0], "credit")
+        assert row.event_id == key
+        lock_id = advisory_lock_id(f"driftwarden-retrain/{key}")
+        with policy_lock(first, f"driftwarden-retrain/{key}"):
+            conn = psycopg2.connect(databases["results_dsn"])
+            try:
+                with conn.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
+                    assert cursor.fetchone() == (False,)
+            finally:
+                conn.close()
+        conn = psycopg2.connect(databases["results_dsn"])
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
+                assert cursor.fetchone() == (True,)
+        finally:
+            conn.close()
+    finally:
+        first.dispose()
+        second.dispose()

@@ -136,7 +136,7 @@ def latest_decisions(
         return [_row(r) for r in conn.execute(query.limit(min(limit, MAX_READ))).mappings()]
 
 
-def _lock_id(key: str) -> int:
+def advisory_lock_id(key: str) -> int:
     """A signed 64-bit advisory-lock id for `key`."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
 
@@ -148,7 +148,7 @@ def policy_lock(engine: Engine, key: str) -> Iterator[None]:
     if engine.dialect.name != "postgresql":
         yield
         return
-    lock_id = _lock_id(key)
+    lock_id = advisory_lock_id(key)
     with connection(engine) as conn:
         conn.execute(sa.select(sa.func.pg_advisory_lock(lock_id)))
         conn.commit()
