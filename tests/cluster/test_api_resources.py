@@ -382,6 +382,13 @@ BAD_EXAMPLES: list[tuple[tuple[str, str], str, Any, str, str]] = [
     (POLICY, "spec.cooldown", "1ms", "spec.cooldown", "cooldown must be at least 1m"),
     (
         POLICY,
+        "spec.approvalTimeout",
+        "30s",
+        "spec.approvalTimeout",
+        "approvalTimeout must be at least 1m",
+    ),
+    (
+        POLICY,
         "spec.triggers",
         [{"severity": "critical", "modelAge": "30d"}],
         "spec.triggers[0]",

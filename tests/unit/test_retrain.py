@@ -20,6 +20,7 @@ from driftwarden.operator.api.modelmonitor import MetricChange, RunOutcome, Wind
 from driftwarden.operator.api.retrainpolicy import MAX_MONITORS
 from driftwarden.operator.api.retrainrun import RetrainRun
 from driftwarden.operator.reconcile.retrain import (
+    ModelValidation,
     MonitorRuns,
     PolicyPlan,
     TrainingJob,
@@ -331,7 +332,11 @@ def test_retrain_run_status_tells_the_story(
     failed = TrainingJob(rr.metadata.name, NOW, active=False, completed_at=NOW)
     assert state(plan_retrain_run_status(ok, failed, NOW)) == ("True", c.JOB_FAILED)
     done = TrainingJob(rr.metadata.name, NOW, active=False, succeeded=True, completed_at=NOW)
-    assert state(plan_retrain_run_status(ok, done, NOW, validated=False)) == ("True", c.REJECTED)
+    rejected = ModelValidation(False, "roc_auc 0.7 < minimum 0.78")
+    assert state(plan_retrain_run_status(ok, done, NOW, validation=rejected)) == (
+        "True",
+        c.REJECTED,
+    )
 
 
 def test_names_are_bounded_and_deterministic(credit_policy: RetrainPolicy) -> None:

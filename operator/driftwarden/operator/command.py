@@ -14,6 +14,8 @@ import os
 from driftwarden.operator.alerting.options import add_alerting_options
 
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
+ENV_AUTOMATIC_RETRAINING = "DRIFTWARDEN_AUTOMATIC_RETRAINING"
+RETRAIN_SWEEP_SECONDS = 60.0
 #: defaults of handlers.settings.Tuning, repeated here so the parser imports nothing heavy
 #: (tests/unit/test_operator_command.py keeps them equal)
 WORKERS = 8
@@ -64,6 +66,20 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument("--lease-name", default="driftwarden-operator")
     parser.add_argument("--lease-seconds", type=int, default=15)
+    parser.add_argument(
+        "--enable-automatic-retraining",
+        action="store_true",
+        default=os.environ.get(ENV_AUTOMATIC_RETRAINING, "").strip().lower() == "true",
+        help="let RetrainPolicies with approval automatic start training Jobs (default off; "
+        f"${ENV_AUTOMATIC_RETRAINING}=true turns it on); manual approvals work either way",
+    )
+    parser.add_argument(
+        "--retrain-sweep-interval",
+        type=float,
+        default=RETRAIN_SWEEP_SECONDS,
+        help="seconds between two decisions over every RetrainPolicy (persistence and "
+        "model-age triggers, approval expiry)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     add_alerting_options(parser)
     parser.set_defaults(handler=_run)

@@ -254,9 +254,19 @@ retrain_events = sa.Table(
     sa.Column("outcome", sa.String(32)),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("finished_at", UTCDateTime()),
+    # Revision 0003: a triggered decision's key, recorded once (unique); the words apart.
+    sa.Column("decision_key", sa.String(253), unique=True),
+    sa.Column("message", sa.Text()),
     sa.CheckConstraint("decision IN ('triggered', 'skipped')", name="decision"),
     sa.Index("ix_retrain_events_policy_created", "namespace", "policy_name", "created_at"),
     sa.Index("ix_retrain_events_created_at", "created_at"),
+    sa.Index(
+        "ix_retrain_events_policy_monitor_created",
+        "namespace",
+        "policy_name",
+        "monitor_name",
+        "created_at",
+    ),
 )
 
 # Read-only views created by the migrations (see migrations/versions/0001_initial.py).

@@ -226,6 +226,8 @@ class RetrainEventRow:
     job_name: str | None = None
     outcome: str | None = None  # e.g. pending, running, succeeded, failed, rejected
     finished_at: datetime | None = None
+    decision_key: str | None = None  # a triggered decision's unique key (revision 0003)
+    message: str | None = None  # the decision in words (revision 0003)
 
     def __post_init__(self) -> None:
         for name in ("created_at", "finished_at"):

@@ -265,6 +265,15 @@ AWAITING_JOB: Final = _doc(
 RUNNING: Final = _doc("Running", "RetrainRun: the training Job runs.")
 JOB_FAILED: Final = _doc("JobFailed", "RetrainRun: the training Job failed.")
 REJECTED: Final = _doc("Rejected", "RetrainRun: the trained model missed a validation threshold.")
+EXPIRED: Final = _doc(
+    "Expired",
+    "RetrainRun: it stayed pending approval longer than the policy's approvalTimeout; it "
+    "never starts, even if approved later.",
+)
+VALIDATION_PASSED: Final = _doc(
+    "ValidationPassed",
+    "RetrainRun Validated=True: the trained model's reported metrics met every threshold.",
+)
 MODEL_VERSION_CHANGED: Final = _doc(
     "ModelVersionChanged",
     "RetrainPolicy Event: a watched monitor's model.version changed; model age counts from now.",
@@ -279,7 +288,8 @@ SUSPENDED: Final = _doc(
 )
 DISABLED: Final = _doc(
     "Disabled",
-    "Retraining is switched off for this operator (its settings), so nothing is evaluated.",
+    "Automatic retraining is off in this operator (--enable-automatic-retraining not given): "
+    "a policy with approval automatic starts nothing; manual approvals still work.",
 )
 NOT_TRIGGERED: Final = _doc(
     "NotTriggered",

@@ -404,6 +404,20 @@ class RetrainPolicySpec(CamelModel):
         "person sets spec.approval to approved (or denied).",
     )
     suspend: bool = Field(default=False, description="Evaluate nothing, start nothing.")
+    approval_timeout: Duration | None = Field(
+        default=None,
+        description="A RetrainRun still pending approval after this long expires (its Ready "
+        "reason Expired) and never starts, e.g. 3d (at least 1m); default 7d.",
+        json_schema_extra=validations(
+            cel(_AT_LEAST_A_MINUTE, "approvalTimeout must be at least 1m")
+        ),
+    )
+    reset_cooldown_on_failure: bool = Field(
+        default=False,
+        description="When true, a RetrainRun that failed, was rejected, denied or expired "
+        "no longer holds its monitor's cooldown, so the next trigger may retrain at once. "
+        "By default every decision holds the cooldown, whatever its outcome.",
+    )
     job_template: TrainingJobTemplate = Field(description="The training Job to create.")
     validation: ValidationSpec | None = Field(
         default=None,
@@ -416,6 +430,9 @@ class RetrainPolicySpec(CamelModel):
             raise ValueError("set exactly one of monitorRef and monitorSelector")
         if parse_duration(self.cooldown) < timedelta(minutes=1):
             raise ValueError("cooldown must be at least 1m")
+        timeout = self.approval_timeout
+        if timeout is not None and parse_duration(timeout) < timedelta(minutes=1):
+            raise ValueError("approvalTimeout must be at least 1m")
         if len(set(self.triggers)) != len(self.triggers):
             raise ValueError("triggers must not repeat")
         return self
@@ -470,6 +487,9 @@ class MonitorRetrainState(CamelModel):
         default=None, description="When a RetrainRun for this monitor last succeeded."
     )
     active_jobs: int = Field(default=0, ge=0, description="Its training Jobs running now.")
+    last_decision: DecisionRecord | None = Field(
+        default=None, description="The latest decision for this monitor, as of its last change."
+    )
 
 
 class RetrainPolicyStatus(CamelModel):

@@ -9,8 +9,8 @@ overwrite); Events come from the planner's transitions only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -77,6 +77,8 @@ class Operator:
     cluster: Cluster
     settings: PlannerSettings
     results: Engine | None = None
+    after_ingest: list[Callable[[str, str, RunSummary], None]] = field(default_factory=list)
+    """Called with (namespace, monitor, summary) once a run is recorded (retraining)."""
 
 
 def _now() -> datetime:
@@ -225,6 +227,8 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
     if ended is None:
         return
     _record(op, owner, ended)
+    for hook in op.after_ingest:  # before the mark: a failed hook is retried with the ingest
+        hook(owner[0], owner[1], ended.summary)
     op.cluster.merge_patch(
         JOB,
         namespace,

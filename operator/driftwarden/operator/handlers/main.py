@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from datetime import timedelta
+from functools import partial
 
 import kopf
 
@@ -24,6 +25,7 @@ from driftwarden.operator.reconcile.monitor import PlannerSettings
 
 from .glue import Operator
 from .registration import build_registry
+from .retrain import Retraining, run_ingested
 from .settings import Tuning, operator_settings
 
 log = logging.getLogger("driftwarden.operator")
@@ -65,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
     except AlertingConfigError as exc:
         print(f"driftwarden operator: {exc}", file=sys.stderr)
         return 2
-    registry = build_registry(op, namespaces, silences=alerting.silences)
+    retraining = Retraining(
+        op,
+        automatic=args.enable_automatic_retraining,
+        sweep_seconds=max(1.0, args.retrain_sweep_interval),
+    )
+    op.after_ingest.append(partial(run_ingested, retraining))
+    registry = build_registry(op, namespaces, retraining, silences=alerting.silences)
 
     def operate() -> None:
         if alerting.silences is not None:

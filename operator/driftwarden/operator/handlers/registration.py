@@ -25,12 +25,14 @@ from driftwarden.operator.reconcile.apply import ANNOTATION_DESIRED_HASH
 from driftwarden.operator.reconcile.ingest import stuck_pod
 
 from . import glue
+from .retrain import Retraining
+from .retrain_registration import register_retraining, retry_policy
 from .retry import Key, RetryQueue
 
 log = logging.getLogger("driftwarden.operator")
 
 
-def _retry_work(op: glue.Operator) -> Callable[[Key], None]:
+def _retry_work(op: glue.Operator, retraining: Retraining | None = None) -> Callable[[Key], None]:
     def work(key: Key) -> None:
         what, namespace, name = key
         if what == "monitor":
@@ -41,15 +43,20 @@ def _retry_work(op: glue.Operator) -> Callable[[Key], None]:
             job = op.cluster.get(JOB, namespace, name)
             if job is not None:
                 glue.ingest_job(op, job)
+        elif what == "policy" and retraining is not None:
+            retry_policy(retraining, namespace, name)
 
     return work
 
 
 def build_registry(
-    op: glue.Operator, namespaces: tuple[str, ...], silences: SilenceSync | None = None
+    op: glue.Operator,
+    namespaces: tuple[str, ...],
+    retraining: Retraining | None = None,
+    silences: SilenceSync | None = None,
 ) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    retry_work = _retry_work(op)
+    retry_work = _retry_work(op, retraining)
     retries = RetryQueue(retry_work)
 
     def guarded(key: Key, action: Callable[[], None]) -> None:
@@ -134,4 +141,6 @@ def build_registry(
 
         guarded(key, ingest)
 
+    if retraining is not None:
+        register_retraining(registry, retraining, namespaces, guarded)
     return registry

@@ -60,6 +60,8 @@ JOB: Final = Kind("/apis/batch/v1", "jobs")
 CRON_JOB: Final = Kind("/apis/batch/v1", "cronjobs")
 MODEL_MONITOR: Final = Kind(f"/apis/{GROUP}/{VERSION}", "modelmonitors")
 MONITOR_CLASS: Final = Kind(f"/apis/{GROUP}/{VERSION}", "monitorclasses", namespaced=False)
+RETRAIN_POLICY: Final = Kind(f"/apis/{GROUP}/{VERSION}", "retrainpolicies")
+RETRAIN_RUN: Final = Kind(f"/apis/{GROUP}/{VERSION}", "retrainruns")
 
 _BY_KIND: Final = {
     ("v1", "ConfigMap"): CONFIG_MAP,
@@ -68,6 +70,8 @@ _BY_KIND: Final = {
     ("batch/v1", "CronJob"): CRON_JOB,
     (f"{GROUP}/{VERSION}", "ModelMonitor"): MODEL_MONITOR,
     (f"{GROUP}/{VERSION}", "MonitorClass"): MONITOR_CLASS,
+    (f"{GROUP}/{VERSION}", "RetrainPolicy"): RETRAIN_POLICY,
+    (f"{GROUP}/{VERSION}", "RetrainRun"): RETRAIN_RUN,
 }
 
 

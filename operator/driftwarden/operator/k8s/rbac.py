@@ -19,6 +19,23 @@ OPERATOR_RULES: Final[list[dict[str, Any]]] = [
     },
     {"apiGroups": [GROUP], "resources": ["modelmonitors/status"], "verbs": ["get", "patch"]},
     {"apiGroups": [GROUP], "resources": ["monitorclasses"], "verbs": ["get", "list", "watch"]},
+    # Retraining: policies are read; RetrainRuns are created (never approved: spec.approval
+    # is a person's, or set at creation for approval automatic); both statuses are written.
+    {
+        "apiGroups": [GROUP],
+        "resources": ["retrainpolicies"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {
+        "apiGroups": [GROUP],
+        "resources": ["retrainruns"],
+        "verbs": ["get", "list", "watch", "create"],
+    },
+    {
+        "apiGroups": [GROUP],
+        "resources": ["retrainpolicies/status", "retrainruns/status"],
+        "verbs": ["get", "patch"],
+    },
     # Children: created and replaced, never deleted (garbage collection does that).
     {
         "apiGroups": ["batch"],

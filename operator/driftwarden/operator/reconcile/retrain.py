@@ -12,20 +12,34 @@ State is kept per monitor (cooldown, model age, latest RetrainRun), so one monit
 never resets another's. Model age counts from the latest of `model.trainedAt`, a change of
 `model.version` (seen by the policy, announced by an Event) and the last successful
 RetrainRun; deleting old Jobs never resets it.
+
+Nothing is remembered in memory: the cooldown counts from the RetrainRuns that exist and the
+triggered decisions `retrain_events` recorded (`PastDecision`, so deleting a RetrainRun or a
+Job resets nothing); concurrency counts the approved RetrainRuns whose training has not
+ended. A failed, rejected, denied or expired retrain holds the cooldown unless the policy's
+`resetCooldownOnFailure` says otherwise. The operator's master switch
+(`--enable-automatic-retraining`) keeps policies with `approval: automatic` from starting
+anything; manual approvals work either way. A RetrainRun pending longer than the policy's
+`approvalTimeout` expires. The trained model's metrics (the training Job's termination
+message, `parse_training_metrics`) are checked against the policy's thresholds by
+`validate_model`.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from driftwarden.detectors.config import Severity, parse_duration
+from driftwarden.detectors.storage.types import DriftResultRow, PerformanceRow, RunRecord
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.conditions import ConditionStatus
-from driftwarden.operator.api.modelmonitor import ModelMonitor, RunOutcome
+from driftwarden.operator.api.modelmonitor import MetricChange, ModelMonitor, RunOutcome
 from driftwarden.operator.api.retrainpolicy import (
     KIND,
     MAX_MONITORS,
@@ -33,18 +47,23 @@ from driftwarden.operator.api.retrainpolicy import (
     DecisionAction,
     DecisionRecord,
     MonitorRetrainState,
+    PerformanceMetric,
     RetrainPolicy,
     RetrainPolicyStatus,
     Trigger,
+    ValidationSpec,
 )
 from driftwarden.operator.api.retrainrun import KIND as RUN_KIND
 from driftwarden.operator.api.retrainrun import (
     ApprovalState,
     RetrainRun,
     RetrainRunStatus,
+    RunWindow,
+    TriggerWindows,
 )
 from driftwarden.operator.api.run import RunSummary
 
+from .ingest import summary_from_record
 from .naming import (
     ANNOTATION_TRIGGER_REASON,
     ANNOTATION_TRIGGER_RUN,
@@ -72,6 +91,34 @@ from .status import (
 
 ENV_PREFIX: Final = "DRIFTWARDEN_"
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_APPROVAL_TIMEOUT: Final = "7d"
+LOWER_IS_BETTER: Final = frozenset(
+    {PerformanceMetric.BRIER, PerformanceMetric.ECE, PerformanceMetric.RMSE, PerformanceMetric.MAE}
+)
+"""Error metrics: a floor in `validation.minimum` is a ceiling for them."""
+
+# A triggered decision's outcome in retrain_events (and what `kubectl get rr` shows).
+OUTCOME_PENDING: Final = "pending"
+OUTCOME_APPROVED: Final = "approved"
+OUTCOME_RUNNING: Final = "running"
+OUTCOME_SUCCEEDED: Final = "succeeded"
+OUTCOME_FAILED: Final = "failed"
+OUTCOME_REJECTED: Final = "rejected"
+OUTCOME_DENIED: Final = "denied"
+OUTCOME_EXPIRED: Final = "expired"
+FAILED_OUTCOMES: Final = frozenset(
+    {OUTCOME_FAILED, OUTCOME_REJECTED, OUTCOME_DENIED, OUTCOME_EXPIRED}
+)
+_OUTCOME_OF_STATE: Final = {
+    c.PENDING_APPROVAL: OUTCOME_PENDING,
+    c.AWAITING_JOB: OUTCOME_APPROVED,
+    c.RUNNING: OUTCOME_RUNNING,
+    c.RUN_SUCCEEDED: OUTCOME_SUCCEEDED,
+    c.JOB_FAILED: OUTCOME_FAILED,
+    c.REJECTED: OUTCOME_REJECTED,
+    c.DENIED: OUTCOME_DENIED,
+    c.EXPIRED: OUTCOME_EXPIRED,
+}
 LABEL_RETRAIN_RUN: Final = "driftwarden.io/retrain-run"
 TRAINING_POD_SECURITY_CONTEXT: Final = {
     "runAsNonRoot": True,
@@ -126,10 +173,23 @@ def _parse_time(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class MonitorRuns:
-    """A watched monitor and its recent run summaries (any order)."""
+    """A watched monitor and its recent run summaries (any order), with the windows each
+    run compared where the results database recorded them (by run id)."""
 
     monitor: ModelMonitor
     runs: Sequence[RunSummary]
+    windows: Mapping[str, TriggerWindows] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PastDecision:
+    """A triggered decision as `retrain_events` recorded it: it holds the cooldown (and,
+    once succeeded, the model's age) even after its RetrainRun and Job are deleted."""
+
+    monitor: str
+    created_at: datetime
+    outcome: str | None = None
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +229,53 @@ class RetrainDecision:
         )
 
 
+def selects(policy: RetrainPolicy, monitor: ModelMonitor) -> bool:
+    """Whether `policy` governs `monitor` (same namespace; monitorRef or monitorSelector)."""
+    if policy.metadata.namespace != monitor.metadata.namespace:
+        return False
+    ref = policy.spec.monitor_ref
+    if ref is not None:
+        return ref.name == monitor.metadata.name
+    selector = policy.spec.monitor_selector
+    return selector is not None and selector.matches(dict(monitor.metadata.labels or {}))
+
+
+def stored_run_summary(
+    record: RunRecord,
+    performance: Sequence[PerformanceRow] = (),
+    drifted: Sequence[DriftResultRow] = (),
+) -> tuple[RunSummary, TriggerWindows]:
+    """A run as the results database recorded it, for the decisions (labelled rows, its
+    performance against the baseline, its most drifted features), with its windows."""
+    summary = summary_from_record(record, drifted)
+    changes = []
+    for row in performance:
+        if row.split != "current" or row.value is None or row.baseline_value is None:
+            continue
+        worse = row.value - row.baseline_value
+        drop = worse if _lower_is_better(row.metric) else -worse
+        changes.append(
+            MetricChange(
+                metric=row.metric, baseline=row.baseline_value, current=row.value, drop=drop
+            )
+        )
+    summary = summary.model_copy(
+        update={
+            "labelled_rows": record.current_labelled_rows or 0,
+            "performance": changes[:10],
+        }
+    )
+    windows = TriggerWindows(
+        baseline=_window(record.baseline_start, record.baseline_end),
+        current=_window(record.current_start, record.current_end),
+    )
+    return summary, windows
+
+
+def _window(start: datetime | None, end: datetime | None) -> RunWindow | None:
+    return RunWindow(start=start, end=end) if start is not None and end is not None else None
+
+
 def trigger_window(policy: RetrainPolicy, now: datetime) -> datetime:
     """Start of the cooldown-long window `now` falls in (windows counted from the epoch)."""
     length = parse_duration(policy.spec.cooldown)
@@ -193,21 +300,108 @@ def _evaluated(runs: Sequence[RunSummary], since: datetime | None) -> list[RunSu
 
 
 def _succeeded(run: RetrainRun) -> datetime | None:
+    """When the training succeeded and its model was not rejected (None otherwise)."""
     done = run.status.condition(c.SUCCEEDED)
     if done is None or done.status != ConditionStatus.TRUE:
+        return None
+    validated = run.status.condition(c.VALIDATED)
+    if validated is not None and validated.status == ConditionStatus.FALSE:
         return None
     return run.status.completion_time or done.last_transition_time
 
 
+def _ready_reason(run: RetrainRun) -> str | None:
+    ready = run.status.condition(c.READY)
+    return ready.reason if ready is not None else None
+
+
+def approval_timeout(policy: RetrainPolicy) -> timedelta:
+    """How long a RetrainRun may stay pending approval (the policy's, else 7d)."""
+    return parse_duration(policy.spec.approval_timeout or DEFAULT_APPROVAL_TIMEOUT)
+
+
+def is_expired(run: RetrainRun, now: datetime, timeout: timedelta) -> bool:
+    """Pending past `timeout` (or already marked Expired: an approval given later is moot)."""
+    if _ready_reason(run) == c.EXPIRED:
+        return True
+    created = run.metadata.creation_timestamp
+    return (
+        run.spec.approval == ApprovalState.PENDING
+        and created is not None
+        and now - created >= timeout
+    )
+
+
+def run_outcome(run: RetrainRun) -> str:
+    """A RetrainRun's outcome as `retrain_events` records it, from its status (or its
+    approval before the operator wrote any status)."""
+    reason = _ready_reason(run)
+    if reason in _OUTCOME_OF_STATE:
+        return _OUTCOME_OF_STATE[reason]
+    if run.spec.approval == ApprovalState.DENIED:
+        return OUTCOME_DENIED
+    if run.spec.approval == ApprovalState.APPROVED:
+        return OUTCOME_APPROVED
+    return OUTCOME_PENDING
+
+
+def _ended(
+    run: RetrainRun, jobs: Mapping[str, TrainingJob], now: datetime, timeout: timedelta
+) -> bool:
+    job = jobs.get(run.metadata.name)
+    if job is not None:
+        return not job.active
+    if run.spec.approval == ApprovalState.DENIED or is_expired(run, now, timeout):
+        return True
+    ready = run.status.condition(c.READY)
+    return ready is not None and ready.status == ConditionStatus.TRUE
+
+
+def _in_flight(
+    run: RetrainRun, jobs: Mapping[str, TrainingJob], now: datetime, timeout: timedelta
+) -> bool:
+    """Approved and its training not ended (its Job runs, or is still to be created)."""
+    return run.spec.approval == ApprovalState.APPROVED and not _ended(run, jobs, now, timeout)
+
+
 def model_age_start(
-    monitor: ModelMonitor, state: MonitorRetrainState, runs: Sequence[RetrainRun]
+    monitor: ModelMonitor,
+    state: MonitorRetrainState,
+    runs: Sequence[RetrainRun],
+    past: Sequence[PastDecision] = (),
 ) -> datetime | None:
     """When the served model's age counts from (None: unknown, modelAge cannot fire)."""
     times = [monitor.spec.model.trained_at, state.model_version_time]
     times.append(state.last_retrain_succeeded_time)
     times += [_succeeded(run) for run in runs]
+    times += [p.finished_at for p in past if p.outcome == OUTCOME_SUCCEEDED]
     known = [t for t in times if t is not None]
     return max(known, default=None)
+
+
+def _failed(run: RetrainRun, now: datetime, timeout: timedelta) -> bool:
+    if run.spec.approval == ApprovalState.DENIED or is_expired(run, now, timeout):
+        return True
+    return _ready_reason(run) in (c.JOB_FAILED, c.REJECTED)
+
+
+def last_trigger_time(
+    policy: RetrainPolicy,
+    runs: Sequence[RetrainRun],
+    past: Sequence[PastDecision],
+    now: datetime,
+) -> datetime | None:
+    """When this monitor's cooldown counts from: the latest RetrainRun that exists or that
+    retrain_events recorded (leaving out failed ones when resetCooldownOnFailure)."""
+    reset = policy.spec.reset_cooldown_on_failure
+    timeout = approval_timeout(policy)
+    times = [
+        r.metadata.creation_timestamp
+        for r in runs
+        if r.metadata.creation_timestamp is not None and not (reset and _failed(r, now, timeout))
+    ]
+    times += [p.created_at for p in past if not (reset and p.outcome in FAILED_OUTCOMES)]
+    return max(times, default=None)
 
 
 def _fires(
@@ -285,18 +479,29 @@ def decide_for_monitor(
     entry: MonitorRuns,
     state: MonitorRetrainState,
     retrain_runs: Sequence[RetrainRun],
-    active_jobs: int,
+    in_flight: int,
     now: datetime,
+    past: Sequence[PastDecision] = (),
+    taken: frozenset[str] = frozenset(),
 ) -> RetrainDecision:
-    """Decide for one monitor. Pure: same inputs, same decision."""
+    """Decide for one monitor. Pure: same inputs, same decision.
+
+    `retrain_runs` and `past`: this monitor's RetrainRuns and recorded triggered decisions;
+    `in_flight`: the policy's trainings that run or wait for their Job; `taken`: RetrainRun
+    names that exist or were recorded (a retry in the same window gets the next suffix)."""
     spec = policy.spec
     monitor = entry.monitor
     name = monitor.metadata.name
+    timeout = approval_timeout(policy)
     mine = sorted(
         (r for r in retrain_runs if r.spec.monitor_name == name),
         key=lambda r: (r.spec.trigger_window_time, r.metadata.name),
     )
-    pending = [r for r in mine if r.spec.approval == ApprovalState.PENDING]
+    pending = [
+        r
+        for r in mine
+        if r.spec.approval == ApprovalState.PENDING and not is_expired(r, now, timeout)
+    ]
     if pending:
         run = pending[-1]
         return RetrainDecision(
@@ -307,12 +512,10 @@ def decide_for_monitor(
             f'{run.metadata.name} --type merge -p \'{{"spec":{{"approval":"approved"}}}}\'',
             retrain_run_name=run.metadata.name,
         )
-    last = state.last_triggered_time
-    stamps = [r.metadata.creation_timestamp for r in mine if r.metadata.creation_timestamp]
-    if stamps and (last is None or max(stamps) > last):
-        last = max(stamps)
+    mine_past = [p for p in past if p.monitor == name]
+    last = last_trigger_time(policy, mine, mine_past, now)
     runs = _evaluated(entry.runs, last)
-    age_start = model_age_start(monitor, state, mine)
+    age_start = model_age_start(monitor, state, mine, mine_past)
     firing: Firing | None = None
     for trigger in spec.triggers:
         hit = _fires(trigger, runs, age_start, now)
@@ -352,19 +555,22 @@ def decide_for_monitor(
             cooldown_until=until,
             firing=firing,
         )
-    if active_jobs >= spec.max_concurrent:
+    approved = spec.approval == Approval.AUTOMATIC
+    if approved and in_flight >= spec.max_concurrent:
         return RetrainDecision(
             name,
             False,
             c.MAX_CONCURRENT,
-            f"{what}, but {active_jobs} training Job(s) still run (maxConcurrent "
-            f"{spec.max_concurrent})",
+            f"{what}, but {in_flight} training Job(s) still run or wait to start "
+            f"(maxConcurrent {spec.max_concurrent})",
             firing=firing,
         )
     window = trigger_window(policy, now)
-    run_name = retrain_run_name(policy, name, window)
-    approved = spec.approval == Approval.AUTOMATIC
-    manifest = plan_retrain_run(policy, firing, run_name, window, approved=approved)
+    run_name = _free_name(retrain_run_name(policy, name, window), taken)
+    windows = entry.windows.get(firing.run.run_id) if firing.run is not None else None
+    manifest = plan_retrain_run(
+        policy, firing, run_name, window, approved=approved, windows=windows
+    )
     return RetrainDecision(
         name,
         True,
@@ -377,8 +583,27 @@ def decide_for_monitor(
     )
 
 
+def _free_name(base: str, taken: frozenset[str]) -> str:
+    """`base`, or `base-2`, `base-3`... when a failed retrain of the same window holds it
+    (only possible with resetCooldownOnFailure: the cooldown is at least a window long)."""
+    if base not in taken:
+        return base
+    stem = base.rsplit("-", 1)
+    for attempt in range(2, 100):
+        candidate = f"{bounded(stem[0], 63 - 16 - len(str(attempt)))}-{stem[1]}-{attempt}"
+        if candidate not in taken:
+            return candidate
+    return base  # 99 failed retries in one window: the 409 keeps it at one more
+
+
 def plan_retrain_run(
-    policy: RetrainPolicy, firing: Firing, name: str, window: datetime, *, approved: bool
+    policy: RetrainPolicy,
+    firing: Firing,
+    name: str,
+    window: datetime,
+    *,
+    approved: bool,
+    windows: TriggerWindows | None = None,
 ) -> dict[str, Any]:
     """The RetrainRun recording a triggered decision (owned by the policy)."""
     run = firing.run
@@ -392,8 +617,10 @@ def plan_retrain_run(
         spec |= {
             "runId": run.run_id,
             "severity": str(run.severity),
-            "driftedFeatures": [f.name for f in run.top_drifted][:10],
+            "driftedFeatures": list(dict.fromkeys(f.name for f in run.top_drifted))[:10],
         }
+    if windows is not None and (windows.baseline or windows.current):
+        spec["windows"] = windows.model_dump(mode="json", by_alias=True, exclude_none=True)
     spec["approval"] = str(ApprovalState.APPROVED if approved else ApprovalState.PENDING)
     return {
         "apiVersion": f"{policy.api_version}",
@@ -430,7 +657,15 @@ def _why_env(
         "SEVERITY": str(run.spec.severity) if run.spec.severity else "",
         "TRIGGERED_AT": _iso(now),
         "TRIGGER_WINDOW": _iso(run.spec.trigger_window_time),
+        "DRIFTED_FEATURES": ",".join(run.spec.drifted_features),
     }
+    windows = run.spec.windows
+    for key, window in (
+        ("BASELINE", windows.baseline if windows else None),
+        ("CURRENT", windows.current if windows else None),
+    ):
+        values[f"{key}_START"] = _iso(window.start) if window else ""
+        values[f"{key}_END"] = _iso(window.end) if window else ""
     if policy.spec.validation is not None:
         values["VALIDATION"] = json.dumps(
             policy.spec.validation.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -534,12 +769,17 @@ def plan_policy(
     *,
     enabled: bool = True,
     template_error: str | None = None,
+    past: Sequence[PastDecision] = (),
+    recorded_names: frozenset[str] = frozenset(),
 ) -> PolicyPlan:
     """Decide for every watched monitor and plan the policy's status. Pure.
 
     `monitors`: the monitors the policy selects, with their recent runs; `retrain_runs` and
     `jobs`: the policy's (by label); `template_error`: the API server's refusal of a dry-run
-    create of the jobTemplate (Stalled, InvalidJobTemplate), None when it passed.
+    create of the jobTemplate (Stalled, InvalidJobTemplate), None when it passed; `enabled`:
+    the operator's master switch for automatic retraining (a policy with approval automatic
+    starts nothing without it; manual approvals work either way); `past`: the triggered
+    decisions retrain_events recorded; `recorded_names`: the RetrainRun names they made.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -552,8 +792,35 @@ def plan_policy(
     states: list[MonitorRetrainState] = []
     decisions: list[RetrainDecision] = []
     objects: list[dict[str, Any]] = []
-    active = sum(job.active for job in jobs)
-    by_job = {job.name for job in jobs}
+    timeout = approval_timeout(policy)
+    by_job = {job.name: job for job in jobs}
+    automatic = spec.approval == Approval.AUTOMATIC
+    may_start = template_error is None and not spec.suspend and (enabled or not automatic)
+    # Approved RetrainRuns without their Job get it now, oldest first, within maxConcurrent.
+    running = sum(job.active for job in jobs)
+    awaiting_job = sorted(
+        (
+            r
+            for r in retrain_runs
+            if r.spec.approval == ApprovalState.APPROVED
+            and r.metadata.name not in by_job
+            and r.status.job_name is None
+            and not is_expired(r, now, timeout)
+            and not _ended(r, by_job, now, timeout)
+        ),
+        key=lambda r: (r.metadata.creation_timestamp or EPOCH, r.metadata.name),
+    )
+    by_monitor = {m.monitor.metadata.name: m.monitor for m in watched}
+    for run in awaiting_job:
+        monitor = by_monitor.get(run.spec.monitor_name)
+        if may_start and monitor is not None and running < spec.max_concurrent:
+            objects.append(
+                plan_training_job(policy, run, Firing(run.spec.trigger, monitor, None), now)
+            )
+            running += 1
+    planned = _names(objects)
+    in_flight = running + sum(1 for r in awaiting_job if r.metadata.name not in planned)
+    taken = frozenset(r.metadata.name for r in retrain_runs) | recorded_names
     for entry in watched:
         name = entry.monitor.metadata.name
         before = old.monitor(name)
@@ -568,33 +835,26 @@ def plan_policy(
                 )
             )
         mine = [r for r in retrain_runs if r.spec.monitor_name == name]
-        # Approved RetrainRuns without their Job get it now (approval given later).
-        for run in mine:
-            if (
-                run.spec.approval == ApprovalState.APPROVED
-                and run.metadata.name not in by_job
-                and run.status.job_name is None
-                and active < spec.max_concurrent
-                and template_error is None
-                and enabled
-                and not spec.suspend
-            ):
-                firing = Firing(run.spec.trigger, entry.monitor, None)
-                objects.append(plan_training_job(policy, run, firing, now))
-                active += 1
         if template_error is not None:
             decision = RetrainDecision(name, False, c.INVALID_JOB_TEMPLATE, template_error)
-        elif not enabled:
-            decision = RetrainDecision(
-                name, False, c.DISABLED, "retraining is disabled in the operator settings"
-            )
         elif spec.suspend:
             decision = RetrainDecision(name, False, c.SUSPENDED, "spec.suspend is true")
+        elif automatic and not enabled:
+            decision = RetrainDecision(
+                name,
+                False,
+                c.DISABLED,
+                "automatic retraining is off in the operator (--enable-automatic-retraining); "
+                "a policy with approval manual still works",
+            )
         else:
-            decision = decide_for_monitor(policy, entry, state, mine, active, now)
+            decision = decide_for_monitor(policy, entry, state, mine, in_flight, now, past, taken)
         if decision.trigger:
             assert decision.retrain_run is not None
             objects.append(decision.retrain_run)
+            if automatic:
+                in_flight += 1
+            taken |= {str(decision.retrain_run_name)}
             state = state.model_copy(
                 update={
                     "last_triggered_time": now,
@@ -602,7 +862,14 @@ def plan_policy(
                     "last_retrain_run_name": decision.retrain_run_name,
                 }
             )
+        elif decision.reason == c.COOLDOWN:
+            state = state.model_copy(update={"cooldown_until_time": decision.cooldown_until})
         succeeded = [t for t in (_succeeded(r) for r in mine) if t is not None]
+        succeeded += [
+            p.finished_at
+            for p in past
+            if p.monitor == name and p.outcome == OUTCOME_SUCCEEDED and p.finished_at
+        ]
         if succeeded:
             latest = max(succeeded)
             if (
@@ -641,11 +908,13 @@ def plan_policy(
     # decisions: the most telling one is recorded (a trigger, else the first by monitor)
     recent = list(old.recent_decisions)
     last_decision = old.last_decision
+    position = {state.name: i for i, state in enumerate(states)}
     for decision in sorted(decisions, key=lambda d: (not d.trigger, d.monitor)):
         record = decision.record(now)
-        previous = next((r for r in recent if r.monitor == record.monitor), None)
-        if _same_decision(previous, record):
+        i = position[decision.monitor]
+        if _same_decision(states[i].last_decision, record):
             continue
+        states[i] = states[i].model_copy(update={"last_decision": record})
         recent = [record, *recent][:RECENT_DECISIONS]
         last_decision = record
         if decision.reason in _DECISION_EVENTS:
@@ -655,7 +924,7 @@ def plan_policy(
         conditions=set_conditions(old.conditions, desired, generation, now),
         monitors=states,
         last_decision=last_decision,
-        active_jobs=active,
+        active_jobs=running,
         recent_decisions=recent,
     )
     return PolicyPlan(
@@ -668,19 +937,208 @@ def plan_policy(
     )
 
 
+def _names(objects: Sequence[Mapping[str, Any]]) -> set[str]:
+    return {str(o["metadata"]["name"]) for o in objects}
+
+
+@dataclass(frozen=True)
+class ModelValidation:
+    """The trained model against the policy's thresholds: passed or not, and why in numbers."""
+
+    passed: bool
+    message: str
+
+
+_METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_REPORTED_METRICS: Final = 16
+
+
+def parse_training_metrics(message: str | None) -> dict[str, float] | None:
+    """The trained model's metrics from a training container's termination message:
+    `{"metrics": {"roc_auc": 0.83, ...}}` (other keys ignored). None when the message is
+    missing or not that shape; names must be lower-case identifiers, values finite numbers;
+    at most 16 are kept (by name)."""
+    if not message:
+        return None
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return None
+    metrics = document.get("metrics") if isinstance(document, dict) else None
+    if not isinstance(metrics, dict):
+        return None
+    kept: dict[str, float] = {}
+    for key in sorted(metrics):
+        value = metrics[key]
+        if not isinstance(key, str) or not _METRIC_NAME.match(key):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(float(value)):
+            continue
+        kept[key] = float(value)
+        if len(kept) == MAX_REPORTED_METRICS:
+            break
+    return kept
+
+
+def _lower_is_better(metric: str) -> bool:
+    return metric in LOWER_IS_BETTER
+
+
+def validate_model(
+    validation: ValidationSpec | None,
+    reported: Mapping[str, float] | None,
+    serving: Mapping[str, float],
+) -> ModelValidation | None:
+    """Check the trained model's `reported` metrics against the policy's thresholds.
+
+    `minimum` is a floor (a ceiling for the error metrics brier, ece, rmse and mae);
+    `maxRelativeDropVsServing` bounds how much worse than the serving model's last measured
+    value (`serving`, the monitor's latest run) it may be, as a share of that value. A
+    threshold on a metric the Job did not report rejects the model; a serving value that was
+    never measured is named and not compared. None when the policy sets no threshold.
+    """
+    floors = validation.minimum.values() if validation and validation.minimum else {}
+    drops: dict[str, float] = {}
+    if validation is not None and validation.max_relative_drop_vs_serving is not None:
+        drops = {
+            k: v
+            for k, v in validation.max_relative_drop_vs_serving.model_dump(by_alias=True).items()
+            if v is not None
+        }
+    if not floors and not drops:
+        return None
+    if reported is None:
+        return ModelValidation(
+            False,
+            'the training Job reported no metrics (termination message {"metrics": {...}})',
+        )
+    failures: list[str] = []
+    passes: list[str] = []
+    for metric, limit in sorted(floors.items()):
+        value = reported.get(metric)
+        if value is None:
+            failures.append(f"{metric} not reported")
+        elif _lower_is_better(metric):
+            (passes if value <= limit else failures).append(
+                f"{metric} {value:.4g} {'<=' if value <= limit else '>'} maximum {limit:g}"
+            )
+        else:
+            (passes if value >= limit else failures).append(
+                f"{metric} {value:.4g} {'>=' if value >= limit else '<'} minimum {limit:g}"
+            )
+    for metric, allowed in sorted(drops.items()):
+        value = reported.get(metric)
+        base = serving.get(metric)
+        if value is None:
+            failures.append(f"{metric} not reported")
+            continue
+        if base is None or base == 0:
+            passes.append(f"{metric}: no serving value to compare")
+            continue
+        worse = (value - base) if _lower_is_better(metric) else (base - value)
+        share = worse / abs(base)
+        text = (
+            f"{metric} {value:.4g} vs serving {base:.4g}: {share:+.2%} worse "
+            f"(allowed {allowed:.2%})"
+        )
+        (passes if share <= allowed + 1e-12 else failures).append(text)
+    if failures:
+        return ModelValidation(False, "; ".join(failures + passes)[:1024])
+    return ModelValidation(True, "; ".join(passes)[:1024])
+
+
+@dataclass(frozen=True)
+class RetrainRunPlan:
+    """A RetrainRun's status to write (only when `changed`), its Events, and the outcome
+    `retrain_events` records."""
+
+    status: RetrainRunStatus
+    events: tuple[EventSpec, ...]
+    changed: bool
+    outcome: str
+    finished: datetime | None
+
+
+_STATE_EVENTS: Final = {
+    c.RUNNING: EventType.NORMAL,
+    c.RUN_SUCCEEDED: EventType.NORMAL,
+    c.JOB_FAILED: EventType.WARNING,
+    c.REJECTED: EventType.WARNING,
+    c.DENIED: EventType.NORMAL,
+    c.EXPIRED: EventType.WARNING,
+}
+
+
+def plan_retrain_run_update(
+    run: RetrainRun,
+    job: TrainingJob | None,
+    now: datetime,
+    *,
+    timeout: timedelta,
+    metrics: Mapping[str, float] | None = None,
+    validation: ModelValidation | None = None,
+) -> RetrainRunPlan:
+    """The RetrainRun's status, with an Event when its state (Ready's reason) or its
+    validation changed."""
+    status = plan_retrain_run_status(
+        run, job, now, timeout=timeout, metrics=metrics, validation=validation
+    )
+    before = run.status.condition(c.READY)
+    after = status.condition(c.READY)
+    events: list[EventSpec] = []
+    if after is not None and (before is None or before.reason != after.reason):
+        kind = _STATE_EVENTS.get(after.reason)
+        if kind is not None:
+            events.append(EventSpec(kind, after.reason, after.message or after.reason))
+    old_valid = run.status.condition(c.VALIDATED)
+    new_valid = status.condition(c.VALIDATED)
+    passed_now = new_valid is not None and new_valid.status == ConditionStatus.TRUE
+    if passed_now and (old_valid is None or old_valid.status != ConditionStatus.TRUE):
+        assert new_valid is not None
+        events.append(EventSpec(EventType.NORMAL, c.VALIDATION_PASSED, new_valid.message))
+    changed = status != run.status
+    probe = run.model_copy(update={"status": status})
+    return RetrainRunPlan(
+        status, tuple(events), changed, run_outcome(probe), status.completion_time
+    )
+
+
 def plan_retrain_run_status(
-    run: RetrainRun, job: TrainingJob | None, now: datetime, *, validated: bool | None = None
+    run: RetrainRun,
+    job: TrainingJob | None,
+    now: datetime,
+    *,
+    timeout: timedelta | None = None,
+    metrics: Mapping[str, float] | None = None,
+    validation: ModelValidation | None = None,
 ) -> RetrainRunStatus:
     """A RetrainRun's status from its approval, its Job and (once reported) its validation.
 
-    Ready's reason is the state `kubectl get rr` prints: PendingApproval, Denied, Running,
-    Succeeded, JobFailed or Rejected; Ready is True once the run reached an end (kstatus
-    Current), False while it waits or runs.
+    Ready's reason is the state `kubectl get rr` prints: PendingApproval, Denied, Expired,
+    AwaitingJob, Running, Succeeded, JobFailed or Rejected; Ready is True once the run
+    reached an end (kstatus Current), False while it waits or runs. A Job deleted after it
+    ended (its TTL) changes nothing.
     """
     old = run.status
+    if job is None and old.job_name is not None:
+        return old  # its Job ended and was deleted: the story is told
     approval = run.spec.approval
     desired: list[DesiredCondition] = []
-    if approval == ApprovalState.PENDING:
+    expired = timeout is not None and job is None and is_expired(run, now, timeout)
+    if expired:
+        desired.append(
+            DesiredCondition(
+                c.APPROVED,
+                ConditionStatus.FALSE,
+                c.EXPIRED,
+                f"not approved within the policy's approvalTimeout; created "
+                f"{_iso(run.metadata.creation_timestamp or now)}",
+            )
+        )
+        state, done = c.EXPIRED, True
+    elif approval == ApprovalState.PENDING:
         desired.append(DesiredCondition(c.APPROVED, ConditionStatus.UNKNOWN, c.PENDING_APPROVAL))
         state, done = c.PENDING_APPROVAL, False
     elif approval == ApprovalState.DENIED:
@@ -690,11 +1148,13 @@ def plan_retrain_run_status(
         desired.append(DesiredCondition(c.APPROVED, ConditionStatus.TRUE, c.APPROVAL_GIVEN))
         state, done = c.AWAITING_JOB, False
     update: dict[str, Any] = {}
-    if approval == ApprovalState.APPROVED and old.approval_time is None:
+    if approval == ApprovalState.APPROVED and old.approval_time is None and not expired:
         update["approval_time"] = now
+    message = ""
     if job is not None:
         desired.append(DesiredCondition(c.STARTED, ConditionStatus.TRUE, c.RUNNING, job.name))
         update |= {"job_name": job.name, "start_time": old.start_time or job.triggered_at}
+        message = f"training Job {job.name}"
         if job.active:
             state = c.RUNNING
         elif job.succeeded:
@@ -705,18 +1165,24 @@ def plan_retrain_run_status(
             desired.append(DesiredCondition(c.SUCCEEDED, ConditionStatus.FALSE, c.JOB_FAILED))
             update["completion_time"] = job.completed_at or now
             state, done = c.JOB_FAILED, True
-    if validated is not None:
+        if metrics is not None:
+            update["metrics"] = dict(metrics)
+    if validation is not None and state == c.RUN_SUCCEEDED:
         desired.append(
             DesiredCondition(
                 c.VALIDATED,
-                ConditionStatus.TRUE if validated else ConditionStatus.FALSE,
-                c.RUN_SUCCEEDED if validated else c.REJECTED,
+                ConditionStatus.TRUE if validation.passed else ConditionStatus.FALSE,
+                c.VALIDATION_PASSED if validation.passed else c.REJECTED,
+                validation.message,
             )
         )
-        if not validated:
+        message = validation.message
+        if not validation.passed:
             state = c.REJECTED
     desired.append(
-        DesiredCondition(c.READY, ConditionStatus.TRUE if done else ConditionStatus.FALSE, state)
+        DesiredCondition(
+            c.READY, ConditionStatus.TRUE if done else ConditionStatus.FALSE, state, message
+        )
     )
     generation = run.metadata.generation
     update |= {

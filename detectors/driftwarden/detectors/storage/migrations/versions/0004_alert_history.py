@@ -1,7 +1,7 @@
 """Alert history from Alertmanager: fingerprint, labels, notification bookkeeping.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-29
 
 Additive: new nullable columns on `alerts` (the alert's Alertmanager fingerprint and name,
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
