@@ -36,6 +36,7 @@ imports: $(STAMP)
 # missing; the cluster tests build the control plane on first use (cached afterwards).
 test: lint
 	bash tests/install-postgres.sh
+	bash tests/install-monitoring.sh
 	$(BIN)/pytest
 
 unit: $(STAMP)
