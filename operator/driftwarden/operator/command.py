@@ -16,6 +16,9 @@ ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 #: (tests/unit/test_operator_command.py keeps them equal)
 WORKERS = 8
 WATCH_INACTIVITY_SECONDS = 70.0
+#: defaults of metrics.server.DEFAULT_PORT and metrics.view.DEFAULT_FEATURE_CAP (same test)
+METRICS_PORT = 9808
+METRICS_FEATURE_CAP = 50
 
 
 def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,6 +65,19 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument("--lease-name", default="driftwarden-operator")
     parser.add_argument("--lease-seconds", type=int, default=15)
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=METRICS_PORT,
+        help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics (0: none); see "
+        "docs/metrics.md",
+    )
+    parser.add_argument(
+        "--metrics-feature-cap",
+        type=int,
+        default=METRICS_FEATURE_CAP,
+        help="feature series per monitor: the most drifted features keep theirs (0: no cap)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.set_defaults(handler=_run)
 

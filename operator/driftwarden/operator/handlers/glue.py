@@ -38,6 +38,7 @@ from driftwarden.operator.k8s.objects import (
     Cluster,
     kind_of,
 )
+from driftwarden.operator.metrics.view import FleetView
 from driftwarden.operator.reconcile.apply import ApplyAction, plan_apply
 from driftwarden.operator.reconcile.ingest import (
     ANNOTATION_INGESTED,
@@ -63,6 +64,8 @@ from driftwarden.operator.reconcile.status import (
     plan_run_now_acted,
 )
 
+from .observe import observe_monitor
+
 log = logging.getLogger("driftwarden.operator")
 
 STATUS_ATTEMPTS: Final = 5
@@ -77,6 +80,7 @@ class Operator:
     cluster: Cluster
     settings: PlannerSettings
     results: Engine | None = None
+    metrics: FleetView | None = None  # the metrics' view of the monitors (--metrics-port)
 
 
 def _now() -> datetime:
@@ -149,6 +153,7 @@ def reconcile_monitor(op: Operator, body: Mapping[str, Any]) -> None:
     """A ModelMonitor changed (or the operator started, or its class changed)."""
     if _meta(body).get("deletionTimestamp"):
         return  # garbage collection removes the children
+    observe_monitor(op, body)
     now = _now()
     plan = plan_monitor(body, _list_classes(op), op.settings, now)
     monitor = plan.monitor
@@ -225,6 +230,8 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
     if ended is None:
         return
     _record(op, owner, ended)
+    if op.metrics is not None:
+        op.metrics.count_run(owner[0], owner[1], str(ended.summary.outcome))
     op.cluster.merge_patch(
         JOB,
         namespace,

@@ -48,12 +48,16 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
     registry = kopf.OperatorRegistry()
     retry_work = _retry_work(op)
     retries = RetryQueue(retry_work)
+    if op.metrics is not None:
+        op.metrics.queue_depth = retries.pending
 
     def guarded(key: Key, action: Callable[[], None]) -> None:
         try:
             action()
         except ApiError as exc:
             log.warning("%s %s/%s: %s (retried)", *key, exc)
+            if op.metrics is not None:
+                op.metrics.count_reconcile_error()
             retries.failed(key)
         else:
             retries.succeeded(key)
@@ -80,6 +84,8 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
     @kopf.on.event(GROUP, VERSION, "modelmonitors", registry=registry)
     def monitor_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         if type == "DELETED":
+            if op.metrics is not None:
+                op.metrics.forget(str(body.metadata.namespace), str(body.metadata.name))
             return
         key = ("monitor", str(body.metadata.namespace), str(body.metadata.name))
         guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
