@@ -136,7 +136,12 @@ def test_the_cap_keeps_the_most_drifted_features_with_all_their_methods() -> Non
 
 def _monitor(**status: Any) -> dict[str, Any]:
     doc = yaml.safe_load((ROOT / "examples" / "modelmonitor-postgres.yaml").read_text())
-    doc["metadata"] |= {"uid": "uid-1", "generation": 1, "resourceVersion": "1"}
+    doc["metadata"] |= {
+        "uid": "uid-1",
+        "generation": 1,
+        "resourceVersion": "1",
+        "creationTimestamp": "2026-11-01T00:00:00Z",
+    }
     doc["status"] = status
     return doc
 
@@ -198,6 +203,7 @@ def test_a_critical_run_is_published_from_the_status_alone() -> None:
     view.count_run("risk", "credit-scoring", "Succeeded")
     got = _samples(view)
     assert got[_key("driftwarden_monitor_severity")] == 2
+    assert got[_key("driftwarden_monitor_drift_severity")] == 2
     assert got[_key("driftwarden_monitor_severity_state", severity="critical")] == 1
     assert got[_key("driftwarden_monitor_severity_state", severity="none")] == 0
     assert got[_key("driftwarden_monitor_health_score")] == 71
@@ -221,6 +227,8 @@ def test_a_critical_run_is_published_from_the_status_alone() -> None:
     assert _key("driftwarden_feature_p_value", **feature) not in got  # not in the status
     assert got[_key("driftwarden_monitor_feature_results_complete")] == 0
     assert got[("driftwarden_operator_monitors", frozenset())] == 1
+    created = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    assert got[_key("driftwarden_monitor_created_timestamp_seconds")] == created
 
 
 def test_database_details_replace_the_stand_in_and_the_cap_applies() -> None:

@@ -40,6 +40,15 @@ METRICS: Final[dict[str, tuple[str, str]]] = {
         "Features that drifted in the last evaluated run.",
     ),
     "driftwarden_monitor_features": ("gauge", "Features evaluated in the last evaluated run."),
+    "driftwarden_monitor_drift_severity": (
+        "gauge",
+        "Drift verdict of the last evaluated run (the DriftDetected condition): 0 none, "
+        "1 warning, 2 critical.",
+    ),
+    "driftwarden_monitor_created_timestamp_seconds": (
+        "gauge",
+        "Unix time the ModelMonitor was created.",
+    ),
     "driftwarden_monitor_performance_severity": (
         "gauge",
         "Performance verdict of the last evaluated run (needs labels): 0 none, 1 warning, "
@@ -149,6 +158,10 @@ def render(snapshot: FleetSnapshot) -> list[Metric]:
                 add(
                     "driftwarden_monitor_severity_state", {**base, "severity": str(severity)}, value
                 )
+        if state.drift_severity is not None:
+            add("driftwarden_monitor_drift_severity", base, SEVERITY_VALUE[state.drift_severity])
+        if state.created is not None:
+            add("driftwarden_monitor_created_timestamp_seconds", base, state.created.timestamp())
         if state.performance_severity is not None:
             add(
                 "driftwarden_monitor_performance_severity",

@@ -258,6 +258,7 @@ class MonitorState:
     labels: tuple[tuple[str, str], ...]
     schedule_interval: float | None
     severity: Severity | None
+    drift_severity: Severity | None
     performance_severity: Severity | None
     health_score: float | None
     drifted_features: int | None
@@ -268,6 +269,7 @@ class MonitorState:
     last_duration: float | None
     last_success: datetime | None
     evaluated_run_id: str | None
+    created: datetime | None = None
     details: RunDetails | None = None
     details_tried: float = 0.0  # monotonic time of the last failed attempt to read them
 
@@ -289,6 +291,21 @@ def _last_run(status: ModelMonitorStatus) -> tuple[str | None, str | None, float
     if last.start_time is not None and last.completion_time is not None:
         duration = max(0.0, (last.completion_time - last.start_time).total_seconds())
     return outcome_of_reason(reason), reason, duration
+
+
+_DRIFT_REASONS: Final = {
+    c.CRITICAL_DRIFT: Severity.CRITICAL,
+    c.WARNING_DRIFT: Severity.WARNING,
+    c.NO_DRIFT: Severity.NONE,
+}
+
+
+def _drift_severity(status: ModelMonitorStatus) -> Severity | None:
+    """The DriftDetected condition's verdict (drift alone, not performance or quality)."""
+    condition = status.condition(c.DRIFT_DETECTED)
+    if condition is None or condition.status == ConditionStatus.UNKNOWN:
+        return None
+    return _DRIFT_REASONS.get(condition.reason)
 
 
 def _performance_severity(status: ModelMonitorStatus) -> Severity | None:
@@ -342,6 +359,7 @@ def monitor_state(
         labels=extra_labels(spec.alerting.labels),
         schedule_interval=interval,
         severity=status.severity if evaluated else None,
+        drift_severity=_drift_severity(status),
         performance_severity=_performance_severity(status),
         health_score=None if status.health_score is None else float(status.health_score),
         drifted_features=status.drifted_features,
@@ -352,6 +370,7 @@ def monitor_state(
         last_duration=duration,
         last_success=last_success,
         evaluated_run_id=evaluated,
+        created=meta.creation_timestamp,
         details=details,
         details_tried=tried,
     )
