@@ -1,0 +1,232 @@
+"""A drift alert end to end, through the real servers: the operator on the real control
+plane (pod runner, real PostgreSQL for the inference log and the results) serves
+/metrics; a real Prometheus scrapes it and evaluates the shipped rules
+(charts/driftwarden/files/alert-rules.yaml, with the one documented test override:
+1 s evaluation, `for:` 0 s); a real Alertmanager runs examples/alertmanager.yaml with its
+receivers pointed at a webhook receiver served by this test (pager, chat and the copy for
+the operator each on a path of their own) and its group timings shortened.
+
+From a drifted table the alert reaches the pager with the monitor's labels and
+annotations naming the drifted features and their statistics; once the data is fixed and
+a clean run follows, the resolved notification arrives. Every wait polls with a timeout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extras
+import pytest
+import yaml
+from kubernetes import client as k8s
+from promstack import (
+    Alertmanager,
+    Prometheus,
+    WebhookReceiver,
+    free_port,
+    poll,
+    require,
+    shorten_rules,
+)
+
+from cluster.controlplane import ControlPlane
+from cluster.podrunner import PodRunner
+from cluster.test_operator import (
+    OperatorProcess,
+    _apply,
+    _await,
+    _condition,
+    _last_run,
+    _monitor,
+    _rows,
+    _run_now,
+    crds,
+    databases,
+    monitor_class,
+    operator_rights,
+    secrets_in,
+)
+from driftwarden.operator.reconcile.naming import short_hash
+
+__all__ = ["crds", "databases", "monitor_class", "operator_rights", "secrets_in"]  # fixtures
+
+pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.monitoring, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "charts" / "driftwarden" / "files" / "alert-rules.yaml"
+EXAMPLE = ROOT / "examples" / "alertmanager.yaml"
+ALERT_TIMEOUT = 90.0
+
+
+def alertmanager_config(hook: str) -> dict[str, Any]:
+    """examples/alertmanager.yaml with every receiver a webhook of the test (a path per
+    receiver) and group timings of a second; routes and inhibition as shipped."""
+    config: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+    config["receivers"] = [
+        {
+            "name": receiver["name"],
+            "webhook_configs": [{"url": f"{hook}/{receiver['name']}", "send_resolved": True}],
+        }
+        for receiver in config["receivers"]
+    ]
+    routes = [config["route"], *config["route"].get("routes", [])]
+    for route in routes:
+        route.update({"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"})
+    return config
+
+
+def fix_the_data(source_url: str) -> None:
+    """Replace the drifted table's current window by rows drawn like the baseline."""
+    dsn = source_url.replace("postgresql+psycopg2://", "postgresql://")
+    now = datetime.now(UTC)
+    start, span = now - timedelta(hours=20), timedelta(hours=19, minutes=59)
+    conn = psycopg2.connect(dsn)
+    with conn, conn.cursor() as cursor:
+        cursor.execute("DELETE FROM inference_log WHERE ts > %s", (now - timedelta(days=2),))
+        psycopg2.extras.execute_values(
+            cursor, "INSERT INTO inference_log VALUES %s", _rows(start, span, False, 7)
+        )
+    conn.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, Alertmanager]]:
+    require("prometheus", "alertmanager")
+    with WebhookReceiver.start() as hook, Alertmanager.start(alertmanager_config(hook.url)) as am:
+        yield hook, am
+
+
+def test_a_drift_alert_fires_and_resolves_through_prometheus_and_alertmanager(
+    admin_api: k8s.ApiClient,
+    control_plane: ControlPlane,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    pod_runner: PodRunner,
+    operator_rights: None,
+    stack: tuple[WebhookReceiver, Alertmanager],
+    tmp_path: Path,
+) -> None:
+    hook, am = stack
+    port = free_port()
+    operator = OperatorProcess(
+        control_plane,
+        namespace,
+        tmp_path / "operator.log",
+        "--watch-inactivity-timeout",
+        "30",
+        "--metrics-port",
+        str(port),
+        "--database-url",
+        secrets_in["results"],
+    )
+    operator.start()
+    rules = shorten_rules(RULES, tmp_path / "alert-rules.yaml")
+    try:
+        with Prometheus.start(
+            scrape=[f"127.0.0.1:{port}"], rule_files=[rules], alertmanager=am.address
+        ) as prom:
+            _drift_then_resolve(
+                admin_api, namespace, monitor_class, secrets_in, operator, prom, hook
+            )
+    finally:
+        operator.stop()
+
+
+def _drift_then_resolve(
+    api: k8s.ApiClient,
+    namespace: str,
+    klass: str,
+    databases: dict[str, str],
+    operator: OperatorProcess,
+    prom: Prometheus,
+    hook: WebhookReceiver,
+) -> None:
+    body = _monitor("credit", klass)
+    body["spec"]["alerting"] = {"labels": {"team": "risk-ml", "cost_center": "42"}}
+    _apply(api, namespace, body)
+    _await(
+        api,
+        namespace,
+        "credit",
+        lambda o: _condition(o, "Ready").get("status") == "True",
+        operator,
+        60,
+    )
+    poll(prom.targets_up, 60, lambda: f"Prometheus cannot scrape the operator:\n{operator.tail()}")
+
+    # A drifted window: the verdict reaches the pager (and the operator's copy).
+    _run_now(api, namespace, "credit", "drifted")
+    drifted_run = f"credit-now-{short_hash('drifted')}"
+    drifted = _await(api, namespace, "credit", lambda o: _last_run(o) == drifted_run, operator)
+    verdict = _condition(drifted, "DriftDetected")
+    assert verdict["status"] == "True", drifted["status"]
+    critical = verdict["reason"] == "CriticalDrift"
+    alertname = "DriftwardenDriftCritical" if critical else "DriftwardenDriftWarning"
+    receiver = "pager" if critical else "chat"
+    match = {"alertname": alertname, "namespace": namespace, "monitor": "credit"}
+
+    def firing() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [(n, a) for n, a in hook.alerts("firing", match) if n["path"] == f"/{receiver}"]
+
+    note, alert = poll(
+        firing,
+        ALERT_TIMEOUT,
+        lambda: (
+            f"no {alertname} at /{receiver}; Prometheus: {prom.alerts()}; "
+            f"received: {hook.notifications()}"
+        ),
+    )[0]
+    labels = alert["labels"]
+    assert labels["severity"] == ("critical" if critical else "warning")
+    assert labels["component"] == "driftwarden"
+    assert labels["model"] == "credit-scoring"
+    assert labels["model_version"] == "3.2.0"
+    assert labels["team"] == "risk-ml"
+    assert labels["cost_center"] == "42"
+    assert note["groupLabels"] == {
+        "namespace": namespace,
+        "monitor": "credit",
+        "alertname": alertname,
+    }
+    annotations = alert["annotations"]
+    assert f"{namespace}/credit" in annotations["summary"]
+    assert annotations["runbook_url"].endswith(f"/docs/runbook.md#{alertname.lower()}")
+    described = dict(re.findall(r"(\w+) \((\w+ [0-9.e+-]+)\)", annotations["description"]))
+    assert {"income", "region"} <= set(described), annotations["description"]
+    assert "age" not in described, annotations["description"]
+    for feature, text in described.items():
+        method, value = text.split()
+        series = prom.query(
+            f'driftwarden_feature_statistic{{namespace="{namespace}",monitor="credit",'
+            f'feature="{feature}",method="{method}"}}'
+        )
+        assert f"{float(series[0]['value'][1]):.3g}" == value, (feature, series)
+    copies = [n for n, _ in hook.alerts("firing", match) if n["path"] == "/driftwarden-operator"]
+    assert copies, "the operator's receiver got no copy"
+
+    # The data is fixed; a clean run resolves the alert.
+    fix_the_data(databases["source"])
+    _run_now(api, namespace, "credit", "fixed")
+    clean_run = f"credit-now-{short_hash('fixed')}"
+    clean = _await(api, namespace, "credit", lambda o: _last_run(o) == clean_run, operator)
+    assert _condition(clean, "DriftDetected")["status"] == "False", clean["status"]
+
+    def resolved() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [(n, a) for n, a in hook.alerts("resolved", match) if n["path"] == f"/{receiver}"]
+
+    _, gone = poll(
+        resolved,
+        ALERT_TIMEOUT,
+        lambda: (
+            f"no resolved {alertname}; Prometheus: {prom.alerts()}; "
+            f"received: {hook.notifications()}"
+        ),
+    )[0]
+    assert gone["labels"] == labels
+    assert gone["endsAt"] >= alert["startsAt"]
