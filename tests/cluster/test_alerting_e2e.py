@@ -14,6 +14,7 @@ a clean run follows, the resolved notification arrives. Every wait polls with a 
 from __future__ import annotations
 
 import re
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ import psycopg2.extras
 import pytest
 import yaml
 from kubernetes import client as k8s
+from prometheus_client.parser import text_string_to_metric_families
 from promstack import (
     Alertmanager,
     Prometheus,
@@ -51,6 +53,7 @@ from cluster.test_operator import (
     operator_rights,
     secrets_in,
 )
+from driftwarden.operator.api import GROUP, VERSION
 from driftwarden.operator.reconcile.naming import short_hash
 
 __all__ = ["crds", "databases", "monitor_class", "operator_rights", "secrets_in"]  # fixtures
@@ -230,3 +233,83 @@ def _drift_then_resolve(
     )[0]
     assert gone["labels"] == labels
     assert gone["endsAt"] >= alert["startsAt"]
+
+
+def _scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _of(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> dict[frozenset[tuple[str, str]], float]:
+    return {
+        key: value
+        for (metric, key), value in samples.items()
+        if metric == name and set(labels.items()) <= key
+    }
+
+
+def test_a_restart_republishes_without_a_run_and_forgets_monitors_deleted_meanwhile(
+    admin_api: k8s.ApiClient,
+    control_plane: ControlPlane,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    pod_runner: PodRunner,
+    operator_rights: None,
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    args = ("--metrics-port", str(port), "--database-url", secrets_in["results"])
+
+    def start(log: str) -> OperatorProcess:
+        process = OperatorProcess(control_plane, namespace, tmp_path / log, *args)
+        process.start()
+        return process
+
+    operator = start("first.log")
+    try:
+        _apply(admin_api, namespace, _monitor("kept", monitor_class))
+        _apply(admin_api, namespace, _monitor("deleted", monitor_class))
+        _run_now(admin_api, namespace, "kept", "once")
+        run_id = f"kept-now-{short_hash('once')}"
+        _await(admin_api, namespace, "kept", lambda o: _last_run(o) == run_id, operator)
+        before = poll(
+            lambda: _of(_scrape(port), "driftwarden_feature_statistic", monitor="kept"),
+            30,
+            "no feature series for the run",
+        )
+        assert {dict(k)["feature"] for k in before} >= {"age", "income", "region"}
+        assert _of(
+            _scrape(port), "driftwarden_monitor_schedule_interval_seconds", monitor="deleted"
+        )
+    finally:
+        operator.stop()
+
+    k8s.CustomObjectsApi(admin_api).delete_namespaced_custom_object(
+        GROUP, VERSION, namespace, "modelmonitors", "deleted"
+    )
+    operator = start("second.log")
+    try:
+        after = poll(
+            lambda: _of(_scrape(port), "driftwarden_feature_statistic", monitor="kept"),
+            60,
+            lambda: f"nothing republished:\n{operator.tail()}",
+        )
+        assert after == before  # every feature of every method, from the results database
+        samples = _scrape(port)
+        assert set(
+            _of(samples, "driftwarden_monitor_feature_results_complete", monitor="kept").values()
+        ) == {1}
+        assert _of(samples, "driftwarden_monitor_severity", monitor="kept")
+        assert not [k for (_, k) in samples if ("monitor", "deleted") in k]
+        runs = _of(samples, "driftwarden_monitor_runs_total", monitor="kept")
+        assert set(runs.values()) == {0}  # a counter of this process: no run since the restart
+    finally:
+        operator.stop()
