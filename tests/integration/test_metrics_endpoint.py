@@ -56,7 +56,7 @@ def test_prometheus_scrapes_the_endpoint() -> None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as r:
             text = r.read().decode()
-        assert 'driftwarden_monitor_severity{model="credit-scoring"' in text
+        assert 'driftwarden_monitor_severity{namespace="risk",monitor="credit-scoring"' in text
         assert "process_cpu_seconds_total" in text
         with Prometheus.start(scrape=[f"127.0.0.1:{server.port}"]) as prom:
             found = poll(

@@ -20,7 +20,7 @@ from driftwarden.operator import command
 from driftwarden.operator.api import ModelMonitor, RunSummary
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.modelmonitor import DriftedFeature, RunOutcome, WindowRows
-from driftwarden.operator.metrics.collector import METRICS, FleetCollector, render
+from driftwarden.operator.metrics.collector import METRICS, FleetCollector, TextRenderer, render
 from driftwarden.operator.metrics.server import DEFAULT_PORT
 from driftwarden.operator.metrics.view import (
     DEFAULT_FEATURE_CAP,
@@ -223,7 +223,6 @@ def test_a_critical_run_is_published_from_the_status_alone() -> None:
     feature = {"feature": "income", "method": "psi"}
     assert got[_key("driftwarden_feature_statistic", **feature)] == pytest.approx(0.31)
     assert got[_key("driftwarden_feature_drift", **feature)] == 1
-    assert got[_key("driftwarden_feature_severity", **feature)] == 2
     assert _key("driftwarden_feature_p_value", **feature) not in got  # not in the status
     assert got[_key("driftwarden_monitor_feature_results_complete")] == 0
     assert got[("driftwarden_operator_monitors", frozenset())] == 1
@@ -337,3 +336,50 @@ def test_every_family_is_documented() -> None:
     assert {f.name for f in render(FleetView().snapshot())} <= {
         n.removesuffix("_total") for n in METRICS
     }
+
+
+def _parsed(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_the_text_renderer_writes_exactly_the_collectors_samples() -> None:
+    view = FleetView(feature_cap=2)
+    obj = _finished(_monitor(), _summary("run-1", T0, Severity.CRITICAL))
+    obj["spec"]["alerting"]["labels"]["odd"] = 'quote " back \\ slash'
+    run_id = view.observe(obj, now=T0)
+    assert run_id is not None
+    drift = [
+        DriftResultRow("income", "psi", 0.31, None, 0.25, True, Severity.CRITICAL),
+        DriftResultRow('we"ird\nname', "ks", 1e-300, 5e-324, 0.05, False, Severity.NONE),
+        DriftResultRow("age", "psi", float("nan"), None, 0.2, False, Severity.NONE),
+    ]
+    view.attach("risk", "credit-scoring", run_id, details_from_rows(run_id, drift, [], T0))
+    view.count_run("risk", "credit-scoring", "Failed")
+    view.count_retrain_decision("risk", "p", "skip", "Cooldown")
+    renderer = TextRenderer()
+    text = renderer.render(view.snapshot())
+    assert _parsed(text) == _samples(view)
+    odd = 'quote " back \\ slash'
+    weird = _key("driftwarden_feature_p_value", odd=odd, feature='we"ird\nname', method="ks")
+    assert _parsed(text)[weird] == 5e-324
+    # a second scrape reuses the monitor's lines; a change and a deletion show at once
+    assert renderer.render(view.snapshot()) == text
+    view.count_run("risk", "credit-scoring", "Failed")
+    runs = _key("driftwarden_monitor_runs_total", odd=odd, outcome="Failed")
+    assert _parsed(renderer.render(view.snapshot()))[runs] == 2
+    view.forget("risk", "credit-scoring")
+    assert not [k for k in _parsed(renderer.render(view.snapshot())) if dict(k[1]).get("monitor")]
+
+
+def test_an_unchanged_event_keeps_the_state_object() -> None:
+    view = FleetView()
+    obj = _finished(_monitor(), _summary("run-1", T0, Severity.CRITICAL))
+    view.observe(obj, now=T0)
+    (first,) = view.snapshot().monitors
+    view.observe(obj, now=T0)
+    (second,) = view.snapshot().monitors
+    assert second is first

@@ -418,6 +418,9 @@ class FleetView:
             if state.details is None and state.evaluated_run_id:
                 stand_in = details_from_status(state.evaluated_run_id, monitor.status)
                 state = replace(state, details=stand_in)
+            old = self._monitors.get(key)
+            if old is not None and old == state:
+                state = old  # the same object: its rendered lines stay cached
             self._monitors[key] = state
             self._runs.setdefault(key, Counter())
             details = state.details
