@@ -383,3 +383,12 @@ def test_an_unchanged_event_keeps_the_state_object() -> None:
     view.observe(obj, now=T0)
     (second,) = view.snapshot().monitors
     assert second is first
+
+
+def test_a_monitor_edited_into_an_unreadable_spec_loses_its_series() -> None:
+    view = FleetView()
+    obj = _finished(_monitor(), _summary("run-1", T0, Severity.CRITICAL))
+    view.observe(obj, now=T0)
+    broken = {**obj, "spec": {**obj["spec"], "features": []}}
+    assert view.observe(broken, now=T0) is None
+    assert view.snapshot().monitors == ()

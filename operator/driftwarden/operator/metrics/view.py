@@ -410,8 +410,10 @@ class FleetView:
         be read from the results database now (None when known, or tried too recently)."""
         try:
             monitor = ModelMonitor.model_validate(obj)
-        except ValidationError:
-            return None  # an unreadable spec is Stalled; it has no verdict to publish
+        except ValidationError:  # an unreadable spec is Stalled: nothing to publish
+            meta = obj.get("metadata") or {}
+            self.forget(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            return None
         key = (str(monitor.metadata.namespace or ""), monitor.metadata.name)
         with self._lock:
             state = monitor_state(monitor, self._monitors.get(key), now or datetime.now(UTC))
