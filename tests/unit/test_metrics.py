@@ -392,3 +392,35 @@ def test_a_monitor_edited_into_an_unreadable_spec_loses_its_series() -> None:
     broken = {**obj, "spec": {**obj["spec"], "features": []}}
     assert view.observe(broken, now=T0) is None
     assert view.snapshot().monitors == ()
+
+
+def test_kopf_watch_restarts_are_counted_from_its_log_records() -> None:
+    import logging
+
+    from driftwarden.operator.handlers.observe import KOPF_WATCH_LOGGER, count_watch_restarts
+
+    watching = logging.getLogger(KOPF_WATCH_LOGGER)
+    level, filters = watching.level, list(watching.filters)
+    watching.setLevel(logging.INFO)
+    view = FleetView()
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    watching.addHandler(keep)
+    try:
+        count_watch_restarts(view)
+        # kopf's own wording (kopf/_cogs/clients/watching.py), logged at debug level
+        watching.debug("Restarting the watch-stream for modelmonitors in 'ns'.")
+        watching.debug("Watch-stream for jobs in 'ns' is inactive, reconnecting.")
+        watching.debug("Starting the watch-stream for pods in 'ns'.")
+        watching.warning("Ignoring an unsupported event type: {}")
+    finally:
+        watching.removeHandler(keep)
+        watching.setLevel(level)
+        watching.filters[:] = filters
+    assert view.snapshot().watch_restarts == 2
+    assert [r.levelno for r in records] == [logging.WARNING]  # debug stays hidden at INFO
