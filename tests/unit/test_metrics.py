@@ -424,3 +424,26 @@ def test_kopf_watch_restarts_are_counted_from_its_log_records() -> None:
         watching.filters[:] = filters
     assert view.snapshot().watch_restarts == 2
     assert [r.levelno for r in records] == [logging.WARNING]  # debug stays hidden at INFO
+
+
+def test_the_last_success_survives_a_data_starved_run_and_is_bounded_after_a_restart() -> None:
+    view = FleetView()
+    obj = _finished(_monitor(), _summary("run-1", T0, Severity.WARNING))
+    view.observe(obj, now=T0)
+    later = T0 + timedelta(hours=6)
+    starved = RunSummary(
+        run_id="run-2",
+        started_at=later - timedelta(seconds=10),
+        finished_at=later,
+        outcome=RunOutcome.INSUFFICIENT_DATA,
+    )
+    obj = _finished(obj, starved)
+    view.observe(obj, now=later)
+    got = _samples(view)
+    assert got[_key("driftwarden_monitor_last_success_timestamp_seconds")] == T0.timestamp()
+    assert _key("driftwarden_monitor_severity") not in got  # no verdict now
+    # A restarted operator without a results database knows only when runs began failing.
+    fresh = FleetView()
+    fresh.observe(obj, now=later)
+    got = _samples(fresh)
+    assert got[_key("driftwarden_monitor_last_success_timestamp_seconds")] == later.timestamp()

@@ -321,6 +321,18 @@ def _performance_severity(status: ModelMonitorStatus) -> Severity | None:
     )
 
 
+def _failing_since(status: ModelMonitorStatus) -> datetime | None:
+    """When the last success is unknown (no results database, a restart after failed
+    runs): the time LastRunSucceeded turned False, at most one schedule interval after the
+    last success, so the stale rule fires at most one interval late."""
+    condition = status.condition(c.LAST_RUN_SUCCEEDED)
+    if status.last_run is None or condition is None:
+        return None
+    if condition.status != ConditionStatus.FALSE:
+        return None
+    return condition.last_transition_time
+
+
 def monitor_state(
     monitor: ModelMonitor, previous: MonitorState | None, now: datetime
 ) -> MonitorState:
@@ -345,8 +357,10 @@ def monitor_state(
         last_success = details.finished_at
     elif status.last_run is not None and evaluated and status.last_run.id == evaluated:
         last_success = status.last_run.completion_time
-    elif previous is not None and previous.evaluated_run_id == evaluated:
-        last_success = previous.last_success
+    elif previous is not None and (previous.evaluated_run_id == evaluated or evaluated is None):
+        last_success = previous.last_success  # a failed or data-starved run changes nothing
+    if last_success is None:
+        last_success = _failing_since(status)
     interval = None
     if not spec.schedule.suspend:
         interval = schedule_interval(spec.schedule.cron, spec.schedule.time_zone, now)
