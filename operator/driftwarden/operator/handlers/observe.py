@@ -65,8 +65,8 @@ def observe_monitor(op: Operator, body: Mapping[str, Any]) -> None:
 
 def prune(op: Operator, namespaces: tuple[str, ...]) -> None:
     """Drop from the view every monitor the API server no longer lists."""
-    if op.metrics is None:
-        return
+    if op.metrics is None or not len(op.metrics):
+        return  # nothing to prune (a follower's view stays empty): no listing
     present = []
     for namespace in namespaces or (None,):
         for item in op.cluster.list(MODEL_MONITOR, namespace):

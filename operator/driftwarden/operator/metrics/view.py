@@ -476,6 +476,10 @@ class FleetView:
                 self._runs.pop(key, None)
             return len(gone)
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._monitors)
+
     def count_run(self, namespace: str, name: str, outcome: str) -> None:
         """A run of this monitor ended (counted once per ingested Job)."""
         with self._lock:
