@@ -9,10 +9,8 @@ were accepted before v1alpha1 was revised is refused here one by one.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from gotools import go_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes import client as k8s
@@ -28,7 +27,6 @@ from kubernetes.client.exceptions import ApiException
 from schema_strategy import from_openapi, mutations_of
 
 from cluster.controlplane import wait_for
-from cluster.plugin import cluster_required
 from driftwarden.detectors.config import Severity
 from driftwarden.operator.api import GROUP, VERSION, ModelMonitor, RetrainPolicy, RunSummary
 from driftwarden.operator.api import conditions as c
@@ -858,27 +856,9 @@ def test_table_api_columns(admin_api: k8s.ApiClient, namespace: str, crds: None)
     assert _is_age(rr["Age"][0])
 
 
-@functools.cache
-def _kstatus_binary() -> Path:
-    """bin/kstatus, built by tests/controlplane/build-kstatus.sh when Go is installed (as the
-    control plane is); without Go the test skips, or fails where cluster tests must run."""
-    script = ROOT / "tests" / "controlplane" / "build-kstatus.sh"
-    done = subprocess.run(["bash", str(script), "--print-dir"], capture_output=True, text=True)
-    if done.returncode != 0:
-        if shutil.which("go") is None:
-            message = "kstatus is not built and Go is missing: run build-kstatus.sh"
-            if cluster_required():
-                pytest.fail(message, pytrace=False)
-            pytest.skip(message)
-        done = subprocess.run(
-            ["bash", str(script)], capture_output=True, text=True, timeout=900, check=True
-        )
-    return Path(done.stdout.strip().splitlines()[-1]) / "bin" / "kstatus"
-
-
 def _kstatus(obj: dict[str, Any]) -> str:
     done = subprocess.run(
-        [str(_kstatus_binary())],
+        [str(go_tool("kstatus"))],
         input=json.dumps(obj),
         capture_output=True,
         text=True,

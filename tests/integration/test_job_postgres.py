@@ -543,3 +543,71 @@ def test_driftwarden_profile_store_writes_a_baseline_a_run_can_use(
     result, _ = _run(tmp_path, stored, source_url=source, database_url=history_url)
     assert result.exit_code == 0, result.summary.message
     assert {"income", "region"} <= {f.name for f in result.summary.top_drifted}
+
+
+def test_a_stored_run_keeps_adjusted_p_values_and_the_distributions_it_compared(
+    tmp_path: Path,
+    source: str,
+    history: Engine,
+    history_url: str,
+    postgres_server: PostgresServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`driftwarden report --run` draws a stored run as `detect --format html` draws a fresh
+    one: adjusted p-values and, per feature, both windows' shares, checked against the
+    source table itself."""
+    result, _ = _run(tmp_path, _config(), source_url=source, database_url=history_url)
+    assert result.exit_code == 0, result.summary.message
+    run_id = result.summary.run_id
+    from driftwarden.detectors.cli import main
+    from driftwarden.detectors.distributions import Overlay
+    from driftwarden.detectors.storage.reads import run_rows
+
+    rows = run_rows(history, run_id)
+    data = [r for r in rows.drift if r.drift_type == "data"]
+    assert data
+    assert all(r.p_value_adjusted is not None for r in data if r.p_value is not None)
+    for r in data:
+        if r.p_value is not None and r.p_value_adjusted is not None:
+            assert r.p_value <= r.p_value_adjusted <= 1.0  # an adjustment never lowers p
+    shapes = {d.feature: Overlay.from_dict(d.kind, d.distribution) for d in rows.distributions}
+    assert set(shapes) == {"age", "income", "region", "select", "score"}
+
+    # The region shares are the source's, window by window (categorical counts are exact).
+    conn = psycopg2.connect(postgres_server.dsn("job_source"))
+    with conn, conn.cursor() as cursor:
+        for window, (start, end) in {
+            "baseline": (RUN_TIME - timedelta(days=16), RUN_TIME - timedelta(days=2)),
+            "current": (RUN_TIME - timedelta(days=1), RUN_TIME),
+        }.items():
+            cursor.execute(
+                "SELECT region, count(*) FROM inference_log WHERE ts >= %s AND ts < %s "
+                "GROUP BY region",
+                (start, end),
+            )
+            counts = dict(cursor.fetchall())
+            total = sum(counts.values())
+            region = shapes["region"]
+            stored = dict(zip(region.labels, getattr(region, window), strict=True))
+            assert stored == pytest.approx({k: v / total for k, v in counts.items()})
+    conn.close()
+    income = shapes["income"]
+    assert income.kind == "numeric"
+    assert income.n_baseline == income.n_current == ROWS_PER_WINDOW
+    assert sum(income.baseline) == pytest.approx(1.0)
+    # income moved up by one standard deviation: the current window's mass sits in the
+    # baseline's upper bins.
+    half = len(income.current) // 2
+    assert sum(income.current[half:]) > 0.75
+
+    monkeypatch.setenv("DRIFTWARDEN_DATABASE_URL", history_url)
+    page_path = tmp_path / "run.html"
+    assert main(["report", "--run", run_id, "--output", str(page_path)]) == 0
+    capsys.readouterr()
+    page = page_path.read_text()
+    for name in ("age", "income", "region", "select"):
+        start = page.index(f'data-feature="{name}"')
+        section = page[start : page.index("</details>", start)]
+        assert "<svg" in section, name
+    assert "stored no distributions" not in page

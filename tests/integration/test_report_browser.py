@@ -78,7 +78,7 @@ def test_a_screenshot_is_taken(page: tuple[Path, dict[str, object]], tmp_path: P
 
 
 def test_two_thousand_features_load_paged(tmp_path: Path) -> None:
-    from driftwarden.detectors.htmlreport.overlays import categorical_overlay
+    from driftwarden.detectors.distributions import categorical_overlay
     from driftwarden.detectors.htmlreport.page import render_run
 
     features = [

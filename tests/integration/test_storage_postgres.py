@@ -14,9 +14,11 @@ from pg import PostgresServer
 from sqlalchemy.engine import Engine
 from storage_samples import T0, alert, counts, drift_rows, performance_rows, run
 
+from driftwarden.detectors.distributions import categorical_overlay
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.storage import (
     DatabaseUnreachableError,
+    DistributionRow,
     DriftResultRow,
     RetentionPolicy,
     RetrainDecision,
@@ -257,11 +259,13 @@ def test_alert_lifecycle_and_retrain_events(history: Engine) -> None:
 
 def test_retention_deletes_only_what_the_policy_expires(history: Engine) -> None:
     now = datetime(2027, 6, 1, tzinfo=UTC)
-    write_run(
-        history, run("ancient", at=now - timedelta(days=400)), drift_rows(), performance_rows()
-    )
-    write_run(history, run("old", at=now - timedelta(days=100)), drift_rows(), performance_rows())
-    write_run(history, run("recent", at=now - timedelta(days=1)), drift_rows(), performance_rows())
+    shares = categorical_overlay({"a": 1.0}, {"a": 1.0, "b": 1.0})
+    shapes = [DistributionRow("income", shares.kind, shares.to_dict())]
+    for run_id, days in (("ancient", 400), ("old", 100), ("recent", 1)):
+        at = now - timedelta(days=days)
+        write_run(
+            history, run(run_id, at=at), drift_rows(), performance_rows(), distributions=shapes
+        )
     policy = RetentionPolicy.from_durations(feature_rows="90d", runs="365d")
 
     dry = apply_retention(history, policy, now, dry_run=True)
@@ -270,6 +274,7 @@ def test_retention_deletes_only_what_the_policy_expires(history: Engine) -> None
 
     result = apply_retention(history, policy, now, batch_rows=5)
     assert result.deleted["drift_results"] == 12
+    assert result.deleted["feature_distributions"] == 2  # kept as long as the feature rows
     assert result.deleted["monitor_runs"] == 1
     assert [r.run_id for r in monitor_history(history, "risk", "credit")] == ["recent", "old"]
     assert counts(history)["drift_results"] == 6

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from driftwarden.detectors.cli import main
-from driftwarden.detectors.htmlreport.overlays import Overlay, categorical_overlay
+from driftwarden.detectors.distributions import Overlay, categorical_overlay
 from driftwarden.detectors.htmlreport.page import PAGE_SIZE, render_run
 
 HOSTILE_COLUMN = '<script>alert("col")</script>'

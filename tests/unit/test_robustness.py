@@ -468,12 +468,21 @@ def test_typed_chunks_are_one_type_whatever_the_chunk(files: Path) -> None:
         assert math.isnan(values[2])
 
 
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("1,2,3", "a row has 3 field(s) where the header has 2: '1,2,3'"),
+        # pandas would fill the missing field as if it were empty: a short row is damage
+        ("17", "a row has 1 field(s) where the header has 2: '17'"),
+    ],
+)
 @pytest.mark.parametrize("where", ["baseline", "current"])
 def test_ragged_rows_are_refused_in_both_windows(
-    files: Path, capsys: pytest.CaptureFixture[str], where: str
+    files: Path, capsys: pytest.CaptureFixture[str], where: str, row: str, expected: str
 ) -> None:
     good = "a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(300))
-    bad = good + "1,2,3\n"
+    lines = good.splitlines(keepends=True)
+    bad = "".join(lines[:150]) + row + "\n" + "".join(lines[150:])  # mid-file, not only last
     (files / "good.csv").write_text(good)
     (files / "bad.csv").write_text(bad)
     pair = ("bad.csv", "good.csv") if where == "baseline" else ("good.csv", "bad.csv")
@@ -484,7 +493,22 @@ def test_ragged_rows_are_refused_in_both_windows(
     )  # fmt: skip
     assert code == 2
     assert "bad.csv" in err
-    assert "Expected 2 fields" in err
+    assert expected in err
+
+
+def test_an_empty_last_field_is_a_missing_value_not_a_short_row(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = "a,b\n" + "".join(f"{i},{'' if i % 10 == 0 else i % 7}\n" for i in range(300))
+    (files / "empty_last.csv").write_text(good)
+    code, out, err = run(
+        ["detect", "--baseline", str(files / "empty_last.csv"), "--current",
+         str(files / "empty_last.csv"), "--format", "json"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    features = {f["name"]: f for f in json.loads(out)["features"]}
+    assert features["b"]["n_current"] == 270
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
@@ -687,3 +711,132 @@ def test_nullable_dtypes_through_the_engine_directly() -> None:
     }
     for feature in report.features:
         assert feature.n_baseline < 600 or feature.name == "level"  # NA counted as missing
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["detect", "--baseline", "b.csv"], "the following arguments are required: --current"),
+        (["detect", "--baseline", "b.csv", "--current", "c.csv", "--format", "xml"], "'xml'"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["run", "--chunk-rows", "many"], "'many'"),
+        (["operator", "--workers", "x"], "invalid int value: 'x'"),
+    ],
+)
+def test_a_usage_error_is_one_line_saying_where_to_look(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1, err  # no usage block above the line that says what is wrong
+    assert expected in err
+    assert "--help`)" in err
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [(1e308, "1e+308"), (float("inf"), "inf"), (2.0**60, "1.152921504606847e+18"),
+     ("x" * 400, "x" * 21 + "...")],
+)  # fmt: skip
+def test_a_third_label_is_named_briefly_in_the_message(
+    files: Path, capsys: pytest.CaptureFixture[str], bad: object, shown: str
+) -> None:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=300),
+            "score": rng.random(300),
+            "y": (rng.random(300) < 0.5).astype(int),
+        }
+    )
+    frame.to_csv(files / "b.csv", index=False)
+    current = frame.astype({"y": object})
+    current.loc[7, "y"] = bad
+    current.to_csv(files / "c.csv", index=False)
+    code, _, err = run(
+        ["detect", "--baseline", str(files / "b.csv"), "--current", str(files / "c.csv"),
+         "--prediction", "score", "--label", "y", "--task", "binary"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert f"got 3 (0, 1, {shown})" in err or f"got 3 ({shown}, 0, 1)" in err, err
+    assert len(err) < 300
+
+
+def test_a_duration_column_is_compared_in_seconds_in_both_paths(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Parquet duration is a number of seconds, read by the CLI (Arrow -> seconds) and by
+    the Job (pandas timedelta -> seconds in the profile) alike, never text ("0:01:23")."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from driftwarden.detectors.kinds import infer_kind
+    from driftwarden.detectors.profile import numeric_profile
+
+    rng = np.random.default_rng(8)
+    seconds = {"b": rng.integers(0, 100, 400), "c": rng.integers(40, 140, 400)}
+    for window, values in seconds.items():
+        spans = [dt.timedelta(seconds=int(v)) for v in values]
+        pq.write_table(
+            pa.table({"dur": pa.array(spans, pa.duration("ms"))}), files / f"{window}.parquet"
+        )
+        pd.DataFrame({"dur": values.astype(float)}).to_csv(files / f"{window}.csv", index=False)
+    as_duration = detect_json(files / "b.parquet", files / "c.parquet", capsys)
+    as_seconds = detect_json(files / "b.csv", files / "c.csv", capsys)
+    (feature,) = as_duration["features"]  # type: ignore[misc]
+    assert feature["kind"] == "numeric"
+    assert feature["methods"] == as_seconds["features"][0]["methods"]  # type: ignore[index]
+
+    job_side = pd.Series(pd.to_timedelta(seconds["b"], unit="s"))
+    assert infer_kind(job_side) == "numeric"
+    profile = numeric_profile(job_side)
+    assert profile.maximum == float(seconds["b"].max())
+
+
+@pytest.mark.parametrize("current_kind", ["text cells in a number column", "integer categories"])
+def test_a_stored_profile_types_the_current_window_as_a_baseline_file_would(
+    files: Path, capsys: pytest.CaptureFixture[str], current_kind: str
+) -> None:
+    """The baseline settles each column's type, from its file's head or from the profile it
+    was stored as: the current window never retypes a column (it used to: a numeric column
+    with some text was dropped as an identifier, integer category codes were refused)."""
+    rng = np.random.default_rng(12)
+    n = 400
+    pd.DataFrame({"x": rng.normal(size=n), "r": rng.choice(["0", "1", "a"], n)}).to_csv(
+        files / "b.csv", index=False
+    )
+    current = pd.DataFrame({"x": rng.normal(size=n).astype(object), "r": rng.integers(0, 2, n)})
+    if current_kind.startswith("text"):
+        current.loc[:40, "x"] = "oops"
+    current.to_csv(files / "c.csv", index=False)
+    code, _, err = run(
+        ["profile", "--input", str(files / "b.csv"), "--output", str(files / "b.dwprofile")],
+        capsys,
+    )
+    assert code == 0, err
+    from_file = detect_json(files / "b.csv", files / "c.csv", capsys)
+    from_profile = detect_json(files / "b.dwprofile", files / "c.csv", capsys)
+    assert from_profile["features"] == from_file["features"]
+    assert from_profile["quality"] == from_file["quality"]
+    kinds = {f["name"]: f["kind"] for f in from_profile["features"]}  # type: ignore[attr-defined]
+    assert kinds == {"x": "numeric", "r": "categorical"}
+
+
+def test_the_job_resolves_features_against_a_stored_profile_the_same_way() -> None:
+    """The Job's path (`resolve_features(..., stored=...)`) on a window whose numeric column
+    arrived as text: numeric, as profiled, not an identifier left out."""
+    from driftwarden.detectors.config import DetectionSpec
+    from driftwarden.detectors.engine import profile_frames, resolve_features
+
+    rng = np.random.default_rng(4)
+    spec = DetectionSpec()
+    baseline = pd.DataFrame({"x": rng.normal(size=300), "r": rng.choice(["a", "b"], 300)})
+    stored = profile_frames(iter([baseline]), spec, resolve_features(spec, baseline))
+    current = pd.DataFrame({"x": [f"{v:.5f}" for v in rng.normal(size=300)], "r": ["a"] * 300})
+    features = {f.name: str(f.kind) for f in resolve_features(spec, current, stored=stored)}
+    assert features == {"x": "numeric", "r": "categorical"}
+    assert {f.name for f in resolve_features(spec, current)} == {"r"}  # unguided: x is an id

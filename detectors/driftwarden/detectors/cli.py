@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from pydantic import ValidationError
 
@@ -80,12 +80,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and where to look, not the whole usage block
+    above it (a command with a dozen options hid the line that said what was wrong).
+    Subcommands' parsers are of this class too (`add_subparsers` uses the parent's type)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            int(ExitCode.INVALID_INPUT),
+            f"{self.prog}: error: {message} (see `{self.prog} --help`)\n",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="driftwarden", description="Model monitoring: drift, quality and performance."
     )
     parser.add_argument("--version", action="version", version=f"driftwarden {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Subcommand parsers are _Parser too; the registering functions take plain parsers.
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
 
     detect = sub.add_parser(
         "detect",
@@ -135,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     from driftwarden.detectors import historycli  # light: its handlers import the rest
 
     historycli.add_report_subcommands(sub)
+    from driftwarden.detectors import alertscli  # light too
+
+    alertscli.add_alerts_subcommand(sub)
     _add_plugin_subcommands(sub)
     return parser
 
@@ -267,8 +286,11 @@ def _resolve(
     path: Path,
     args: argparse.Namespace,
     exclude: Sequence[str] = (),
+    *,
+    stored: WindowProfile | None = None,
 ) -> Resolution:
-    """Features of `path`'s columns; every column a setting names must be there."""
+    """Features of `path`'s columns; every column a setting names must be there. With a
+    `stored` baseline profile, undeclared features take the kinds it holds."""
     from driftwarden.detectors.engine import resolve_columns
 
     with _naming(path):
@@ -280,19 +302,23 @@ def _resolve(
                 listed = ", ".join(unknown)
                 raise InputError(f"--categorical names column(s) not among the features: {listed}")
             kinds = {}
-        return resolve_columns(spec, head, exclude, kinds=kinds)
+        return resolve_columns(spec, head, exclude, kinds=kinds, stored=stored)
 
 
 def _column_types(
     spec: DetectionSpec, features: Sequence[ResolvedFeature], head: pd.DataFrame
 ) -> dict[str, ColumnType]:
-    """One type per column for both windows: the first file's, categorical ones as text."""
+    """One type per column for both windows: the first file's, categorical ones as text,
+    numeric ones read as numbers (a text cell is then that column's type error; with a
+    stored baseline the head is the current window's, which must not retype a column)."""
     from driftwarden.detectors.tables import ColumnType, column_types
 
     types = column_types(head)
     for feature in features:
         if feature.kind is FeatureKind.CATEGORICAL:
             types[feature.name] = ColumnType.TEXT
+        elif types.get(feature.name) is ColumnType.TEXT:
+            types[feature.name] = ColumnType.NUMBER
     if spec.prediction is not None and spec.prediction.type is PredictionType.CLASS:
         types[spec.prediction.column] = ColumnType.TEXT
     return types
@@ -417,7 +443,7 @@ def _features_for_profile(
                 f"{', '.join(lost[:20])}{more}"
             )
     exclude = [str(c) for c in head.columns if str(c) not in profile.columns]
-    resolution = _resolve(spec, head, args.current, args, exclude)
+    resolution = _resolve(spec, head, args.current, args, exclude, stored=profile)
     for feature in resolution.features:
         kept = profile.columns.get(feature.name)
         if kept is None:

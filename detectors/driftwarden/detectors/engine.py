@@ -117,10 +117,23 @@ class Resolution:
 
 
 def resolve_features(
-    spec: DetectionSpec, frame: pd.DataFrame, exclude: Iterable[str] = ()
+    spec: DetectionSpec,
+    frame: pd.DataFrame,
+    exclude: Iterable[str] = (),
+    *,
+    stored: WindowProfile | None = None,
 ) -> list[ResolvedFeature]:
-    """Settle each feature's kind (declared or inferred from `frame`) and methods."""
-    return resolve_columns(spec, frame, exclude).features
+    """Settle each feature's kind (declared, held by a `stored` baseline profile, or
+    inferred from `frame`) and methods."""
+    return resolve_columns(spec, frame, exclude, stored=stored).features
+
+
+def stored_kinds(profile: WindowProfile) -> dict[str, FeatureKind]:
+    """The kind each column of a stored baseline profile was summarised as."""
+    return {
+        name: FeatureKind.NUMERIC if isinstance(column, NumericProfile) else FeatureKind.CATEGORICAL
+        for name, column in profile.columns.items()
+    }
 
 
 def resolve_columns(
@@ -129,6 +142,7 @@ def resolve_columns(
     exclude: Iterable[str] = (),
     *,
     kinds: Mapping[str, FeatureKind] | None = None,
+    stored: WindowProfile | None = None,
 ) -> Resolution:
     """Settle each feature's kind and methods, and leave out what is not a feature.
 
@@ -138,8 +152,14 @@ def resolve_columns(
     are left out unless declared (declared, they are compared as time); identifiers are
     left out declared or not (`kinds` module). Every column the settings name must be in
     `frame`, and the prediction's type must suit the labels' task.
+
+    With a `stored` baseline profile, a feature whose kind is not declared takes the kind
+    the profile summarised it as, as a baseline file's own head would settle it: the
+    current window's values never retype it (a few text cells in a numeric column are type
+    errors of that column, not a reason to compare it as categories, or drop it as an id).
     """
     check_settings(spec)
+    settled = stored_kinds(stored) if stored is not None else {}
     check_columns(spec, frame.columns)
     overrides = dict(kinds or {})
     available = [str(c) for c in frame.columns]
@@ -164,10 +184,16 @@ def resolve_columns(
                 left_out[feature.name] = time_note(feature.name)
                 continue
             kind = FeatureKind.NUMERIC  # compared as time (seconds since 1970, UTC)
+        elif feature.type is not None:
+            kind = feature.type
         else:
-            kind = infer_kind(series) if feature.type is None else feature.type
-        # Never compared as categories; an inferred numeric id column is left out too.
-        if kind is FeatureKind.CATEGORICAL or (feature.type is None and not declared):
+            kind = settled.get(feature.name) or infer_kind(series)
+        # Never compared as categories; an inferred numeric id column is left out too (a
+        # stored baseline's column was checked when the profile was made).
+        profiled = feature.type is None and feature.name in settled
+        if not profiled and (
+            kind is FeatureKind.CATEGORICAL or (feature.type is None and not declared)
+        ):
             note = identifier_note(feature.name, series)
             if note is not None:
                 left_out[feature.name] = note

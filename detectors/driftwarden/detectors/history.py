@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from driftwarden.detectors.distributions import Overlay
 from driftwarden.detectors.report import STATUS_OK, Report
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.storage.types import (
+    DistributionRow,
     DriftResultRow,
     DriftType,
     PerformanceRow,
@@ -70,6 +72,7 @@ def drift_rows(report: Report) -> list[DriftResultRow]:
             severity=method.severity,
             feature_kind=feature.kind,
             drift_type=DriftType.DATA,
+            p_value_adjusted=method.p_value_adjusted,
         )
         for feature in report.features
         for method in feature.methods
@@ -89,6 +92,7 @@ def drift_rows(report: Report) -> list[DriftResultRow]:
                     severity=Severity(str(method.get("severity", "none"))),
                     feature_kind="prediction",
                     drift_type=DriftType.PREDICTION,
+                    p_value_adjusted=_float(method.get("p_value_adjusted")),
                 )
             )
     concept = report.sections.get("concept")
@@ -107,6 +111,14 @@ def drift_rows(report: Report) -> list[DriftResultRow]:
             )
         )
     return rows
+
+
+def distribution_rows(overlays: Mapping[str, Overlay]) -> list[DistributionRow]:
+    """One row per feature overlay (`distributions.overlays`), in feature order."""
+    return [
+        DistributionRow(feature=name, kind=overlay.kind, distribution=overlay.to_dict())
+        for name, overlay in overlays.items()
+    ]
 
 
 def performance_rows(report: Report) -> list[PerformanceRow]:

@@ -351,7 +351,7 @@ def _alerts(args: argparse.Namespace) -> int:
             "alert_id": a.alert_id,
             "severity": str(a.severity),
             "state": str(a.state),
-            "drift_type": str(a.drift_type),
+            "drift_type": a.drift_type and str(a.drift_type),
             "features": ",".join(a.affected_features),
             "message": a.message,
             "resolved_at": a.resolved_at,

@@ -30,9 +30,12 @@ _ID_NAME = re.compile(r"(^|[_\-\s.])(id|uuid|guid|key)$|[a-z0-9](Id|ID|Uuid|UUID
 
 
 def infer_kind(series: pd.Series) -> FeatureKind:
-    """Numeric for integer and float columns (not booleans), categorical otherwise (time
-    columns are the engine's to leave out or compare as time, see the module docstring)."""
+    """Numeric for integer, float and duration columns (not booleans; durations compare as
+    seconds), categorical otherwise (time columns are the engine's to leave out or compare
+    as time, see the module docstring)."""
     dtype = series.dtype
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return FeatureKind.NUMERIC
     if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
         return FeatureKind.CATEGORICAL
     return FeatureKind.NUMERIC

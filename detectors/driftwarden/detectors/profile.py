@@ -173,6 +173,11 @@ def numeric_profile(
         nanos = stamps.to_numpy(dtype="datetime64[ns]")
         raw = nanos.astype(np.int64).astype(np.float64) / 1e9
         raw[np.isnat(nanos)] = np.nan
+    elif isinstance(values, pd.Series) and pd.api.types.is_timedelta64_dtype(values.dtype):
+        # A duration (Parquet/Arrow duration, a pandas timedelta) is compared in seconds.
+        span = values.to_numpy(dtype="timedelta64[ns]")
+        raw = span.astype(np.int64).astype(np.float64) / 1e9
+        raw[np.isnat(span)] = np.nan
     elif isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
         raw = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.io.parsers import TextFileReader
 
@@ -175,6 +176,8 @@ def iter_chunks(
                 if head_only:
                     return
         else:
+            # the head's own check reads the first block only (the types come from there)
+            _check_field_counts(path, available, head_only=head_only)
             if not head_only and any(name not in decided for name in wanted):
                 head_types = column_types(next(iter_chunks(path, None, head_only=True)))
                 decided = {**head_types, **decided}
@@ -315,6 +318,7 @@ def _arrow_type(kind: pa.DataType) -> ColumnType:
         or pa.types.is_floating(kind)
         or pa.types.is_decimal(kind)
         or pa.types.is_null(kind)
+        or pa.types.is_duration(kind)  # compared in seconds, as the Job's profiles do
     ):
         return ColumnType.NUMBER
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
@@ -335,6 +339,11 @@ def _convert_arrow(array: pa.Array, wanted: ColumnType | None) -> pd.Series:
         if kind is ColumnType.TEXT:
             return _convert_text(stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f"), ColumnType.TEXT)
         return stamps
+    if pa.types.is_duration(array.type) and kind is ColumnType.NUMBER:
+        span = array.cast(pa.duration("ns")).to_numpy(zero_copy_only=False)
+        seconds = span.astype(np.int64).astype(np.float64) / 1e9
+        seconds[np.isnat(span)] = np.nan
+        return pd.Series(seconds, dtype=np.float64)
     if kind is ColumnType.NUMBER and own in (ColumnType.NUMBER, ColumnType.BOOL):
         floats = array.cast(pa.float64(), safe=False)  # integers past 2**53 round, as in pandas
         return pd.Series(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -391,6 +400,43 @@ def _check_width(path: Path, fmt: str) -> None:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
     if width > MAX_COLUMNS:
         raise TableError(f"{path}: has {width} columns, more than the limit of {MAX_COLUMNS}")
+
+
+def _check_field_counts(path: Path, header: Sequence[str], *, head_only: bool = False) -> None:
+    """Refuse a CSV file with a row of more or fewer fields than its header.
+
+    pandas' parser fills a short row's missing fields as if they were empty and says
+    nothing (no option of `read_csv` tells the two apart), which would count a damaged row
+    as data with missing values. pyarrow's CSV parser checks every row's field count: one
+    streaming pass converting a single column (as bytes) before the read, about a fifth of
+    the read's time (2M rows x 10 columns, 322 MB: 0.6 s against 2.7 s).
+    """
+    invalid: list[pacsv.InvalidRow] = []
+
+    def refuse(row: pacsv.InvalidRow) -> str:
+        invalid.append(row)
+        return "error"
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=refuse),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[header[0]], column_types={header[0]: pa.binary()}
+            ),
+        )
+        for _ in reader:
+            if head_only:
+                break
+    except pa.ArrowInvalid as exc:
+        if not invalid:
+            raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+        row = invalid[0]
+        text = row.text if len(row.text) <= 80 else row.text[:77] + "..."
+        raise TableError(
+            f"{path}: a row has {row.actual_columns} field(s) where the header has "
+            f"{row.expected_columns}: {text!r}"
+        ) from None
 
 
 def _check_unique(path: Path, names: Sequence[str]) -> None:

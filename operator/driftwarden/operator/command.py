@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from driftwarden.operator.alerting.options import add_alerting_options
+
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 #: defaults of handlers.settings.Tuning, repeated here so the parser imports nothing heavy
 #: (tests/unit/test_operator_command.py keeps them equal)
@@ -79,6 +81,7 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="feature series per monitor: the most drifted features keep theirs (0: no cap)",
     )
     parser.add_argument("--verbose", "-v", action="store_true")
+    add_alerting_options(parser)
     parser.set_defaults(handler=_run)
 
 

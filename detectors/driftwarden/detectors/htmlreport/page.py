@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from driftwarden.detectors.distributions import Overlay
 from driftwarden.detectors.htmlreport import plots
-from driftwarden.detectors.htmlreport.overlays import Overlay
 
 PAGE_SIZE = 50
 DEFAULT_MAX_PLOTS = 200

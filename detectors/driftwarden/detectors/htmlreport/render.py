@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from driftwarden.detectors.config import DetectionSpec, PredictionType, Task
-from driftwarden.detectors.htmlreport.overlays import overlays
+from driftwarden.detectors.distributions import run_overlays
 from driftwarden.detectors.htmlreport.page import DEFAULT_MAX_PLOTS, render_run
 from driftwarden.detectors.profile import WindowProfile
 from driftwarden.detectors.report import Report
@@ -31,9 +31,6 @@ def detect_page(
     calibration = calibration_curves(spec, baseline, current)
     if calibration and isinstance(doc.get("performance"), dict):
         doc["performance"]["calibration"] = calibration
-    names = [f.name for f in report.features]
-    if spec.prediction is not None:
-        names.append(spec.prediction.column)
     record = {
         "rows baseline": report.rows_baseline,
         "rows current": report.rows_current,
@@ -41,7 +38,7 @@ def detect_page(
     }
     return render_run(
         doc,
-        overlays=overlays(baseline, current, names, bins=spec.decision.bins),
+        overlays=run_overlays(report, spec, baseline, current),
         record=record,
         title=title,
         max_plots=max_plots,

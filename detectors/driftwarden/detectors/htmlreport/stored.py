@@ -1,9 +1,11 @@
 """Pages from the history database: one stored run, and one monitor over time.
 
-A stored run keeps its statistics, not its windows' profiles, so its page has the tables
-and the performance, quality and record sections but no distribution overlays (the page
-says so); `detect --format html` draws those. The run's JSON-shaped document is rebuilt from
-the rows `history.drift_rows` and its siblings wrote, with the same field names.
+A stored run keeps its statistics and, per feature, the baseline's and the current window's
+shares over the engine's bins (`feature_distributions`), never its windows, so its page has
+the same tables and overlays as `detect --format html`. Runs written before revision 0005
+have neither adjusted p-values nor distributions, and a distribution row that does not read
+back is left out; the page says which. The run's JSON-shaped document is rebuilt from the
+rows `history.drift_rows` and its siblings wrote, with the same field names.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from driftwarden.detectors.distributions import Overlay
 from driftwarden.detectors.htmlreport import plots
 from driftwarden.detectors.htmlreport.page import (
     Ids,
@@ -49,7 +52,7 @@ def run_document(run: RunRecord, rows: RunRows) -> dict[str, Any]:
             "method": r.method,
             "statistic": r.statistic,
             "p_value": r.p_value,
-            "p_value_adjusted": None,  # not kept in the history
+            "p_value_adjusted": r.p_value_adjusted,  # None in rows written before 0005
             "threshold": r.threshold,
             "drift_detected": r.drift_detected,
             "severity": str(r.severity),
@@ -146,17 +149,40 @@ def run_record_facts(run: RunRecord) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v is not None}
 
 
+def stored_overlays(rows: RunRows) -> tuple[dict[str, Overlay], list[str]]:
+    """The overlays a run stored, and the features whose stored row did not read back."""
+    result: dict[str, Overlay] = {}
+    unreadable: list[str] = []
+    for row in rows.distributions:
+        try:
+            result[row.feature] = Overlay.from_dict(row.kind, row.distribution)
+        except (ValueError, TypeError, AttributeError):  # a row edited by hand, or damaged
+            unreadable.append(row.feature)
+    return result, unreadable
+
+
 def render_stored_run(run: RunRecord, rows: RunRows, *, now: datetime | None = None) -> str:
+    shapes, unreadable = stored_overlays(rows)
+    notes = ["From the history database: statistics and distributions as the run stored them."]
+    if not rows.distributions:
+        notes.append(
+            "This run stored no distributions (written before driftwarden kept them, or it "
+            "had too little data); `driftwarden detect --format html` draws them."
+        )
+    if unreadable:
+        notes.append(
+            f"{len(unreadable)} stored distribution(s) could not be read and are not drawn: "
+            + ", ".join(sorted(unreadable)[:10])
+            + ("..." if len(unreadable) > 10 else "")
+            + "."
+        )
     return render_run(
         run_document(run, rows),
+        overlays=shapes,
         record=run_record_facts(run),
         title=f"driftwarden run {run.run_id}",
         generated_at=now,
-        source_note=(
-            "From the history database: statistics as stored (adjusted p-values and the "
-            "windows' distributions are not kept there; `driftwarden detect --format html` "
-            "draws the distributions)."
-        ),
+        source_note=" ".join(notes),
     )
 
 
@@ -279,7 +305,7 @@ def _alerts(alerts: Sequence[AlertRow]) -> str:
         return "<h2>Alerts</h2><p>No alerts in this period.</p>"
     rows = "".join(
         f"<tr><td>{esc(a.fired_at.isoformat())}</td><td>{severity_badge(a.severity)}</td>"
-        f"<td>{esc(a.state)}</td><td>{esc(a.drift_type)}</td>"
+        f"<td>{esc(a.state)}</td><td>{esc(a.drift_type or '')}</td>"
         f"<td>{esc(', '.join(a.affected_features[:20]))}</td><td>{esc(a.message)}</td>"
         f"<td>{esc(a.resolved_at.isoformat() if a.resolved_at else '')}</td></tr>"
         for a in sorted(alerts, key=lambda a: a.fired_at)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError
 
 from driftwarden.detectors import __version__
 from driftwarden.detectors.config import DetectionSpec, parse_duration
+from driftwarden.detectors.distributions import run_overlays
 from driftwarden.detectors.engine import (
     DetectionInputError,
     ResolvedFeature,
@@ -41,7 +42,13 @@ from driftwarden.detectors.engine import (
     resolve_features,
 )
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError, TransientError
-from driftwarden.detectors.history import drift_rows, performance_rows, quality_rows, run_record
+from driftwarden.detectors.history import (
+    distribution_rows,
+    drift_rows,
+    performance_rows,
+    quality_rows,
+    run_record,
+)
 from driftwarden.detectors.job.contract import (
     ENV_DATABASE_URL,
     ENV_RUN_ID,
@@ -549,6 +556,9 @@ def _run(
             drift_rows(report),
             performance_rows(report),
             quality=quality_rows(report),
+            distributions=distribution_rows(
+                run_overlays(report, detection, baseline_profile, current_profile)
+            ),
             batch_rows=options.write_batch_rows,
             progress=write_progress,
         )
@@ -691,7 +701,7 @@ def _stored_profile(engine: Engine, config: RunConfig, name: str) -> WindowProfi
 def _features_for_profile(
     spec: DetectionSpec, head: pd.DataFrame, profile: WindowProfile
 ) -> list[ResolvedFeature]:
-    features = resolve_features(spec, head)
+    features = resolve_features(spec, head, stored=profile)
     for feature in features:
         stored = profile.columns.get(feature.name)
         if stored is None:

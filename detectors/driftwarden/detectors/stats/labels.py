@@ -7,12 +7,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+#: Integral floats below this print as integers (1.0 -> "1"); larger ones keep the float's
+#: own form (1e308 -> "1e+308", not its 309 digits): past 2**53 a float is no exact integer.
+EXACT = 2.0**53
+
 
 def label_strings(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
     """Each label's string form: integral floats and booleans print as integers, so 1,
     1.0 (a label column read as float), True and "1" are one class, "1.5" stays "1.5"."""
     if values.dtype.kind == "f":
-        as_int = np.isfinite(values) & (values == np.round(values))
+        as_int = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < EXACT)
         if as_int.all():
             return values.astype(np.int64).astype(str)
     if values.dtype.kind in "biu":
@@ -30,9 +34,15 @@ def label_str(value: Any) -> str:
         value = value.item()
     if isinstance(value, bool):
         return str(int(value))
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < EXACT:
         return str(int(value))
     return str(value)
+
+
+def label_display(label: str, width: int = 24) -> str:
+    """A label as a message shows it: at most `width` characters (a label is data: a value
+    read wrong, such as a 400-character string, must not flood the message)."""
+    return label if len(label) <= width else label[: width - 3] + "..."
 
 
 def encode_labels(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from driftwarden.detectors.stats.labels import encode_labels, label_str
+from driftwarden.detectors.stats.labels import encode_labels, label_display, label_str
 from driftwarden.detectors.stats.missing import missing_mask
 from driftwarden.detectors.stats.proportions import ProportionTest, two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
@@ -335,7 +335,8 @@ def classification_metrics(
     if len(negatives) > 1:
         raise ValueError(
             f"a binary task allows two labels, got {len(labels)} "
-            f"({', '.join(labels[:5])}); positive_label is {pos!r}"
+            f"({', '.join(label_display(lbl) for lbl in labels[:5])}"
+            f"{', ...' if len(labels) > 5 else ''}); positive_label is {label_display(pos)!r}"
         )
     pos_code = labels.index(pos) if pos in labels else -1
     if pred_raw is not None:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from driftwarden.detectors.storage.types import (
         AlertRow,
         AlertState,
+        DistributionRow,
         DriftResultRow,
         DriftType,
         FeaturePoint,
@@ -104,6 +105,7 @@ _MODULES = {
     "apply_retention": "retention",
     "AlertRow": "types",
     "AlertState": "types",
+    "DistributionRow": "types",
     "DriftResultRow": "types",
     "DriftType": "types",
     "FeaturePoint": "types",
@@ -132,6 +134,7 @@ __all__ = [
     "DatabaseConfigError",
     "DatabaseOperationError",
     "DatabaseUnreachableError",
+    "DistributionRow",
     "DriftResultRow",
     "DriftType",
     "FeaturePoint",

@@ -123,9 +123,31 @@ drift_results = sa.Table(
     sa.Column("threshold", sa.Float()),
     sa.Column("drift_detected", sa.Boolean(), nullable=False),
     sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("p_value_adjusted", sa.Float()),  # revision 0005; NULL in rows written before
     _severity_check("severity"),
     # BRIN on PostgreSQL: rows arrive in time order, and it costs next to nothing to keep.
     sa.Index("ix_drift_results_observed_at", "observed_at", postgresql_using="brin"),
+)
+
+# Revision 0005: per feature of a run, the baseline's and the current window's shares over the
+# same bins or categories (`driftwarden.detectors.distributions`), so that a stored run's page
+# draws the overlays without the windows.
+feature_distributions = sa.Table(
+    "feature_distributions",
+    metadata,
+    sa.Column(
+        "run_id",
+        _key(253),
+        sa.ForeignKey("monitor_runs.run_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("feature", _key(253), primary_key=True),
+    sa.Column("monitor_namespace", _key(253), nullable=False),
+    sa.Column("monitor_name", _key(253), nullable=False),
+    sa.Column("observed_at", UTCDateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("distribution", sa.JSON(), nullable=False),
+    sa.CheckConstraint("kind IN ('numeric', 'categorical')", name="kind"),
 )
 
 performance_metrics = sa.Table(
@@ -183,7 +205,7 @@ alerts = sa.Table(
     sa.Column("monitor_namespace", sa.String(253), nullable=False),
     sa.Column("monitor_name", sa.String(253), nullable=False),
     sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("drift_type", sa.String(16), nullable=False),
+    sa.Column("drift_type", sa.String(16)),  # NULL (revision 0004): not about drift
     sa.Column("affected_features", sa.JSON(), nullable=False),
     sa.Column("message", sa.Text(), nullable=False),
     sa.Column("recommended_action", sa.Text()),
@@ -192,6 +214,15 @@ alerts = sa.Table(
     sa.Column("resolved_at", UTCDateTime()),
     sa.Column("acknowledged_at", UTCDateTime()),
     sa.Column("acknowledged_by", sa.String(253)),
+    # Revision 0004: alerts received from Alertmanager (storage/alerts.py).
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("alertname", sa.String(253)),
+    sa.Column("labels", sa.JSON()),
+    sa.Column("annotations", sa.JSON()),
+    sa.Column("ends_at", UTCDateTime()),
+    sa.Column("last_notified_at", UTCDateTime()),
+    sa.Column("notifications", sa.Integer()),
+    sa.UniqueConstraint("fingerprint", "fired_at"),
     _severity_check("severity"),
     sa.CheckConstraint("state IN ('firing', 'acknowledged', 'resolved')", name="state"),
     sa.Index("ix_alerts_state_monitor", "state", "monitor_namespace", "monitor_name"),

@@ -5,7 +5,7 @@ and retrain decisions. Every value a user typed is a bound parameter, never SQL 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from driftwarden.detectors.storage.database import connection
 from driftwarden.detectors.storage.types import (
     AlertRow,
     AlertState,
+    DistributionRow,
     DriftResultRow,
     DriftType,
     PerformanceRow,
@@ -38,6 +39,7 @@ class RunRows:
     drift: list[DriftResultRow]
     performance: list[PerformanceRow]
     quality: list[QualityRow]
+    distributions: list[DistributionRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,10 @@ class MetricPoint:
 
 
 def run_rows(engine: Engine, run_id: str) -> RunRows:
-    """The drift results, metrics and quality findings of one run (empty when none)."""
+    """The drift results, metrics, quality findings and feature distributions of one run
+    (empty when none)."""
     d, p, q = m.drift_results, m.performance_metrics, m.quality_findings
+    f = m.feature_distributions
     with connection(engine) as conn:
         drift = [
             DriftResultRow.from_row(r)
@@ -88,7 +92,17 @@ def run_rows(engine: Engine, run_id: str) -> RunRows:
                 sa.select(q).where(q.c.run_id == run_id).order_by(q.c.column_name)
             )
         ]
-    return RunRows(drift=drift, performance=performance, quality=quality)
+        distributions = [
+            DistributionRow(feature=r.feature, kind=r.kind, distribution=r.distribution)
+            for r in conn.execute(
+                sa.select(f.c.feature, f.c.kind, f.c.distribution)
+                .where(f.c.run_id == run_id)
+                .order_by(f.c.feature)
+            )
+        ]
+    return RunRows(
+        drift=drift, performance=performance, quality=quality, distributions=distributions
+    )
 
 
 def drift_matrix(
@@ -171,7 +185,7 @@ def _alert(r: sa.RowMapping) -> AlertRow:
         monitor_namespace=r["monitor_namespace"],
         monitor_name=r["monitor_name"],
         severity=Severity(r["severity"]),
-        drift_type=DriftType(r["drift_type"]),
+        drift_type=DriftType(r["drift_type"]) if r["drift_type"] else None,
         affected_features=tuple(r["affected_features"] or ()),
         message=r["message"],
         recommended_action=r["recommended_action"],

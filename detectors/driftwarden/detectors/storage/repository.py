@@ -32,6 +32,7 @@ from driftwarden.detectors.storage.database import (
 from driftwarden.detectors.storage.types import (
     AlertRow,
     AlertState,
+    DistributionRow,
     DriftResultRow,
     DriftType,
     FeaturePoint,
@@ -107,6 +108,7 @@ _DRIFT_COLUMNS = (
     "threshold",
     "drift_detected",
     "severity",
+    "p_value_adjusted",
 )
 _PERFORMANCE_COLUMNS = (
     "monitor_namespace",
@@ -136,6 +138,7 @@ def _drift_tuple(run: RunRecord) -> Callable[[DriftResultRow], tuple[Any, ...]]:
             _finite(r.threshold),
             bool(r.drift_detected),
             str(r.severity),
+            _finite(r.p_value_adjusted),
         )
 
     return row
@@ -200,12 +203,13 @@ def _drift_line(run: RunRecord) -> Callable[[DriftResultRow], str]:
         end = ends.get(verdict)
         if end is None:
             flag = "t" if r.drift_detected else "f"
-            end = ends[verdict] = f"\t{flag}\t{_text(str(r.severity))}\n"
-        st, pv, th = r.statistic, r.p_value, r.threshold
+            end = ends[verdict] = f"\t{flag}\t{_text(str(r.severity))}\t"
+        st, pv, th, pa = r.statistic, r.p_value, r.threshold, r.p_value_adjusted
         return (
             f"{head}{middle}{null if st is None or st != st else repr(float(st))}"
             f"\t{null if pv is None or pv != pv else repr(float(pv))}"
             f"\t{null if th is None or th != th else repr(float(th))}{end}"
+            f"{null if pa is None or pa != pa else repr(float(pa))}\n"
         )
 
     return line
@@ -284,11 +288,12 @@ def _drift_binary(run: RunRecord) -> Callable[[DriftResultRow], bytes]:
         if end is None:
             flag = b"\x00\x00\x00\x01" + (b"\x01" if r.drift_detected else b"\x00")
             end = ends[verdict] = flag + _binary_text(str(r.severity))
-        st, pv, th = r.statistic, r.p_value, r.threshold
+        st, pv, th, pa = r.statistic, r.p_value, r.threshold, r.p_value_adjusted
+        adjusted = null if pa is None or pa != pa else pack(8, pa)
         if (
             st is not None and pv is not None and th is not None and st == st and pv == pv
         ) and th == th:  # no NULL and no NaN (x != x): the common case, packed at once
-            return prefix + pack3(8, st, 8, pv, 8, th) + end
+            return prefix + pack3(8, st, 8, pv, 8, th) + end + adjusted
         return b"".join(
             (
                 prefix,
@@ -296,6 +301,7 @@ def _drift_binary(run: RunRecord) -> Callable[[DriftResultRow], bytes]:
                 null if pv is None or pv != pv else pack(8, pv),
                 null if th is None or th != th else pack(8, th),
                 end,
+                adjusted,
             )
         )
 
@@ -423,6 +429,7 @@ def write_run(
     alerts: Iterable[AlertRow] = (),
     *,
     quality: Iterable[QualityRow] = (),
+    distributions: Iterable[DistributionRow] = (),
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: ProgressHook | None = None,
 ) -> int:
@@ -461,6 +468,12 @@ def write_run(
             written += len(findings)
             if progress is not None:
                 progress(m.quality_findings.name, len(findings))
+        shapes = [_distribution_values(run, d) for d in distributions]
+        if shapes:
+            conn.execute(sa.insert(m.feature_distributions), shapes)
+            written += len(shapes)
+            if progress is not None:
+                progress(m.feature_distributions.name, len(shapes))
         for alert in alerts:
             _write_alert(conn, alert)
     return written
@@ -476,6 +489,18 @@ def _quality_values(run: RunRecord, row: QualityRow) -> dict[str, Any]:
         "kind": row.kind,
         "severity": str(row.severity),
         "details": dict(row.details),
+    }
+
+
+def _distribution_values(run: RunRecord, row: DistributionRow) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "feature": row.feature,
+        "monitor_namespace": run.monitor_namespace,
+        "monitor_name": run.monitor_name,
+        "observed_at": run.started_at,
+        "kind": row.kind,
+        "distribution": dict(row.distribution),
     }
 
 
@@ -498,6 +523,9 @@ def _delete_run(conn: Connection, run_id: str) -> None:
                 table.c.run_id == run_id,
             )
         )
+    # Its own delete: SQLite enforces the cascade only with PRAGMA foreign_keys on.
+    distributions = m.feature_distributions
+    conn.execute(sa.delete(distributions).where(distributions.c.run_id == run_id))
     conn.execute(sa.delete(runs).where(runs.c.run_id == run_id))
 
 
@@ -520,7 +548,7 @@ def _write_alert(conn: Connection, alert: AlertRow) -> None:
         "monitor_namespace": alert.monitor_namespace,
         "monitor_name": alert.monitor_name,
         "severity": str(alert.severity),
-        "drift_type": str(alert.drift_type),
+        "drift_type": None if alert.drift_type is None else str(alert.drift_type),
         "affected_features": list(alert.affected_features),
         "message": alert.message,
         "recommended_action": alert.recommended_action,
@@ -767,7 +795,7 @@ def open_alerts(
                 monitor_namespace=r["monitor_namespace"],
                 monitor_name=r["monitor_name"],
                 severity=Severity(r["severity"]),
-                drift_type=DriftType(r["drift_type"]),
+                drift_type=DriftType(r["drift_type"]) if r["drift_type"] else None,
                 affected_features=tuple(r["affected_features"]),
                 message=r["message"],
                 recommended_action=r["recommended_action"],

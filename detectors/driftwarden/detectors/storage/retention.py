@@ -77,6 +77,10 @@ def _targets(
             m.quality_findings.c.observed_at < now - policy.feature_rows,
         ),
         (
+            m.feature_distributions,
+            m.feature_distributions.c.observed_at < now - policy.feature_rows,
+        ),
+        (
             alerts,
             sa.and_(
                 alerts.c.state == AlertState.RESOLVED.value,

@@ -120,6 +120,7 @@ class DriftResultRow:
     severity: Severity
     feature_kind: str | None = None  # FeatureKind value: numeric / categorical
     drift_type: DriftType = DriftType.DATA
+    p_value_adjusted: float | None = None  # NULL in rows written before revision 0005
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> DriftResultRow:
@@ -134,7 +135,18 @@ class DriftResultRow:
             severity=Severity(row["severity"]),
             feature_kind=row["feature_kind"],
             drift_type=DriftType(row["drift_type"]),
+            p_value_adjusted=row.get("p_value_adjusted"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionRow:
+    """One feature's baseline and current shares over the same bins or categories
+    (`feature_distributions`); `distribution` is `distributions.Overlay.to_dict()`."""
+
+    feature: str
+    kind: str  # numeric | categorical
+    distribution: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +195,7 @@ class AlertRow:
     monitor_namespace: str
     monitor_name: str
     severity: Severity
-    drift_type: DriftType
+    drift_type: DriftType | None  # None: an alert about no kind of drift (a failing run)
     message: str
     fired_at: datetime
     affected_features: tuple[str, ...] = ()

@@ -47,6 +47,7 @@ from driftwarden.detectors.job.contract import (
 )
 from driftwarden.detectors.registry import REGISTRY
 
+from .alerting import AlertingStatus, MaintenanceWindows, window_problems
 from .common import (
     Condition,
     ObjectMeta,
@@ -247,7 +248,7 @@ _RESERVED_LIST = ", ".join(f"'{name}'" for name in RESERVED_ALERT_LABELS)
 
 
 class AlertingSpec(CamelModel):
-    """How this monitor's metrics and alerts are labelled."""
+    """How this monitor's metrics and alerts are labelled, and when they are silenced."""
 
     labels: dict[str, Annotated[str, Field(max_length=ALERT_LABEL_VALUE_MAX)]] = Field(
         default_factory=dict,
@@ -269,6 +270,9 @@ class AlertingSpec(CamelModel):
         ),
     )
 
+    # None, not []: an absent list leaves the spec hash (and the run ConfigMap) unchanged.
+    maintenance_windows: MaintenanceWindows | None = Field(default=None)
+
     @field_validator("labels")
     @classmethod
     def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
@@ -278,6 +282,12 @@ class AlertingSpec(CamelModel):
             if key.startswith("__") or key in RESERVED_ALERT_LABELS:
                 raise ValueError(f"alerting label {key!r} is owned by the system")
         return value
+
+    @model_validator(mode="after")
+    def _unique_windows(self) -> Self:
+        for problem in window_problems(self.maintenance_windows or []):
+            raise ValueError(problem)
+        return self
 
 
 class DetectorJobSpec(CamelModel):
@@ -370,7 +380,8 @@ class ModelMonitorSpec(DetectionSpec):
         description="Window compared with the baseline, e.g. {relative: {length: 24h}}."
     )
     alerting: AlertingSpec = Field(
-        default_factory=AlertingSpec, description="Labels for metrics and alerts."
+        default_factory=AlertingSpec,
+        description="Labels for metrics and alerts; maintenance windows.",
     )
     job: DetectorJobSpec = Field(
         default_factory=DetectorJobSpec, description="Knobs of the detector Jobs."
@@ -574,6 +585,12 @@ class ModelMonitorStatus(CamelModel):
         default=None,
         max_length=253,
         description="The immutable run-configuration ConfigMap of the current spec.",
+    )
+
+    alerting: AlertingStatus | None = Field(
+        default=None,
+        description="Alertmanager silences kept for this monitor: its acknowledgement "
+        "(annotation driftwarden.io/acknowledge) and maintenance windows.",
     )
 
     operator_state: OperatorState | None = Field(

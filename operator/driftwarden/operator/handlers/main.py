@@ -9,10 +9,12 @@ import logging
 import os
 import socket
 import sys
+from datetime import timedelta
 
 import kopf
 
 from driftwarden.detectors.storage import create_engine
+from driftwarden.operator.alerting.runtime import AlertingConfigError, start_alerting
 from driftwarden.operator.api.common import SecretKeyRef
 from driftwarden.operator.k8s.client import load_api_client
 from driftwarden.operator.k8s.errors import ApiError
@@ -62,9 +64,18 @@ def run(args: argparse.Namespace) -> int:
     namespaces = tuple(args.namespace)
     start_metrics(op, namespaces, args.metrics_port)  # every replica serves, leader or not
     tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
-    registry = build_registry(op, namespaces)
+    try:
+        alerting = start_alerting(args, op.cluster, results)
+    except AlertingConfigError as exc:
+        print(f"driftwarden operator: {exc}", file=sys.stderr)
+        return 2
+    registry = build_registry(op, namespaces, silences=alerting.silences)
 
     def operate() -> None:
+        if alerting.silences is not None:
+            alerting.silences.start_periodic(
+                namespaces, timedelta(seconds=args.alert_sync_interval)
+            )
         asyncio.run(
             _kopf_operator(registry, operator_settings(tuning, instance), namespaces, args.liveness)
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 import kopf
 
+from driftwarden.operator.alerting.sync import SilenceSync, sync_silences
 from driftwarden.operator.api.common import GROUP, VERSION
 from driftwarden.operator.k8s.client import credentials
 from driftwarden.operator.k8s.errors import ApiError
@@ -44,7 +45,9 @@ def _retry_work(op: glue.Operator) -> Callable[[Key], None]:
     return work
 
 
-def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.OperatorRegistry:
+def build_registry(
+    op: glue.Operator, namespaces: tuple[str, ...], silences: SilenceSync | None = None
+) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
     retry_work = _retry_work(op)
     retries = RetryQueue(retry_work)
@@ -86,9 +89,13 @@ def build_registry(op: glue.Operator, namespaces: tuple[str, ...]) -> kopf.Opera
         if type == "DELETED":
             if op.metrics is not None:
                 op.metrics.forget(str(body.metadata.namespace), str(body.metadata.name))
+            if silences is not None:
+                sync_silences(silences, dict(body), type)
             return
         key = ("monitor", str(body.metadata.namespace), str(body.metadata.name))
         guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
+        if silences is not None:  # after the reconcile, which never waits on Alertmanager
+            sync_silences(silences, dict(body), type)
 
     @kopf.on.event(GROUP, VERSION, "monitorclasses", registry=registry)
     def monitor_class_event(type: str | None, **_: Any) -> None:

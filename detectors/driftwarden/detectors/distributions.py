@@ -1,4 +1,6 @@
-"""Baseline and current distributions of one feature, from the two windows' profiles.
+"""Baseline and current distributions of one feature, from the two windows' profiles: what
+the HTML report draws as an overlay, and what the Job stores per feature
+(`feature_distributions`) so that a stored run's page draws the same overlay.
 
 Numeric: the counts of both windows on the baseline's quantile bins (`stats.binning`, the
 bins PSI and JS use), so the plot shows what those statistics measured; with k bins the
@@ -10,13 +12,20 @@ are new, only in the baseline vanished. Never reads a raw window.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from driftwarden.detectors.config import DetectionSpec
 from driftwarden.detectors.profile import CategoricalProfile, NumericProfile, WindowProfile
+from driftwarden.detectors.report import Report
 from driftwarden.detectors.stats.binning import quantile_edges, sorted_bin_counts
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
 
 #: Categories drawn per feature; the rest are summed into one "other" bar.
 MAX_CATEGORIES = 20
@@ -27,7 +36,7 @@ OTHER = "(other categories)"
 class Overlay:
     """Shares of the baseline and the current window over the same bins or categories."""
 
-    kind: str  # numeric | categorical
+    kind: str  # NUMERIC | CATEGORICAL
     labels: tuple[str, ...]
     baseline: tuple[float, ...]  # shares, summing to 1 (0 when the window had no values)
     current: tuple[float, ...]
@@ -35,6 +44,55 @@ class Overlay:
     vanished: frozenset[str] = frozenset()
     n_baseline: float = 0.0
     n_current: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape stored in `feature_distributions.distribution`."""
+        return {
+            "labels": list(self.labels),
+            "baseline": list(self.baseline),
+            "current": list(self.current),
+            "new": sorted(self.new),
+            "vanished": sorted(self.vanished),
+            "n_baseline": self.n_baseline,
+            "n_current": self.n_current,
+        }
+
+    @classmethod
+    def from_dict(cls, kind: str, data: Mapping[str, Any]) -> Overlay:
+        """An overlay read back from the history database (untrusted rows).
+
+        Raises:
+            ValueError: the kind is unknown, or the shape is not what `to_dict` writes (lists
+                of the same length, finite shares in [0, 1], label strings).
+        """
+        if kind not in (NUMERIC, CATEGORICAL):
+            raise ValueError(f"unknown distribution kind {kind!r}")
+        labels = _strings(data.get("labels"), "labels")
+        baseline = _shares_of(data.get("baseline"), "baseline")
+        current = _shares_of(data.get("current"), "current")
+        if not (len(labels) == len(baseline) == len(current)):
+            raise ValueError("labels, baseline and current differ in length")
+        return cls(
+            kind=kind,
+            labels=labels,
+            baseline=baseline,
+            current=current,
+            new=frozenset(_strings(data.get("new", []), "new")),
+            vanished=frozenset(_strings(data.get("vanished", []), "vanished")),
+            n_baseline=_count(data.get("n_baseline", 0.0), "n_baseline"),
+            n_current=_count(data.get("n_current", 0.0), "n_current"),
+        )
+
+
+def run_overlays(
+    report: Report, spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
+) -> dict[str, Overlay]:
+    """The overlays of one comparison: each compared feature and the prediction column, on
+    the bins the engine's statistics used."""
+    names = [f.name for f in report.features]
+    if spec.prediction is not None:
+        names.append(spec.prediction.column)
+    return overlays(baseline, current, names, bins=spec.decision.bins)
 
 
 def overlays(
@@ -69,7 +127,7 @@ def numeric_overlay(baseline: NumericProfile, current: NumericProfile, *, bins: 
     labels.extend(f"≤ {_short(float(e))}" for e in edges[1:])
     labels.append(f"> {_short(baseline.maximum)}")
     return Overlay(
-        kind="numeric",
+        kind=NUMERIC,
         labels=tuple(labels),
         baseline=_shares(b),
         current=_shares(c),
@@ -101,7 +159,7 @@ def categorical_overlay(
         b_values.append(sum(share_b[k] for k in rest))
         c_values.append(sum(share_c[k] for k in rest))
     return Overlay(
-        kind="categorical",
+        kind=CATEGORICAL,
         labels=tuple(labels),
         baseline=tuple(b_values),
         current=tuple(c_values),
@@ -123,3 +181,31 @@ def _shares(counts: np.ndarray) -> tuple[float, ...]:
 
 def _short(value: float) -> str:
     return f"{value:.3g}"
+
+
+def _strings(value: object, field: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{field} must be a list of strings")
+    return tuple(value)
+
+
+def _shares_of(value: object, field: str) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"{field} must be a list of shares")
+    shares = tuple(_number(v, field) for v in value)
+    if any(not 0.0 <= v <= 1.0 for v in shares):
+        raise ValueError(f"{field} has a share outside [0, 1]")
+    return shares
+
+
+def _count(value: object, field: str) -> float:
+    number = _number(value, field)
+    if number < 0:
+        raise ValueError(f"{field} is negative")
+    return number
+
+
+def _number(value: object, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{field} holds a value that is not a finite number")
+    return float(value)
