@@ -611,3 +611,36 @@ def test_a_stored_run_keeps_adjusted_p_values_and_the_distributions_it_compared(
         section = page[start : page.index("</details>", start)]
         assert "<svg" in section, name
     assert "stored no distributions" not in page
+
+
+def test_a_run_with_its_namespaces_role_writes_only_its_namespace(
+    tmp_path: Path, source: str, history: Engine, history_url: str
+) -> None:
+    """`driftwarden run` with the credentials of the monitor's namespace (row-level security
+    on): the run is written; with another namespace's credentials it is refused, exit 2,
+    `AuthenticationFailed`, and nothing is written."""
+    from sqlalchemy.engine import URL, make_url
+
+    from driftwarden.detectors.storage.tenancy import grant_tenant, revoke_tenant
+
+    risk = grant_tenant(history, "risk").url(make_url(history_url))
+    other = grant_tenant(history, "other").url(make_url(history_url))
+
+    def plain(url: URL) -> str:
+        return url.render_as_string(hide_password=False)
+
+    try:
+        result, _ = _run(tmp_path, _config(), source_url=source, database_url=plain(risk))
+        assert result.exit_code == 0, result.summary.message
+        assert _count(history, m.drift_results, result.summary.run_id) > 0
+        refused, _ = _run(
+            tmp_path, _config(), source_url=source, database_url=plain(other), run_id="r-2"
+        )
+        assert refused.exit_code == 2
+        assert refused.summary.reason == FailureReason.AUTHENTICATION_FAILED
+        assert "row-level security" in refused.summary.message
+        assert risk.password not in refused.summary.message
+        assert _count(history, m.monitor_runs, "r-2") == 0
+    finally:
+        revoke_tenant(history, "risk")
+        revoke_tenant(history, "other")

@@ -87,6 +87,7 @@ from driftwarden.detectors.sources import (
     TimeWindow,
 )
 from driftwarden.detectors.storage import (
+    DatabasePermissionError,
     ReferenceProfile,
     RunRecord,
     StorageError,
@@ -366,6 +367,8 @@ def failure_reason(error: BaseException) -> FailureReason:
             return FailureReason.TIMEOUT
         case SourceUnreachableError():
             return FailureReason.SOURCE_UNREACHABLE
+        case DatabasePermissionError():  # the namespace's role may not write these rows
+            return FailureReason.AUTHENTICATION_FAILED
         case StorageError():
             return FailureReason.RESULTS_DATABASE_UNAVAILABLE
         case SourceError() if not isinstance(error, InputError):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from driftwarden.detectors.storage.database import (
         DatabaseConfigError,
         DatabaseOperationError,
+        DatabasePermissionError,
         DatabaseUnreachableError,
         StorageError,
         create_engine,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
 _MODULES = {
     "DatabaseConfigError": "database",
     "DatabaseOperationError": "database",
+    "DatabasePermissionError": "database",
     "DatabaseUnreachableError": "database",
     "StorageError": "database",
     "create_engine": "database",
@@ -133,6 +135,7 @@ __all__ = [
     "AlertState",
     "DatabaseConfigError",
     "DatabaseOperationError",
+    "DatabasePermissionError",
     "DatabaseUnreachableError",
     "DistributionRow",
     "DriftResultRow",

@@ -96,6 +96,28 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     retention.set_defaults(handler=_guarded(_retention))
 
+    tenant = commands.add_parser(
+        "tenant",
+        help="per-namespace database roles (PostgreSQL row-level security)",
+        description="Each namespace's detector Jobs use a role that reads and writes only that "
+        "namespace's history. `grant` creates the role or rotates its password and prints a "
+        "Kubernetes Secret for the namespace (pipe it to `kubectl apply -f -`); the password "
+        "is printed nowhere else.",
+    )
+    tenant.set_defaults(handler=_needs_subcommand(tenant))
+    tenants = tenant.add_subparsers(title="commands", metavar="COMMAND")
+    grant = tenants.add_parser("grant", help="create or rotate a namespace's role")
+    grant.add_argument("namespace")
+    grant.add_argument(
+        "--secret", default="driftwarden-results/url", help="NAME/KEY of the Secret to print"
+    )
+    grant.set_defaults(handler=_guarded(_tenant_grant))
+    revoke = tenants.add_parser("revoke", help="drop a namespace's role (its rows stay)")
+    revoke.add_argument("namespace")
+    revoke.set_defaults(handler=_guarded(_tenant_revoke))
+    listing = tenants.add_parser("list", help="namespaces with a role")
+    listing.set_defaults(handler=_guarded(_tenant_list))
+
 
 def _needs_subcommand(parser: argparse.ArgumentParser) -> Handler:
     def handler(_args: argparse.Namespace) -> int:
@@ -175,4 +197,71 @@ def _retention(args: argparse.Namespace) -> int:
     verb = "would delete" if result.dry_run else "deleted"
     summary = ", ".join(f"{table} {count}" for table, count in result.deleted.items())
     print(f"retention on {mask_url(url)}: {verb} {summary}")
+    return 0
+
+
+def _tenant_grant(args: argparse.Namespace) -> int:
+    import json
+
+    from driftwarden.detectors.storage.database import create_engine, resolve_database_url
+    from driftwarden.detectors.storage.migrate import check_schema_compatible
+    from driftwarden.detectors.storage.tenancy import grant_tenant
+
+    name, _, key = args.secret.partition("/")
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", name) or not re.fullmatch(
+        r"[-._a-zA-Z0-9]{1,253}", key or "url"
+    ):
+        raise ValueError(
+            f"--secret {args.secret[:80]!r}: expected NAME/KEY, e.g. driftwarden-results/url"
+        )
+    url = resolve_database_url()
+    engine = create_engine(url)
+    try:
+        check_schema_compatible(engine)
+        credentials = grant_tenant(engine, args.namespace)
+    finally:
+        engine.dispose()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": credentials.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "driftwarden"},
+        },
+        "type": "Opaque",
+        "stringData": {key or "url": credentials.url(url).render_as_string(hide_password=False)},
+    }
+    print(json.dumps(secret, indent=2))
+    print(
+        f"driftwarden db: role {credentials.role} for namespace {credentials.namespace}: "
+        "apply the Secret above (any earlier password no longer works)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _tenant_revoke(args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, resolve_database_url
+    from driftwarden.detectors.storage.tenancy import revoke_tenant
+
+    engine = create_engine(resolve_database_url())
+    try:
+        dropped = revoke_tenant(engine, args.namespace)
+    finally:
+        engine.dispose()
+    print(f"namespace {args.namespace}: " + ("role dropped" if dropped else "had no role"))
+    return 0
+
+
+def _tenant_list(_args: argparse.Namespace) -> int:
+    from driftwarden.detectors.storage.database import create_engine, resolve_database_url
+    from driftwarden.detectors.storage.tenancy import tenants
+
+    engine = create_engine(resolve_database_url())
+    try:
+        for namespace, role in sorted(tenants(engine).items()):
+            print(f"{namespace}\t{role}")
+    finally:
+        engine.dispose()
     return 0

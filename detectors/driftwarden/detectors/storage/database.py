@@ -30,10 +30,13 @@ from driftwarden.detectors.errors import DriftwardenError, InputError, Transient
 from driftwarden.detectors.redaction import INVALID_URL, describe_error, mask_url, parse_url, redact
 
 ENV_URL = "DRIFTWARDEN_DATABASE_URL"
+#: SQLSTATE of "permission denied" and of a row refused by a row-level security policy.
+INSUFFICIENT_PRIVILEGE = "42501"
 ENV_SQLITE_PATH = "DRIFTWARDEN_SQLITE_PATH"
 __all__ = [
     "DatabaseConfigError",
     "DatabaseOperationError",
+    "DatabasePermissionError",
     "DatabaseUnreachableError",
     "StorageError",
     "checked_url",
@@ -65,6 +68,11 @@ class DatabaseConfigError(StorageError, InputError):
 
 class DatabaseUnreachableError(StorageError, TransientError):
     """The database server could not be reached or refused the connection."""
+
+
+class DatabasePermissionError(StorageError, InputError):
+    """The role may not do this (SQLSTATE 42501: a missing grant, or a row another
+    namespace's policy keeps): retrying with the same credentials will not help."""
 
 
 class DatabaseOperationError(StorageError, TransientError):
@@ -222,6 +230,10 @@ def connection(engine: Engine) -> Iterator[Connection]:
         try:
             yield conn
         except exc.DBAPIError as error:
+            if getattr(error.orig, "pgcode", None) == INSUFFICIENT_PRIVILEGE:
+                raise DatabasePermissionError(
+                    f"not permitted on {mask_url(engine.url)}: {describe_error(error, engine.url)}"
+                ) from None
             raise DatabaseOperationError(
                 f"database error on {mask_url(engine.url)}: {describe_error(error, engine.url)}"
             ) from None

@@ -197,6 +197,17 @@ reference_profiles = sa.Table(
     sa.Column("profile", sa.LargeBinary(), nullable=False),
 )
 
+# Revision 0006: the PostgreSQL login role of each namespace (`storage.tenancy`); on
+# PostgreSQL every table holding a namespace has row-level security keyed on it.
+tenant_roles = sa.Table(
+    "tenant_roles",
+    metadata,
+    sa.Column("role_name", sa.String(63), primary_key=True),
+    sa.Column("namespace", sa.String(253), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("rotated_at", UTCDateTime()),
+)
+
 alerts = sa.Table(
     "alerts",
     metadata,
@@ -292,8 +303,10 @@ TABLES = (
     drift_results,
     performance_metrics,
     quality_findings,
+    feature_distributions,
     reference_profiles,
     alerts,
     retrain_events,
+    tenant_roles,
 )
 VIEWS = ("latest_monitor_runs", "daily_feature_drift", "performance_over_time")

@@ -22,8 +22,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from driftwarden.detectors.storage import models as m
 from driftwarden.detectors.storage.database import (
+    INSUFFICIENT_PRIVILEGE,
     DatabaseConfigError,
     DatabaseOperationError,
+    DatabasePermissionError,
     connection,
     describe_error,
     mask_url,
@@ -336,12 +338,32 @@ class _LineReader(Generic[AnyStr]):
         return self.read(size)
 
 
+def _row_security_active(conn: Connection, table: sa.Table) -> bool:
+    """Whether row-level security applies to this connection's role on `table` (a namespace's
+    role, revision 0006; never the schema's owner)."""
+    return bool(conn.execute(sa.select(sa.func.row_security_active(table.name))).scalar_one())
+
+
 def _copy(
-    conn: Connection, table: sa.Table, columns: Sequence[str], source: _LineReader[Any]
+    conn: Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    source: _LineReader[Any],
+    *,
+    row_security: bool = False,
 ) -> None:
+    """COPY the rows into `table`. Under row-level security PostgreSQL refuses COPY FROM,
+    so the rows go into a temporary table of the same shape first and then through one
+    INSERT ... SELECT, which the policies check like any insert."""
     preparer = conn.dialect.identifier_preparer
     target = preparer.format_table(table)
     names = ", ".join(preparer.quote(c) for c in columns)
+    final = target
+    if row_security:
+        target = preparer.quote(f"driftwarden_staging_{table.name}")
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} (LIKE {final}) ON COMMIT DROP"
+        )
     dbapi_connection = conn.connection.dbapi_connection
     if dbapi_connection is None:  # pragma: no cover - an open Connection always has one
         raise DatabaseOperationError("the database connection was closed during a write")
@@ -349,8 +371,16 @@ def _copy(
     try:
         binary = " (FORMAT binary)" if isinstance(source._empty, bytes) else ""
         cursor.copy_expert(f"COPY {target} ({names}) FROM STDIN{binary}", source, 1 << 16)
+        if row_security:
+            cursor.execute(f"INSERT INTO {final} ({names}) SELECT {names} FROM {target}")
+            cursor.execute(f"TRUNCATE {target}")
     except conn.dialect.loaded_dbapi.Error as error:
         # The raw cursor's errors do not pass through SQLAlchemy: translate them here.
+        if getattr(error, "pgcode", None) == INSUFFICIENT_PRIVILEGE:
+            raise DatabasePermissionError(
+                f"writing {table.name} to {mask_url(conn.engine.url)} is not permitted: "
+                f"{describe_error(error, conn.engine.url)}"
+            ) from None
         raise DatabaseOperationError(
             f"writing {table.name} to {mask_url(conn.engine.url)} failed: "
             f"{describe_error(error, conn.engine.url)}"
@@ -376,15 +406,17 @@ def _insert_rows(
     use_copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
     if use_copy and as_binary is not None and not _server_is_utf8(conn):
         as_binary = None  # binary COPY sends text as UTF-8 bytes: only for UTF8 databases
+    secured = use_copy and _row_security_active(conn, table)
     written = 0
     iterator = iter(items)
     while batch := list(islice(iterator, batch_rows)):
         if use_copy:
             if as_binary is not None:
                 rows = chain((_BINARY_HEADER,), map(as_binary, batch), (_BINARY_TRAILER,))
-                _copy(conn, table, columns, _LineReader(rows, b""))
+                _copy(conn, table, columns, _LineReader(rows, b""), row_security=secured)
             else:
-                _copy(conn, table, columns, _LineReader(map(as_line, batch), ""))
+                lines = _LineReader(map(as_line, batch), "")
+                _copy(conn, table, columns, lines, row_security=secured)
         else:
             conn.execute(
                 sa.insert(table),

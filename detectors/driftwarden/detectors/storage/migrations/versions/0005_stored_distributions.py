@@ -1,7 +1,7 @@
 """What a stored run's report needs to be drawn again: adjusted p-values and distributions.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-29
 
 Additive: `drift_results.p_value_adjusted` (the multiple-testing adjusted p-value the verdict
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
