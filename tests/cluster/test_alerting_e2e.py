@@ -1,19 +1,26 @@
 """A drift alert end to end, through the real servers: the operator on the real control
 plane (pod runner, real PostgreSQL for the inference log and the results) serves
-/metrics; a real Prometheus scrapes it and evaluates the shipped rules
-(charts/driftwarden/files/alert-rules.yaml, with the one documented test override:
-1 s evaluation, `for:` 0 s); a real Alertmanager runs examples/alertmanager.yaml with its
-receivers pointed at a webhook receiver served by this test (pager, chat and the copy for
-the operator each on a path of their own) and its group timings shortened.
+/metrics and its Alertmanager receiver; a real Prometheus scrapes it and evaluates the
+shipped rules (charts/driftwarden/files/alert-rules.yaml, with the one documented test
+override: 1 s evaluation, `for:` 0 s); a real Alertmanager runs examples/alertmanager.yaml
+with the pager and chat receivers pointed at a webhook served by this test (a path each),
+the copy route at the operator's own receiver, and group timings of a second.
 
 From a drifted table the alert reaches the pager with the monitor's labels and
-annotations naming the drifted features and their statistics; once the data is fixed and
-a clean run follows, the resolved notification arrives. Every wait polls with a timeout.
+annotations naming the drifted features and their statistics, and the operator's alerts
+table (`driftwarden alerts`) has it; once the data is fixed and a clean run follows, the
+resolved notification arrives and the table's row is resolved. Every wait polls with a
+timeout.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -66,17 +73,20 @@ EXAMPLE = ROOT / "examples" / "alertmanager.yaml"
 ALERT_TIMEOUT = 90.0
 
 
-def alertmanager_config(hook: str) -> dict[str, Any]:
-    """examples/alertmanager.yaml with every receiver a webhook of the test (a path per
-    receiver) and group timings of a second; routes and inhibition as shipped."""
+def alertmanager_config(hook: str, operator_receiver: str | None = None) -> dict[str, Any]:
+    """examples/alertmanager.yaml with the pager and chat receivers webhooks of the test (a
+    path each), the operator's copy to `operator_receiver` (else the test's webhook too),
+    and group timings of a second; routes and inhibition as shipped."""
     config: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
-    config["receivers"] = [
-        {
-            "name": receiver["name"],
-            "webhook_configs": [{"url": f"{hook}/{receiver['name']}", "send_resolved": True}],
-        }
-        for receiver in config["receivers"]
-    ]
+    receivers = []
+    for receiver in config["receivers"]:
+        url = f"{hook}/{receiver['name']}"
+        if receiver.get("webhook_configs") and operator_receiver:
+            url = operator_receiver
+        receivers.append(
+            {"name": receiver["name"], "webhook_configs": [{"url": url, "send_resolved": True}]}
+        )
+    config["receivers"] = receivers
     routes = [config["route"], *config["route"].get("routes", [])]
     for route in routes:
         route.update({"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"})
@@ -98,10 +108,34 @@ def fix_the_data(source_url: str) -> None:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, Alertmanager]]:
+def stack(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, Alertmanager, int]]:
+    """The test's webhook and an Alertmanager whose copy route goes to the operator's
+    receiver on the port returned (the operator is started on it by the test)."""
     require("prometheus", "alertmanager")
-    with WebhookReceiver.start() as hook, Alertmanager.start(alertmanager_config(hook.url)) as am:
-        yield hook, am
+    receiver_port = free_port()
+    receiver = f"http://127.0.0.1:{receiver_port}/alertmanager/webhook"
+    with (
+        WebhookReceiver.start() as hook,
+        Alertmanager.start(alertmanager_config(hook.url, receiver)) as am,
+    ):
+        yield hook, am, receiver_port
+
+
+def stored_alerts(results_url: str, namespace: str, name: str) -> list[dict[str, Any]]:
+    """`driftwarden alerts --monitor NS/NAME --state all -o json`, as a user runs it."""
+    exe = shutil.which("driftwarden", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    done = subprocess.run(
+        [exe, "alerts", "--monitor", f"{namespace}/{name}", "--state", "all", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "DRIFTWARDEN_DATABASE_URL": results_url},
+    )
+    assert done.returncode == 0, done.stderr
+    found: list[dict[str, Any]] = json.loads(done.stdout)
+    return found
 
 
 def test_a_drift_alert_fires_and_resolves_through_prometheus_and_alertmanager(
@@ -112,10 +146,10 @@ def test_a_drift_alert_fires_and_resolves_through_prometheus_and_alertmanager(
     secrets_in: dict[str, str],
     pod_runner: PodRunner,
     operator_rights: None,
-    stack: tuple[WebhookReceiver, Alertmanager],
+    stack: tuple[WebhookReceiver, Alertmanager, int],
     tmp_path: Path,
 ) -> None:
-    hook, am = stack
+    hook, am, receiver_port = stack
     port = free_port()
     operator = OperatorProcess(
         control_plane,
@@ -127,6 +161,8 @@ def test_a_drift_alert_fires_and_resolves_through_prometheus_and_alertmanager(
         str(port),
         "--database-url",
         secrets_in["results"],
+        "--alert-receiver-port",
+        str(receiver_port),
     )
     operator.start()
     rules = shorten_rules(RULES, tmp_path / "alert-rules.yaml")
@@ -210,8 +246,22 @@ def _drift_then_resolve(
             f'feature="{feature}",method="{method}"}}'
         )
         assert f"{float(series[0]['value'][1]):.3g}" == value, (feature, series)
-    copies = [n for n, _ in hook.alerts("firing", match) if n["path"] == "/driftwarden-operator"]
-    assert copies, "the operator's receiver got no copy"
+
+    # The operator's receiver got its copy: the alerts table has it.
+    def recorded(state: str) -> list[dict[str, Any]]:
+        rows = stored_alerts(databases["results"], namespace, "credit")
+        return [r for r in rows if r["alertname"] == alertname and r["state"] == state]
+
+    (row,) = poll(
+        lambda: recorded("firing"),
+        ALERT_TIMEOUT,
+        lambda: f"no firing row: {stored_alerts(databases['results'], namespace, 'credit')}",
+    )
+    assert row["severity"] == labels["severity"]
+    assert set(row["affected_features"]) == set(annotations["features"].split(","))
+    assert {"income", "region"} <= set(row["affected_features"])
+    assert row["message"] == annotations["summary"]
+    assert row["labels"]["team"] == "risk-ml"
 
     # The data is fixed; a clean run resolves the alert.
     fix_the_data(databases["source"])
@@ -233,6 +283,9 @@ def _drift_then_resolve(
     )[0]
     assert gone["labels"] == labels
     assert gone["endsAt"] >= alert["startsAt"]
+    (closed,) = poll(lambda: recorded("resolved"), ALERT_TIMEOUT, "the alerts table kept it open")
+    assert closed["alert_id"] == row["alert_id"]  # the same alert, now resolved
+    assert closed["resolved_at"] is not None
 
 
 def _scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
