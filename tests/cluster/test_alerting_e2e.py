@@ -8,8 +8,9 @@ the copy route at the operator's own receiver, and group timings of a second.
 
 From a drifted table the alert reaches the pager with the monitor's labels and
 annotations naming the drifted features and their statistics, and the operator's alerts
-table (`driftwarden alerts`) has it; once the data is fixed and a clean run follows, the
-resolved notification arrives and the table's row is resolved. Every wait polls with a
+table (`driftwarden alerts`) has it; an acknowledgement (the annotation) silences it in
+Alertmanager and withdrawing it un-silences it; once the data is fixed and a clean run
+follows, the resolved notification arrives and the table's row is resolved. Every wait polls with a
 timeout.
 """
 
@@ -121,6 +122,18 @@ def stack(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, Alertmanager, int]]
         yield hook, am, receiver_port
 
 
+def _annotate(api: k8s.ApiClient, namespace: str, name: str, value: str | None) -> None:
+    """Set (or with None remove) the acknowledgement annotation, as kubectl annotate does."""
+    k8s.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "modelmonitors",
+        name,
+        {"metadata": {"annotations": {"driftwarden.io/acknowledge": value}}},
+    )
+
+
 def stored_alerts(results_url: str, namespace: str, name: str) -> list[dict[str, Any]]:
     """`driftwarden alerts --monitor NS/NAME --state all -o json`, as a user runs it."""
     exe = shutil.which("driftwarden", path=str(Path(sys.executable).parent))
@@ -163,6 +176,8 @@ def test_a_drift_alert_fires_and_resolves_through_prometheus_and_alertmanager(
         secrets_in["results"],
         "--alert-receiver-port",
         str(receiver_port),
+        "--alertmanager-url",
+        am.url,
     )
     operator.start()
     rules = shorten_rules(RULES, tmp_path / "alert-rules.yaml")
@@ -171,7 +186,7 @@ def test_a_drift_alert_fires_and_resolves_through_prometheus_and_alertmanager(
             scrape=[f"127.0.0.1:{port}"], rule_files=[rules], alertmanager=am.address
         ) as prom:
             _drift_then_resolve(
-                admin_api, namespace, monitor_class, secrets_in, operator, prom, hook
+                admin_api, namespace, monitor_class, secrets_in, operator, prom, hook, am
             )
     finally:
         operator.stop()
@@ -185,6 +200,7 @@ def _drift_then_resolve(
     operator: OperatorProcess,
     prom: Prometheus,
     hook: WebhookReceiver,
+    am: Alertmanager,
 ) -> None:
     body = _monitor("credit", klass)
     body["spec"]["alerting"] = {"labels": {"team": "risk-ml", "cost_center": "42"}}
@@ -262,6 +278,30 @@ def _drift_then_resolve(
     assert {"income", "region"} <= set(row["affected_features"])
     assert row["message"] == annotations["summary"]
     assert row["labels"]["team"] == "risk-ml"
+
+    # An acknowledgement silences it in Alertmanager; withdrawing it un-silences it.
+    def states() -> list[str]:
+        return [
+            a["status"]["state"]
+            for a in am.alerts()
+            if a["labels"].get("alertname") == alertname and a["labels"].get("monitor") == "credit"
+        ]
+
+    until = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    request = {"by": "alice@example.com", "until": until, "reason": "ETL fix, ML-123"}
+    _annotate(api, namespace, "credit", json.dumps(request))
+    poll(
+        lambda: states() == ["suppressed"],
+        ALERT_TIMEOUT,
+        lambda: f"{am.alerts()}\n{operator.tail()}",
+    )
+    (acked,) = poll(lambda: recorded("acknowledged"), ALERT_TIMEOUT, "the row is not acknowledged")
+    assert acked["acknowledged_by"] == "alice@example.com"
+    (silence,) = [s for s in am.silences() if s["status"]["state"] == "active"]
+    assert silence["createdBy"] == "alice@example.com"
+    _annotate(api, namespace, "credit", None)
+    poll(lambda: states() == ["active"], ALERT_TIMEOUT, lambda: f"{am.alerts()}\n{operator.tail()}")
+    poll(lambda: recorded("firing"), ALERT_TIMEOUT, "the row is not firing again")
 
     # The data is fixed; a clean run resolves the alert.
     fix_the_data(databases["source"])
