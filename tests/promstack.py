@@ -309,6 +309,18 @@ class Prometheus(_Server):
         result: list[dict[str, Any]] = body["data"]["result"]
         return result
 
+    def query_range(
+        self, expr: str, start: float, end: float, step: str = "1s"
+    ) -> list[dict[str, Any]]:
+        """A range query's result matrix (each: {"metric": labels, "values": [[t, "v"]...]})."""
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": step}
+        url = f"{self.url}/api/v1/query_range?" + urllib.parse.urlencode(params)
+        body = _get_json(url)
+        if body.get("status") != "success":
+            raise AssertionError(f"query {expr!r} failed: {body}")
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts Prometheus holds (pending and firing)."""
         found: list[dict[str, Any]] = _get_json(f"{self.url}/api/v1/alerts")["data"]["alerts"]
