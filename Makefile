@@ -36,6 +36,7 @@ imports: $(STAMP)
 # missing; the cluster tests build the control plane on first use (cached afterwards).
 test: lint
 	bash tests/install-postgres.sh
+	bash tests/install-monitoring.sh
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -60,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_speed.py
 	$(BIN)/python benchmarks/bench_decision.py
 	$(BIN)/python benchmarks/bench_storage.py
+	$(BIN)/python benchmarks/bench_metrics.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

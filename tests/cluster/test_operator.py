@@ -147,23 +147,31 @@ def crds(admin_api: k8s.ApiClient) -> None:
 @pytest.fixture(scope="module")
 def operator_rights(admin_api: k8s.ApiClient, crds: None) -> None:
     """The `operator` user gets the operator's ClusterRole and nothing else, so the
-    operator under test runs with exactly the rights it ships with."""
+    operator under test runs with exactly the rights it ships with. Idempotent: other
+    modules import this fixture, and the control plane lives for the whole session."""
     rbac = k8s.RbacAuthorizationV1Api(admin_api)
     name = "driftwarden-operator-test"
-    rbac.create_cluster_role(cluster_role(name))
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": name},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": name,
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}
-            ],
-        }
-    )
+    role = cluster_role(name)
+    try:
+        rbac.create_cluster_role(role)
+    except ApiException as e:
+        if e.status != 409:
+            raise
+        rbac.replace_cluster_role(name, role)  # the rules as this code ships them
+    binding = {
+        "metadata": {"name": name},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": name,
+        },
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}],
+    }
+    try:
+        rbac.create_cluster_role_binding(binding)
+    except ApiException as e:
+        if e.status != 409:
+            raise
 
 
 @pytest.fixture

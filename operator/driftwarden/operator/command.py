@@ -20,6 +20,9 @@ RETRAIN_SWEEP_SECONDS = 60.0
 #: (tests/unit/test_operator_command.py keeps them equal)
 WORKERS = 8
 WATCH_INACTIVITY_SECONDS = 70.0
+#: defaults of metrics.server.DEFAULT_PORT and metrics.view.DEFAULT_FEATURE_CAP (same test)
+METRICS_PORT = 9808
+METRICS_FEATURE_CAP = 50
 
 
 def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,6 +82,19 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         default=RETRAIN_SWEEP_SECONDS,
         help="seconds between two decisions over every RetrainPolicy (persistence and "
         "model-age triggers, approval expiry)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=METRICS_PORT,
+        help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics (0: none); see "
+        "docs/metrics.md",
+    )
+    parser.add_argument(
+        "--metrics-feature-cap",
+        type=int,
+        default=METRICS_FEATURE_CAP,
+        help="feature series per monitor: the most drifted features keep theirs (0: no cap)",
     )
     parser.add_argument("--verbose", "-v", action="store_true")
     add_alerting_options(parser)

@@ -38,6 +38,7 @@ from driftwarden.operator.k8s.objects import (
     Cluster,
     kind_of,
 )
+from driftwarden.operator.metrics.view import FleetView
 from driftwarden.operator.reconcile.apply import ApplyAction, plan_apply
 from driftwarden.operator.reconcile.ingest import (
     ANNOTATION_INGESTED,
@@ -63,6 +64,8 @@ from driftwarden.operator.reconcile.status import (
     plan_run_now_acted,
 )
 
+from .observe import observe_monitor
+
 log = logging.getLogger("driftwarden.operator")
 
 STATUS_ATTEMPTS: Final = 5
@@ -79,6 +82,7 @@ class Operator:
     results: Engine | None = None
     after_ingest: list[Callable[[str, str, RunSummary], None]] = field(default_factory=list)
     """Called with (namespace, monitor, summary) once a run is recorded (retraining)."""
+    metrics: FleetView | None = None  # the metrics' view of the monitors (--metrics-port)
 
 
 def _now() -> datetime:
@@ -151,6 +155,7 @@ def reconcile_monitor(op: Operator, body: Mapping[str, Any]) -> None:
     """A ModelMonitor changed (or the operator started, or its class changed)."""
     if _meta(body).get("deletionTimestamp"):
         return  # garbage collection removes the children
+    observe_monitor(op, body)
     now = _now()
     plan = plan_monitor(body, _list_classes(op), op.settings, now)
     monitor = plan.monitor
@@ -229,6 +234,8 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
     _record(op, owner, ended)
     for hook in op.after_ingest:  # before the mark: a failed hook is retried with the ingest
         hook(owner[0], owner[1], ended.summary)
+    if op.metrics is not None:
+        op.metrics.count_run(owner[0], owner[1], str(ended.summary.outcome))
     op.cluster.merge_patch(
         JOB,
         namespace,

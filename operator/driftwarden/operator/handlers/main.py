@@ -21,9 +21,11 @@ from driftwarden.operator.k8s.client import load_api_client
 from driftwarden.operator.k8s.errors import ApiError
 from driftwarden.operator.k8s.lease import lead
 from driftwarden.operator.k8s.objects import Cluster
+from driftwarden.operator.metrics.view import FleetView
 from driftwarden.operator.reconcile.monitor import PlannerSettings
 
 from .glue import Operator
+from .observe import start_metrics
 from .registration import build_registry
 from .retrain import Retraining, run_ingested
 from .settings import Tuning, operator_settings
@@ -59,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
     results = create_engine(args.database_url) if args.database_url else None
-    op = Operator(Cluster(api, instance), settings, results)
+    view = FleetView(feature_cap=args.metrics_feature_cap) if args.metrics_port else None
+    op = Operator(Cluster(api, instance), settings, results, metrics=view)
     namespaces = tuple(args.namespace)
+    start_metrics(op, namespaces, args.metrics_port)  # every replica serves, leader or not
     tuning = Tuning(workers=args.workers, watch_inactivity_seconds=args.watch_inactivity_timeout)
     try:
         alerting = start_alerting(args, op.cluster, results)

@@ -58,12 +58,16 @@ def build_registry(
     registry = kopf.OperatorRegistry()
     retry_work = _retry_work(op, retraining)
     retries = RetryQueue(retry_work)
+    if op.metrics is not None:
+        op.metrics.queue_depth = retries.pending
 
     def guarded(key: Key, action: Callable[[], None]) -> None:
         try:
             action()
         except ApiError as exc:
             log.warning("%s %s/%s: %s (retried)", *key, exc)
+            if op.metrics is not None:
+                op.metrics.count_reconcile_error()
             retries.failed(key)
         else:
             retries.succeeded(key)
@@ -90,6 +94,8 @@ def build_registry(
     @kopf.on.event(GROUP, VERSION, "modelmonitors", registry=registry)
     def monitor_event(body: kopf.Body, type: str | None, **_: Any) -> None:
         if type == "DELETED":
+            if op.metrics is not None:
+                op.metrics.forget(str(body.metadata.namespace), str(body.metadata.name))
             if silences is not None:
                 sync_silences(silences, dict(body), type)
             return

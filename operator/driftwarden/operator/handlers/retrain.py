@@ -68,7 +68,9 @@ from driftwarden.operator.k8s.objects import (
 )
 from driftwarden.operator.reconcile.naming import LABEL_POLICY_UID, short_hash
 from driftwarden.operator.reconcile.retrain import (
+    FAILED_OUTCOMES,
     LABEL_RETRAIN_RUN,
+    OUTCOME_SUCCEEDED,
     MonitorRuns,
     PastDecision,
     PolicyPlan,
@@ -385,6 +387,10 @@ def _create(rt: Retraining, desired: Mapping[str, Any]) -> None:
             ) from None
 
 
+#: The outcomes a RetrainRun ends with (driftwarden_retrain_runs_total counts these).
+_FINAL_OUTCOMES = FAILED_OUTCOMES | {OUTCOME_SUCCEEDED}
+
+
 def _record_decisions(
     rt: Retraining,
     policy: RetrainPolicy,
@@ -433,6 +439,8 @@ def _record_decisions(
                 message=decision.message[:4000],
             ),
         )
+        if rt.op.metrics is not None:  # driftwarden_retrain_decisions_total
+            rt.op.metrics.count_retrain_decision(namespace, name, str(decided), decision.reason)
 
 
 def _serving_metrics(rt: Retraining, run: RetrainRun) -> dict[str, float]:
@@ -516,6 +524,11 @@ def _follow(
                 message=f"{run.spec.trigger} on monitor {run.spec.monitor_name}",
             ),
         )
+        ended = update.outcome in _FINAL_OUTCOMES and run_outcome(run) != update.outcome
+        if ended and rt.op.metrics is not None:  # driftwarden_retrain_runs_total
+            rt.op.metrics.count_retrain_run(
+                run.metadata.namespace, policy.metadata.name, str(update.outcome)
+            )
         if update.changed or run_outcome(run) != update.outcome:
             update_outcome(
                 engine,
