@@ -50,6 +50,7 @@ demo: $(STAMP)
 # CRDs and the API reference page from the pydantic models (the one generator).
 crds: $(STAMP)
 	$(BIN)/python -m driftwarden.operator.api.generate
+	$(BIN)/python -m driftwarden.operator.k8s.chartrules
 
 # Re-render the golden manifests of the planner tests after an intended change (review the diff).
 golden: $(STAMP)
