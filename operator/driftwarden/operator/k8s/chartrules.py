@@ -3,8 +3,8 @@
     python -m driftwarden.operator.k8s.chartrules            # write the file (`make crds`)
     python -m driftwarden.operator.k8s.chartrules --check    # exit 1 when it is stale
 
-`OPERATOR_RULES` (plus :data:`ADMISSION_RULES`) is one list; the chart binds it in three parts so that it grants nothing
-beyond what the operator needs where it works:
+`OPERATOR_RULES` (plus :data:`ADMISSION_RULES`) is one list; the chart binds it in three
+parts so that it grants nothing beyond what the operator needs where it works:
 
 - ``cluster``: rules on cluster-scoped resources (a ClusterRole in every mode);
 - ``namespaced``: rules on namespaced resources (a ClusterRole when the operator watches
