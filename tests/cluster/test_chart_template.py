@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cluster.chartops import PENDING_FLAGS
 from cluster.controlplane import ControlPlaneUnavailableError, locate_binaries
 from cluster.plugin import cluster_required
 from driftwarden.detectors.cli import build_parser
@@ -31,16 +32,6 @@ pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "driftwarden"
 RELEASE, NAMESPACE = "dw", "driftwarden-system"
-
-#: Operator flags the chart passes that other work adds to `driftwarden operator` (metrics,
-#: the Alertmanager receiver, retraining). Once the parser knows one, it is checked like the
-#: rest; until then it is the only kind of argument the parser may not know.
-PENDING_FLAGS = {
-    "--metrics-port",
-    "--alert-receiver-port",
-    "--alertmanager-url",
-    "--enable-automatic-retraining",
-}
 
 Manifest = dict[str, Any]
 
