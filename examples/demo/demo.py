@@ -10,7 +10,8 @@ plane (etcd, kube-apiserver, kube-controller-manager built from Go modules by
 tests/controlplane/build.sh, cached; a pod runner plays the kubelet and runs Pods' commands
 as local processes); `helm install` of charts/driftwarden; the operator the chart installed,
 run here as the chart's ServiceAccount (no images run on the local control plane); the
-MonitorClass, ModelMonitor and RetrainPolicy of examples/demo/census.yaml; a run-now
+MonitorClass, ModelMonitor and RetrainPolicy of examples/gitops/monitors/census.yaml (the
+monitors the GitOps examples deploy); a run-now
 request; progress while it runs; then `kubectl get mm,rp,rr`, the drifted features and where
 to look next. Everything it starts is recorded in .demo/*.pid for `down`.
 """
@@ -40,7 +41,7 @@ import census  # noqa: E402  (beside this file)
 STATE = ROOT / ".demo"
 RELEASE, SYSTEM, NAMESPACE, MONITOR = "driftwarden", "driftwarden-system", "census", "employment"
 GROUP, VERSION = "driftwarden.io", "v1alpha1"
-MANIFESTS = ROOT / "examples" / "demo" / "census.yaml"
+MANIFESTS = ROOT / "examples" / "gitops" / "monitors" / "census.yaml"
 RUN_TIMEOUT = 600.0
 
 

@@ -60,7 +60,13 @@ def test_the_inference_log_loads_into_postgres_with_times_in_each_year(
 
 
 def test_the_demo_manifests_validate_and_name_the_table_columns(frame: Any) -> None:
-    docs = [d for d in yaml.safe_load_all((DEMO / "census.yaml").read_text()) if d]
+    docs = [
+        d
+        for d in yaml.safe_load_all(
+            (DEMO.parent / "gitops" / "monitors" / "census.yaml").read_text()
+        )
+        if d
+    ]
     models = {
         "ModelMonitor": ModelMonitor,
         "RetrainPolicy": RetrainPolicy,
