@@ -445,7 +445,9 @@ def up(state: Path) -> int:
     say(_kubectl(admin_kubeconfig, "get", "mm,rp,rr", "-n", NAMESPACE).rstrip())
     status = monitor.get("status", {})
     drifted = status.get("topDriftedFeatures", [])
-    say(f"\nverdict: {_condition(monitor, 'DriftDetected').get('message', '')}")
+    say(f"\ndrift:       {_condition(monitor, 'DriftDetected').get('message', '')}")
+    performance = _condition(monitor, "PerformanceDegraded")
+    say(f"performance: {performance.get('reason', '')}: {performance.get('message', '')}")
     say(f"drifted features ({status.get('driftedFeatures', len(drifted))} of "
         f"{status.get('totalFeatures', '?')}):")  # fmt: skip
     for feature in drifted:
@@ -462,9 +464,9 @@ def up(state: Path) -> int:
     env_file = state / "env"
     env_file.write_text(f"export DRIFTWARDEN_DATABASE_URL='{results_url}'\n")
     env_file.chmod(0o600)
-    url_env = (
-        f"source {env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file} &&"
-    )
+    exe = Path(sys.executable).parent / "driftwarden"
+    shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in (env_file, exe)]
+    url_env = f"source {shown[0]} && {shown[1]}"
     say("\nwhere to look next:")
     say(f"  kubectl --kubeconfig {admin_kubeconfig} describe mm {MONITOR} -n {NAMESPACE}")
     if metrics:
@@ -474,7 +476,7 @@ def up(state: Path) -> int:
     say(f"  history:  {url_env} history runs --monitor {NAMESPACE}/{MONITOR}")
     say(f"  run:      {url_env} history show {run_id}")
     if made.returncode == 0:
-        say(f"  report:   {report} (driftwarden report --run {run_id} --output report.html)")
+        say(f"  report:   {report} ({shown[1]} report --run {run_id} --output report.html)")
     say(f"  operator log: {state / 'operator.log'}")
     say("  stop everything: make demo-down")
     return 0
