@@ -7,6 +7,7 @@ test` runs its Pod through the pod runner; `helm uninstall` keeps the CRDs.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -29,9 +30,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "driftwarden"
-RELEASE = "dwchart"
-CLASS = "chart-default"
-OPERATOR_SA = f"{RELEASE}-driftwarden-operator"
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +105,17 @@ def can_i(kubectl: str, admin_kubeconfig: Path, user: str, *args: str) -> bool:
     return done.stdout.strip() == "yes"
 
 
+@pytest.mark.parametrize("namespaced", [True, False], ids=["watch-list", "all-namespaces"])
 def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_only(
     control_plane: ControlPlane,
     admin_api: k8s.ApiClient,
     pod_runner: PodRunner,
     databases: dict[str, str],
     tmp_path: Path,
+    namespaced: bool,
 ) -> None:
+    release = "dwchart-ns" if namespaced else "dwchart-all"
+    klass_name, operator_sa = f"{release}-default", f"{release}-driftwarden-operator"
     kubectl = shutil.which("kubectl")
     assert kubectl is not None, "kubectl is needed for `kubectl auth can-i`"
     core = k8s.CoreV1Api(admin_api)
@@ -132,21 +134,24 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
     try:
         helm(
             control_plane.helm, admin_kubeconfig, home,
-            "install", RELEASE, str(CHART), "-n", system,
+            "install", release, str(CHART), "-n", system,
             # Other tests of the session may have applied the CRDs already.
             "--take-ownership",
-            "--set", f"watch.namespaces={{{watched}}}",
+            "--set", (
+                f"watch.namespaces={{{watched}}}" if namespaced
+                else f"detector.serviceAccount.extraNamespaces={{{watched}}}"
+            ),
             "--set", "database.existingSecret.name=results",
-            "--set", f"monitorClass.name={CLASS}",
+            "--set", f"monitorClass.name={klass_name}",
             # The pod runner cannot resolve cluster DNS names: no Service check in `helm test`.
             "--set", "tests.checkService=false",
         )  # fmt: skip
         # The release made what the operator needs, with the chart's labels.
         deployment = k8s.AppsV1Api(admin_api).read_namespaced_deployment(
-            f"{RELEASE}-driftwarden-operator", system
+            f"{release}-driftwarden-operator", system
         )
-        assert deployment.spec.template.spec.service_account_name == OPERATOR_SA
-        klass = custom.get_cluster_custom_object(GROUP, VERSION, "monitorclasses", CLASS)
+        assert deployment.spec.template.spec.service_account_name == operator_sa
+        klass = custom.get_cluster_custom_object(GROUP, VERSION, "monitorclasses", klass_name)
         assert klass["spec"]["serviceAccountName"] == "driftwarden-detector"
         core.read_namespaced_service_account("driftwarden-detector", watched)
 
@@ -155,13 +160,14 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
         upgrade(engine)
         engine.dispose()
         kubeconfig = service_account_kubeconfig(
-            admin_api, system, OPERATOR_SA, tmp_path / "operator-kubeconfig.yaml"
+            admin_api, system, operator_sa, tmp_path / "operator-kubeconfig.yaml"
         )
         operator = LocalOperator.from_deployment(
-            admin_api, system, f"{RELEASE}-driftwarden-operator", kubeconfig,
+            admin_api, system, f"{release}-driftwarden-operator", kubeconfig,
             tmp_path / "operator.log",
         )  # fmt: skip
-        assert f"--namespace={watched}" in operator.argv
+        scope = f"--namespace={watched}" if namespaced else "--all-namespaces"
+        assert scope in operator.argv
         assert operator.env["DRIFTWARDEN_DATABASE_URL"] == databases["results"]
         operator.start()
         wait_for(operator.alive, 60, operator.tail)
@@ -179,7 +185,7 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
         assert job.spec.template.spec.service_account_name == "driftwarden-detector"
 
         # No more than needed: impersonate the operator's ServiceAccount.
-        user = f"system:serviceaccount:{system}:{OPERATOR_SA}"
+        user = f"system:serviceaccount:{system}:{operator_sa}"
         in_watched = can_i_list(kubectl, admin_kubeconfig, user, watched)
         in_other = can_i_list(kubectl, admin_kubeconfig, user, other)
         in_system = can_i_list(kubectl, admin_kubeconfig, user, system)
@@ -189,16 +195,18 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
             assert "*.*" not in rights
         assert {"get", "list", "watch"} <= in_watched["modelmonitors.driftwarden.io"]
         assert {"create", "patch"} <= in_watched["jobs.batch"]
-        assert "modelmonitors.driftwarden.io" not in in_other
-        assert "jobs.batch" not in in_other
         assert "leases.coordination.k8s.io" in in_system
         assert "leases.coordination.k8s.io" not in in_watched
-        # Beyond what any ServiceAccount may do (a `default` one, bound to nothing), only the
-        # cluster-scoped classes.
+        assert "leases.coordination.k8s.io" not in in_other
+        # Beyond what any ServiceAccount may do (a `default` one, bound to nothing): in a
+        # namespace it does not watch, only the cluster-scoped classes.
         baseline = can_i_list(
             kubectl, admin_kubeconfig, f"system:serviceaccount:{other}:default", other
         )
-        assert set(in_other) - set(baseline) == {"monitorclasses.driftwarden.io"}
+        if namespaced:
+            assert set(in_other) - set(baseline) == {"monitorclasses.driftwarden.io"}
+        else:
+            assert set(in_other) == set(in_watched)
         for verb, resource in (
             ("escalate", "clusterroles"),
             ("bind", "clusterroles"),
@@ -213,21 +221,25 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
 
         # `helm test`: its Pod runs through the pod runner (`driftwarden db check` reads the
         # results Secret and the migrated schema; `driftwarden --version`).
-        out = helm(control_plane.helm, admin_kubeconfig, home, "test", RELEASE, "-n", system)
+        out = helm(control_plane.helm, admin_kubeconfig, home, "test", release, "-n", system)
         assert "Phase:          Succeeded" in out, out
-        assert "compatible" in pod_runner.log(system, f"{RELEASE}-driftwarden-test", "database")
+        assert "compatible" in pod_runner.log(system, f"{release}-driftwarden-test", "database")
+
+        helm(control_plane.helm, admin_kubeconfig, home, "uninstall", release, "-n", system)
+        rbac = k8s.RbacAuthorizationV1Api(admin_api)
+        names = {r.metadata.name for r in rbac.list_cluster_role().items}
+        assert not any(n.startswith(f"{release}-driftwarden") for n in names)
+        extensions = k8s.ApiextensionsV1Api(admin_api)
+        extensions.read_custom_resource_definition(f"modelmonitors.{GROUP}")  # crds.keep
+        custom.get_cluster_custom_object(GROUP, VERSION, "monitorclasses", klass_name)  # kept
     finally:
         if operator is not None:
             operator.stop()
-    helm(control_plane.helm, admin_kubeconfig, home, "uninstall", RELEASE, "-n", system)
-    rbac = k8s.RbacAuthorizationV1Api(admin_api)
-    names = {r.metadata.name for r in rbac.list_cluster_role().items}
-    assert not any(n.startswith(f"{RELEASE}-driftwarden") for n in names)
-    extensions = k8s.ApiextensionsV1Api(admin_api)
-    extensions.read_custom_resource_definition(f"modelmonitors.{GROUP}")  # kept (crds.keep)
-    custom.delete_cluster_custom_object(GROUP, VERSION, "monitorclasses", CLASS)
-    for name in (system, watched, other):
-        core.delete_namespace(name)
+        # A default class left behind would change which class other tests' monitors get.
+        with contextlib.suppress(ApiException):
+            custom.delete_cluster_custom_object(GROUP, VERSION, "monitorclasses", klass_name)
+        for name in (system, watched, other):
+            core.delete_namespace(name)
 
 
 def _monitor_body() -> dict[str, Any]:
