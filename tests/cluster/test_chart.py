@@ -62,28 +62,37 @@ def _secret(core: k8s.CoreV1Api, namespace: str, name: str, url: str) -> None:
     )
 
 
+def rules_review(admin: k8s.ApiClient, user: str, namespace: str) -> dict[str, set[str]]:
+    """What `user` may do in `namespace`, by resource (`jobs.batch`, `pods`): a
+    SelfSubjectRulesReview made as that user through impersonation, which is what
+    `kubectl auth can-i --list --as USER -n NS` sends (the real authorizer answers)."""
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "spec": {"namespace": namespace},
+    }
+    review = k8s.AuthorizationV1Api(admin).create_self_subject_rules_review(
+        body, _headers={"Impersonate-User": user}
+    )
+    rights: dict[str, set[str]] = {}
+    for rule in review.status.resource_rules:
+        for group in rule.api_groups or [""]:
+            for resource in rule.resources or []:
+                base, _, sub = resource.partition("/")
+                name = f"{base}.{group}" if group else base
+                rights.setdefault(f"{name}/{sub}" if sub else name, set()).update(rule.verbs)
+    return rights
+
+
 def can_i_list(
     kubectl: str, admin_kubeconfig: Path, user: str, namespace: str
 ) -> dict[str, set[str]]:
-    """`kubectl auth can-i --list --as USER -n NS`: resource -> verbs (the real authorizer)."""
+    """`kubectl auth can-i --list --as USER -n NS`: resource -> verbs."""
     out = subprocess.run(
-        [
-            kubectl,
-            "--kubeconfig",
-            str(admin_kubeconfig),
-            "auth",
-            "can-i",
-            "--list",
-            "--as",
-            user,
-            "-n",
-            namespace,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+        [kubectl, "--kubeconfig", str(admin_kubeconfig), "auth", "can-i", "--list",
+         "--as", user, "-n", namespace],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
     rights: dict[str, set[str]] = {}
     for line in out.splitlines()[1:]:
         parts = line.split()
@@ -94,15 +103,32 @@ def can_i_list(
     return rights
 
 
-def can_i(kubectl: str, admin_kubeconfig: Path, user: str, *args: str) -> bool:
-    done = subprocess.run(
-        [kubectl, "--kubeconfig", str(admin_kubeconfig), "auth", "can-i", *args, "--as", user],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def rights_of(
+    admin: k8s.ApiClient, admin_kubeconfig: Path, user: str, ns: str
+) -> dict[str, set[str]]:
+    """The rules review; where kubectl is installed, `kubectl auth can-i --list` must agree."""
+    rights = rules_review(admin, user, ns)
+    kubectl = shutil.which("kubectl")
+    if kubectl is not None:
+        assert can_i_list(kubectl, admin_kubeconfig, user, ns) == rights
+    return rights
+
+
+def can_i(admin: k8s.ApiClient, user: str, verb: str, group: str, resource: str, ns: str) -> bool:
+    """`kubectl auth can-i VERB RESOURCE -n NS --as USER` (a SelfSubjectAccessReview)."""
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {
+            "resourceAttributes": {
+                "namespace": ns, "verb": verb, "group": group, "resource": resource,
+            }
+        },
+    }  # fmt: skip
+    review = k8s.AuthorizationV1Api(admin).create_self_subject_access_review(
+        body, _headers={"Impersonate-User": user}
     )
-    return done.stdout.strip() == "yes"
+    return bool(review.status.allowed)
 
 
 @pytest.mark.parametrize("namespaced", [True, False], ids=["watch-list", "all-namespaces"])
@@ -116,8 +142,6 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
 ) -> None:
     release = "dwchart-ns" if namespaced else "dwchart-all"
     klass_name, operator_sa = f"{release}-default", f"{release}-driftwarden-operator"
-    kubectl = shutil.which("kubectl")
-    assert kubectl is not None, "kubectl is needed for `kubectl auth can-i`"
     core = k8s.CoreV1Api(admin_api)
     custom = k8s.CustomObjectsApi(admin_api)
     suffix = tmp_path.name[-6:].lower().replace("_", "-").strip("-") or "x"
@@ -186,9 +210,9 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
 
         # No more than needed: impersonate the operator's ServiceAccount.
         user = f"system:serviceaccount:{system}:{operator_sa}"
-        in_watched = can_i_list(kubectl, admin_kubeconfig, user, watched)
-        in_other = can_i_list(kubectl, admin_kubeconfig, user, other)
-        in_system = can_i_list(kubectl, admin_kubeconfig, user, system)
+        in_watched = rights_of(admin_api, admin_kubeconfig, user, watched)
+        in_other = rights_of(admin_api, admin_kubeconfig, user, other)
+        in_system = rights_of(admin_api, admin_kubeconfig, user, system)
         for rights in (in_watched, in_other, in_system):
             assert "secrets" not in rights, rights
             assert not any("*" in verbs for verbs in rights.values()), rights
@@ -200,24 +224,27 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
         assert "leases.coordination.k8s.io" not in in_other
         # Beyond what any ServiceAccount may do (a `default` one, bound to nothing): in a
         # namespace it does not watch, only the cluster-scoped classes.
-        baseline = can_i_list(
-            kubectl, admin_kubeconfig, f"system:serviceaccount:{other}:default", other
+        baseline = rights_of(
+            admin_api, admin_kubeconfig, f"system:serviceaccount:{other}:default", other
         )
         if namespaced:
             assert set(in_other) - set(baseline) == {"monitorclasses.driftwarden.io"}
         else:
             assert set(in_other) == set(in_watched)
-        for verb, resource in (
-            ("escalate", "clusterroles"),
-            ("bind", "clusterroles"),
-            ("impersonate", "serviceaccounts"),
-            ("get", "secrets"),
+        for verb, group, resource in (
+            ("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+            ("bind", "rbac.authorization.k8s.io", "clusterroles"),
+            ("impersonate", "", "serviceaccounts"),
+            ("get", "", "secrets"),
+            ("list", "", "secrets"),
         ):
             for namespace in (watched, other, system):
-                assert not can_i(kubectl, admin_kubeconfig, user, verb, resource, "-n", namespace)
+                assert not can_i(admin_api, user, verb, group, resource, namespace)
+        # The check itself answers yes where the chart grants.
+        assert can_i(admin_api, user, "create", "batch", "jobs", watched)
         # The detector ServiceAccount has nothing beyond discovery.
         detector = f"system:serviceaccount:{watched}:driftwarden-detector"
-        assert can_i_list(kubectl, admin_kubeconfig, detector, watched) == baseline
+        assert rights_of(admin_api, admin_kubeconfig, detector, watched) == baseline
 
         # `helm test`: its Pod runs through the pod runner (`driftwarden db check` reads the
         # results Secret and the migrated schema; `driftwarden --version`).

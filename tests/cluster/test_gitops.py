@@ -176,11 +176,16 @@ def test_the_paths_exist_and_the_chart_renders_with_their_values(
 def test_the_synced_monitors_apply(admin_api: k8s.ApiClient, gitops_crds: None) -> None:
     """What Argo CD / Flux build from examples/gitops/monitors (kustomize) applies cleanly."""
     kubectl = shutil.which("kubectl")
-    assert kubectl is not None, "kubectl (with kustomize built in) is needed"
-    built = subprocess.run(
-        [kubectl, "kustomize", str(GITOPS / "monitors")],
-        capture_output=True, text=True, timeout=60, check=True,
-    ).stdout  # fmt: skip
+    folder = GITOPS / "monitors"
+    if kubectl is not None:
+        built = subprocess.run(
+            [kubectl, "kustomize", str(folder)],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+    else:  # the file only lists resources: what kustomize would build is their concatenation
+        kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+        assert set(kustomization) == {"apiVersion", "kind", "resources"}, kustomization
+        built = "\n---\n".join((folder / r).read_text() for r in kustomization["resources"])
     docs = [d for d in yaml.safe_load_all(built) if d]
     assert {d["kind"] for d in docs} >= {"ModelMonitor", "RetrainPolicy", "MonitorClass"}
     for doc in docs:
