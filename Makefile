@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install lint format typecheck imports test unit demo bench crds golden clean
+.PHONY: all install lint format typecheck imports test unit demo demo-down demo-local bench crds golden clean
 
 all: test
 
@@ -42,15 +42,26 @@ test: lint
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-# The main job: detect drift between two windows of the bundled example data.
+# The real product on real data (US census employment, Massachusetts): a cluster (the
+# current kubeconfig's with DEMO_IMAGE and DEMO_DATABASE_URL, else the local test control
+# plane), Postgres, `helm install`, the operator, a monitor run. `make demo-down` stops it all.
 demo: $(STAMP)
-	$(BIN)/python examples/make_sample_data.py examples/data
-	$(BIN)/driftwarden detect --baseline examples/data/baseline.parquet \
-		--current examples/data/current.parquet --config examples/detect-config.yaml
+	bash tests/install-postgres.sh
+	$(BIN)/python examples/demo/demo.py up
+
+demo-down: $(STAMP)
+	$(BIN)/python examples/demo/demo.py down
+
+# The same data without a cluster: `driftwarden detect` on 2015 against 2018.
+demo-local: $(STAMP)
+	$(BIN)/python examples/demo/census.py files examples/data
+	$(BIN)/driftwarden detect --baseline examples/data/census-2015.parquet \
+		--current examples/data/census-2018.parquet --config examples/demo/census-detect.yaml
 
 # CRDs and the API reference page from the pydantic models (the one generator).
 crds: $(STAMP)
 	$(BIN)/python -m driftwarden.operator.api.generate
+	$(BIN)/python -m driftwarden.operator.k8s.chartrules
 
 # Re-render the golden manifests of the planner tests after an intended change (review the diff).
 golden: $(STAMP)

@@ -1,4 +1,4 @@
-"""The one generator of `crds/*.yaml` and `docs/reference.md`.
+"""The one generator of `crds/*.yaml`, the Helm chart's copies of them and `docs/reference.md`.
 
     python -m driftwarden.operator.api.generate            # write the files
     python -m driftwarden.operator.api.generate --check    # exit 1 when a committed copy is stale
@@ -43,6 +43,37 @@ def to_yaml(document: Any) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
 
 
+CHART_CRDS = "charts/driftwarden/templates/crds"
+"""Where the chart's CRD templates go: templates, not the chart's `crds/` folder, so that
+`helm upgrade` updates them (behind `crds.enabled`, kept on uninstall with `crds.keep`)."""
+
+
+def chart_template(crd: dict[str, Any]) -> str:
+    """A CRD as a Helm template: rendered only with `crds.enabled`, annotated
+    `helm.sh/resource-policy: keep` with `crds.keep`, labelled with the chart's labels."""
+    text = to_yaml(crd)
+    # Go templates would read `{{` in a description as an action: print it literally.
+    text = text.replace("{{", '{{ "{{" }}')
+    name = crd["metadata"]["name"]
+    anchor = f"metadata:\n  name: {name}\n"
+    if anchor not in text:
+        raise ValueError(f"{name}: metadata does not start with the name")
+    text = text.replace(
+        anchor,
+        anchor + "  {{- if .Values.crds.keep }}\n"
+        "  annotations:\n"
+        "    helm.sh/resource-policy: keep\n"
+        "  {{- end }}\n",
+        1,
+    )
+    return (
+        HEADER.replace("Do not edit by hand.", "Do not edit by hand (copy of crds/).")
+        + "{{- if .Values.crds.enabled }}\n"
+        + text
+        + "{{- end }}\n"
+    )
+
+
 def render_all() -> dict[str, str]:
     """Every generated file: path relative to the repository root -> content."""
     crds = [custom_resource_definition(resource) for resource in RESOURCES]
@@ -50,6 +81,8 @@ def render_all() -> dict[str, str]:
         f"crds/{resource.crd_name}.yaml": HEADER + to_yaml(crd)
         for resource, crd in zip(RESOURCES, crds, strict=True)
     }
+    for resource, crd in zip(RESOURCES, crds, strict=True):
+        files[f"{CHART_CRDS}/{resource.crd_name}.yaml"] = chart_template(crd)
     files["docs/reference.md"] = render_reference(crds)
     return files
 
