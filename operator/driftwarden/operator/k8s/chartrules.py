@@ -49,7 +49,17 @@ LEASE: Final = ("coordination.k8s.io", "leases")
 #: admission plugin (on in OpenShift and hardened clusters) allows only to a user who may
 #: update the owner's `finalizers` subresource.
 ADMISSION_RULES: Final[list[dict[str, Any]]] = [
-    {"apiGroups": [GROUP], "resources": ["modelmonitors/finalizers"], "verbs": ["update"]},
+    {
+        "apiGroups": [GROUP],
+        # monitors own CronJobs, ConfigMaps and Jobs; policies their RetrainRuns; runs
+        # their training Jobs
+        "resources": [
+            "modelmonitors/finalizers",
+            "retrainpolicies/finalizers",
+            "retrainruns/finalizers",
+        ],
+        "verbs": ["update"],
+    },
 ]
 
 HEADER = (
