@@ -87,7 +87,9 @@ def build_registry(
                 sync_silences(silences, dict(body), type)
             return
         key = ("monitor", str(body.metadata.namespace), str(body.metadata.name))
-        guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
+        version = str(body.metadata.get("resourceVersion"))
+        if not op.own_writes.is_own(key[1], key[2], version):  # else: our own status write
+            guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
         if silences is not None:  # after the reconcile, which never waits on Alertmanager
             sync_silences(silences, dict(body), type)
 
