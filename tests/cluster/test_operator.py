@@ -751,8 +751,14 @@ def test_a_job_that_ends_while_the_operator_is_down_is_ingested_once_after_a_res
     done = _await(admin_api, namespace, "restarted", lambda o: bool(_last_run(o)), operator)
     assert _condition(done, "LastRunSucceeded")["status"] == "True", done["status"]
     assert done["status"]["lastRunNowRequest"] == "once"
-    (job,) = batch.list_namespaced_job(namespace, label_selector=selector).items
-    assert job.metadata.annotations["driftwarden.io/ingested-uid"] == job.metadata.uid
+
+    def ingested() -> Any:
+        (job,) = batch.list_namespaced_job(namespace, label_selector=selector).items
+        marked = (job.metadata.annotations or {}).get("driftwarden.io/ingested-uid")
+        return job if marked == job.metadata.uid else None
+
+    # The Job is marked just after the status is written: poll, do not race it.
+    job = wait_for(ingested, 30, "the ended Job was never marked as ingested")
     assert _run_rows(secrets_in["results_dsn"], job.metadata.name)[0] == 1
     # A second restart finds nothing new: no second Job, no new Events of the run.
     events = len(_events(admin_api, namespace, "restarted"))

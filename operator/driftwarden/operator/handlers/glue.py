@@ -9,6 +9,7 @@ overwrite); Events come from the planner's transitions only.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,10 +73,59 @@ STATUS_ATTEMPTS: Final = 5
 _IMMUTABLE_KINDS: Final = frozenset({"ConfigMap", "Job"})
 
 
+class ClassCache:
+    """The MonitorClasses, listed once and kept until a MonitorClass watch event says they
+    changed: every monitor's reconcile needs them, and listing them each time was a third of
+    the API requests a fleet's first reconcile made (benchmarks/bench_fleet.py)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._classes: list[MonitorClass] | None = None
+
+    def get(self, cluster: Cluster) -> list[MonitorClass]:
+        with self._lock:
+            if self._classes is None:
+                self._classes = _list_classes(cluster)
+            return list(self._classes)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._classes = None
+
+
+class OwnWrites:
+    """The resourceVersion each monitor got from our last status write. The watch event of
+    that version shows an object whose only change is what we planned and wrote, so
+    reconciling it again would plan the same thing: the handler skips it. Any other change
+    (spec, labels, someone else's write) has another version and is reconciled."""
+
+    LIMIT: Final = 100_000  # entries; beyond it the oldest go (a skipped skip costs one plan)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: dict[tuple[str, str], str] = {}
+
+    def wrote(self, namespace: str, name: str, resource_version: str) -> None:
+        with self._lock:
+            if len(self._versions) >= self.LIMIT:
+                self._versions.pop(next(iter(self._versions)))
+            self._versions[(namespace, name)] = resource_version
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._versions.pop((namespace, name), None)
+
+    def is_own(self, namespace: str, name: str, resource_version: str) -> bool:
+        with self._lock:
+            return self._versions.get((namespace, name)) == resource_version
+
+
 @dataclass(frozen=True)
 class Operator:
     """What every handler needs: the adapters, the planners' settings and, when configured,
-    the results database (read only to recover a run whose termination message was lost)."""
+    the results database (read only to recover a run whose termination message was lost),
+    and the operator's memory of what it listed and wrote (caches only: a restart loses
+    nothing but their savings)."""
 
     cluster: Cluster
     settings: PlannerSettings
@@ -83,6 +133,8 @@ class Operator:
     after_ingest: list[Callable[[str, str, RunSummary], None]] = field(default_factory=list)
     """Called with (namespace, monitor, summary) once a run is recorded (retraining)."""
     metrics: FleetView | None = None  # the metrics' view of the monitors (--metrics-port)
+    classes: ClassCache = field(default_factory=ClassCache)
+    own_writes: OwnWrites = field(default_factory=OwnWrites)
 
 
 def _now() -> datetime:
@@ -104,25 +156,32 @@ def write_status(op: Operator, obj: Mapping[str, Any], plan: StatusPlan) -> bool
     if not plan.changed:
         return True
     metadata = _meta(obj)
+    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
     try:
-        op.cluster.merge_patch(
+        written = op.cluster.merge_patch(
             MODEL_MONITOR,
-            metadata.get("namespace"),
-            str(metadata.get("name")),
+            namespace,
+            name,
             {"status": _status_body(plan)},
             subresource="status",
             resource_version=str(metadata.get("resourceVersion")),
         )
     except (ConflictError, NotFoundError):
+        # Re-planned at the next event, which may be one of our own writes (the ingest
+        # wrote meanwhile): that one must not be skipped.
+        op.own_writes.forget(namespace, name)
         return False
+    version = _meta(written).get("resourceVersion")
+    if version:
+        op.own_writes.wrote(namespace, name, str(version))
     for event in plan.events:
         op.cluster.post_event(obj, str(event.type), event.reason, event.message)
     return True
 
 
-def _list_classes(op: Operator) -> list[MonitorClass]:
+def _list_classes(cluster: Cluster) -> list[MonitorClass]:
     classes = []
-    for item in op.cluster.list(MONITOR_CLASS):
+    for item in cluster.list(MONITOR_CLASS):
         try:
             classes.append(MonitorClass.model_validate(item))
         except ValidationError:
@@ -157,7 +216,7 @@ def reconcile_monitor(op: Operator, body: Mapping[str, Any]) -> None:
         return  # garbage collection removes the children
     observe_monitor(op, body)
     now = _now()
-    plan = plan_monitor(body, _list_classes(op), op.settings, now)
+    plan = plan_monitor(body, op.classes.get(op.cluster), op.settings, now)
     monitor = plan.monitor
     status = plan.status
     failure: ApiError | None = None
@@ -204,6 +263,7 @@ def _apply_plan(
 
 def reconcile_all_monitors(op: Operator, namespaces: tuple[str, ...]) -> None:
     """A MonitorClass changed: every monitor may choose differently now."""
+    op.classes.invalidate()
     for namespace in namespaces or (None,):
         for item in op.cluster.list(MODEL_MONITOR, namespace):
             try:

@@ -25,6 +25,7 @@ from driftwarden.operator.reconcile.apply import ANNOTATION_DESIRED_HASH
 from driftwarden.operator.reconcile.ingest import stuck_pod
 
 from . import glue
+from .observe import observe_monitor
 from .retrain import Retraining
 from .retrain_registration import register_retraining, retry_policy
 from .retry import Key, RetryQueue
@@ -100,7 +101,12 @@ def build_registry(
                 sync_silences(silences, dict(body), type)
             return
         key = ("monitor", str(body.metadata.namespace), str(body.metadata.name))
-        guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
+        version = str(body.metadata.get("resourceVersion"))
+        if op.own_writes.is_own(key[1], key[2], version):
+            # Our own status write: nothing to plan, but the metrics show the new status.
+            observe_monitor(op, dict(body))
+        else:
+            guarded(key, lambda: glue.reconcile_monitor(op, dict(body)))
         if silences is not None:  # after the reconcile, which never waits on Alertmanager
             sync_silences(silences, dict(body), type)
 
