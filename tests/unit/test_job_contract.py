@@ -186,3 +186,41 @@ def test_a_stored_profile_name_is_one_a_monitor_can_reference(name: str) -> None
     with pytest.raises(argparse.ArgumentTypeError, match="invalid profile name"):
         profile_name(name)
     assert profile_name("credit-2026.q1") == "credit-2026.q1"
+
+
+def test_only_the_deciding_metrics_make_the_summarys_performance_severe() -> None:
+    """The report's performance verdict comes from the tested metrics; a big relative change
+    of calibration error (reported, not tested) must not make the operator's
+    PerformanceDegraded critical while the report says none (the census demo did)."""
+    from dataclasses import replace
+
+    from driftwarden.detectors.report import SectionReport
+
+    changes = [
+        {"metric": "roc_auc", "baseline": 0.80, "current": 0.79, "severity": "none"},
+        {"metric": "ece", "baseline": 0.0063, "current": 0.0129, "severity": "critical",
+         "higher_is_better": False},
+    ]  # fmt: skip
+    section = SectionReport(
+        Severity.NONE,
+        "no performance drop",
+        0.0,
+        {"changes": changes, "deciding_metrics": ["roc_auc"]},
+    )
+    report = replace(
+        _report([_feature("a", Severity.NONE, 0.5)]), sections={"performance": section}
+    )
+    summary = evaluated_summary(
+        report,
+        run_id="r",
+        model_version="1",
+        scheduled_at=T0,
+        started_at=T0,
+        finished_at=T0,
+        labelled=None,
+    )
+    severities = {m.metric: m.severity for m in summary.performance}
+    assert severities == {"roc_auc": Severity.NONE, "ece": Severity.NONE}
+    headline = summary.headline_performance()
+    assert headline is not None
+    assert headline.severity is Severity.NONE

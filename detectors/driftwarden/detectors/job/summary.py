@@ -55,6 +55,11 @@ def performance_changes(report: Report) -> list[MetricChange]:
     if section is None:
         return []
     changes = section.data.get("changes")
+    # Only the metrics that decide the section may raise an alarm (`sections`: F1, PR-AUC,
+    # Brier and calibration error are reported, not tested); the others say `none` here, so
+    # the operator's PerformanceDegraded agrees with the report's performance verdict.
+    deciding = section.data.get("deciding_metrics")
+    alarming = set(deciding) if isinstance(deciding, list) else None
     out: list[MetricChange] = []
     for change in changes if isinstance(changes, list) else []:
         baseline, current = change.get("baseline"), change.get("current")
@@ -69,7 +74,11 @@ def performance_changes(report: Report) -> list[MetricChange]:
                 baseline=float(baseline),
                 current=float(current),
                 drop=float(drop),
-                severity=Severity(str(change.get("severity", "none"))),
+                severity=(
+                    Severity(str(change.get("severity", "none")))
+                    if alarming is None or change.get("metric") in alarming
+                    else Severity.NONE
+                ),
             )
         )
     out.sort(key=lambda m: (-m.severity.rank, -m.drop, m.metric))
