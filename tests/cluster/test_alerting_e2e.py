@@ -73,9 +73,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "charts" / "driftwarden" / "files" / "alert-rules.yaml"
 EXAMPLE = ROOT / "examples" / "alertmanager.yaml"
 DASHBOARD = ROOT / "charts" / "driftwarden" / "files" / "dashboard.json"
-#: Dashboard panels the test cannot fill: the retrain counters are fed by the retraining
-#: handlers, which this operator build does not run yet (the rule has its promtool test).
-PANELS_WITHOUT_DATA = {"Retraining decisions"}
+#: Dashboard panels the test cannot fill (none: a manual RetrainPolicy governs the monitor,
+#: so its decisions fill "Retraining decisions").
+PANELS_WITHOUT_DATA: set[str] = set()
 ALERT_TIMEOUT = 90.0
 
 
@@ -240,6 +240,10 @@ def _drift_then_resolve(
         60,
     )
     poll(prom.targets_up, 60, lambda: f"Prometheus cannot scrape the operator:\n{operator.tail()}")
+    # A policy that asks a person before retraining: its decision is counted, nothing trains.
+    k8s.CustomObjectsApi(api).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "retrainpolicies", _manual_policy("credit")
+    )
 
     # A drifted window: the verdict reaches the pager (and the operator's copy).
     _run_now(api, namespace, "credit", "drifted")
@@ -355,6 +359,30 @@ def _drift_then_resolve(
 
     # Every panel of the shipped dashboard has data in this Prometheus, over the test.
     assert panels_without_data(prom, namespace, "credit", began) == PANELS_WITHOUT_DATA
+
+
+def _manual_policy(monitor: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "RetrainPolicy",
+        "metadata": {"name": monitor},
+        "spec": {
+            "monitorRef": {"name": monitor},
+            "triggers": [{"severity": "warning"}],
+            "cooldown": "1h",
+            "approval": "manual",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "containers": [{"name": "train", "image": "registry.example/t:1"}],
+                            "restartPolicy": "Never",
+                        }
+                    }
+                }
+            },
+        },
+    }
 
 
 def panels_without_data(prom: Prometheus, namespace: str, monitor: str, since: float) -> set[str]:

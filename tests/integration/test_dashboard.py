@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from gotools import go_tool
 
+from driftwarden.operator.metrics.collector import METRICS
+
 DASHBOARD = (
     Path(__file__).resolve().parents[2] / "charts" / "driftwarden" / "files" / "dashboard.json"
 )
@@ -83,24 +85,4 @@ def test_queries_use_only_driftwarden_series_and_the_panel_variables() -> None:
 
 
 # The series the operator's /metrics exports (docs/metrics.md); the dashboard may not read others.
-_EXPORTED = {
-    "driftwarden_monitor_severity",
-    "driftwarden_monitor_severity_state",
-    "driftwarden_monitor_health_score",
-    "driftwarden_monitor_drifted_features",
-    "driftwarden_monitor_features",
-    "driftwarden_monitor_last_success_timestamp_seconds",
-    "driftwarden_monitor_last_run_duration_seconds",
-    "driftwarden_monitor_runs_total",
-    "driftwarden_monitor_last_run_outcome",
-    "driftwarden_monitor_schedule_interval_seconds",
-    "driftwarden_feature_statistic",
-    "driftwarden_feature_p_value",
-    "driftwarden_feature_threshold",
-    "driftwarden_feature_drift",
-    "driftwarden_performance_metric",
-    "driftwarden_retrain_decisions_total",
-    "driftwarden_operator_reconcile_errors_total",
-    "driftwarden_operator_watch_restarts_total",
-    "driftwarden_operator_queue_depth",
-}
+_EXPORTED = set(METRICS)
