@@ -840,3 +840,14 @@ def test_the_job_resolves_features_against_a_stored_profile_the_same_way() -> No
     features = {f.name: str(f.kind) for f in resolve_features(spec, current, stored=stored)}
     assert features == {"x": "numeric", "r": "categorical"}
     assert {f.name for f in resolve_features(spec, current)} == {"r"}  # unguided: x is an id
+
+
+def test_a_usage_error_never_shows_a_password_it_quotes(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql://u:hunter2@127.0.0.1:5432/dw"
+    code, out, err = run(
+        ["profile", "--input", "b.parquet", "--store", "b", "--databse-url", url], capsys
+    )
+    assert code == 2
+    assert "hunter2" not in out + err
+    assert "--databse-url" in err
+    assert "postgresql://u:***@127.0.0.1:5432/dw" in err

@@ -86,9 +86,13 @@ class _Parser(argparse.ArgumentParser):
     Subcommands' parsers are of this class too (`add_subparsers` uses the parent's type)."""
 
     def error(self, message: str) -> NoReturn:
+        # The message quotes what was typed: a misspelt --database-url option quotes its
+        # URL, password and all. (Imported here: only an error pays for SQLAlchemy.)
+        from driftwarden.detectors.redaction import redact
+
         self.exit(
             int(ExitCode.INVALID_INPUT),
-            f"{self.prog}: error: {message} (see `{self.prog} --help`)\n",
+            f"{self.prog}: error: {redact(message)} (see `{self.prog} --help`)\n",
         )
 
 
