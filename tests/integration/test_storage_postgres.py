@@ -17,7 +17,7 @@ from storage_samples import T0, alert, counts, drift_rows, performance_rows, run
 from driftwarden.detectors.distributions import categorical_overlay
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.storage import (
-    DatabaseUnreachableError,
+    DatabaseAuthenticationError,
     DistributionRow,
     DriftResultRow,
     RetentionPolicy,
@@ -296,7 +296,7 @@ def test_cli_masks_the_password_everywhere(
 
     wrong = "not-the-" + secret
     monkeypatch.setenv("DRIFTWARDEN_DATABASE_URL", postgres_server.url("history", password=wrong))
-    assert _cli(["db", "check"]) == 3  # unreachable for now: exit 3 (transient)
+    assert _cli(["db", "check"]) == 2  # refused credentials: exit 2 (a retry will not help)
     err = capsys.readouterr().err
     assert "password authentication failed" in err
     assert wrong not in err
@@ -320,7 +320,7 @@ def test_cli_masks_the_password_everywhere(
 def test_unreachable_database_error_hides_credentials(postgres_server: PostgresServer) -> None:
     wrong = "Sup3r-Secret-" + postgres_server.password
     engine = create_engine(postgres_server.url("history", password=wrong))
-    with pytest.raises(DatabaseUnreachableError) as failed:
+    with pytest.raises(DatabaseAuthenticationError) as failed:
         check_schema_compatible(engine)
     assert wrong not in str(failed.value)
     assert "***" in str(failed.value)

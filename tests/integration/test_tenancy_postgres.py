@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.storage import (
+    DatabaseAuthenticationError,
     DatabasePermissionError,
-    DatabaseUnreachableError,
     DriftResultRow,
     PerformanceRow,
     RunOutcome,
@@ -120,7 +120,7 @@ def test_granting_again_rotates_the_password_and_revoking_drops_the_role(
     assert first.password != second.password
     assert first.password not in repr(first)
     old = create_engine(first.url(make_url(history_url)))
-    with pytest.raises(DatabaseUnreachableError, match="authentication failed"):
+    with pytest.raises(DatabaseAuthenticationError, match="authentication failed"):
         check_schema_compatible(old)
     old.dispose()
     new = create_engine(second.url(make_url(history_url)))

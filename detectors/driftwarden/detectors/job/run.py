@@ -87,6 +87,7 @@ from driftwarden.detectors.sources import (
     TimeWindow,
 )
 from driftwarden.detectors.storage import (
+    DatabaseAuthenticationError,
     DatabasePermissionError,
     ReferenceProfile,
     RunRecord,
@@ -367,7 +368,8 @@ def failure_reason(error: BaseException) -> FailureReason:
             return FailureReason.TIMEOUT
         case SourceUnreachableError():
             return FailureReason.SOURCE_UNREACHABLE
-        case DatabasePermissionError():  # the namespace's role may not write these rows
+        case DatabasePermissionError() | DatabaseAuthenticationError():
+            # the results database refused the login, or the namespace's role these rows
             return FailureReason.AUTHENTICATION_FAILED
         case StorageError():
             return FailureReason.RESULTS_DATABASE_UNAVAILABLE

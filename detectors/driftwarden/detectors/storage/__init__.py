@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from driftwarden.detectors.storage.database import (
+        DatabaseAuthenticationError,
         DatabaseConfigError,
         DatabaseOperationError,
         DatabasePermissionError,
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 # take about a second to import, and `driftwarden db --help` or a `detect` that stores
 # nothing should not pay for them.
 _MODULES = {
+    "DatabaseAuthenticationError": "database",
     "DatabaseConfigError": "database",
     "DatabaseOperationError": "database",
     "DatabasePermissionError": "database",
@@ -133,6 +135,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AlertRow",
     "AlertState",
+    "DatabaseAuthenticationError",
     "DatabaseConfigError",
     "DatabaseOperationError",
     "DatabasePermissionError",

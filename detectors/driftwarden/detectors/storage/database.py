@@ -16,6 +16,7 @@ leaves the database as it was (`storage.migrate`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +31,17 @@ from driftwarden.detectors.errors import DriftwardenError, InputError, Transient
 from driftwarden.detectors.redaction import INVALID_URL, describe_error, mask_url, parse_url, redact
 
 ENV_URL = "DRIFTWARDEN_DATABASE_URL"
+#: libpq's messages for a login the server refuses for good (libpq gives no SQLSTATE then).
+_REFUSED_LOGIN = re.compile(
+    r"password authentication failed|role \"[^\"]*\" does not exist|"
+    r"database \"[^\"]*\" does not exist|no pg_hba\.conf entry|"
+    r"permission denied for database|not permitted to log in"
+)
 #: SQLSTATE of "permission denied" and of a row refused by a row-level security policy.
 INSUFFICIENT_PRIVILEGE = "42501"
 ENV_SQLITE_PATH = "DRIFTWARDEN_SQLITE_PATH"
 __all__ = [
+    "DatabaseAuthenticationError",
     "DatabaseConfigError",
     "DatabaseOperationError",
     "DatabasePermissionError",
@@ -73,6 +81,11 @@ class DatabaseUnreachableError(StorageError, TransientError):
 class DatabasePermissionError(StorageError, InputError):
     """The role may not do this (SQLSTATE 42501: a missing grant, or a row another
     namespace's policy keeps): retrying with the same credentials will not help."""
+
+
+class DatabaseAuthenticationError(StorageError, InputError):
+    """The server refused these credentials or this database (a wrong password, an unknown
+    role or database, no pg_hba.conf entry): retrying will not help, the URL must change."""
 
 
 class DatabaseOperationError(StorageError, TransientError):
@@ -223,6 +236,11 @@ def connection(engine: Engine) -> Iterator[Connection]:
     try:
         conn = engine.connect()
     except exc.DBAPIError as error:
+        if _REFUSED_LOGIN.search(str(error.orig)):
+            raise DatabaseAuthenticationError(
+                f"{mask_url(engine.url)} refused the connection: "
+                f"{describe_error(error, engine.url)}"
+            ) from None
         raise DatabaseUnreachableError(
             f"cannot connect to {mask_url(engine.url)}: {describe_error(error, engine.url)}"
         ) from None
