@@ -302,8 +302,9 @@ def merge_numeric(a: NumericProfile, b: NumericProfile, max_points: int) -> Nume
     weights: F64 | None
     size = a.values.shape[0] + b.values.shape[0]
     if a.weights is None and b.weights is None and size <= max_points:
-        values = np.concatenate((a.values, b.values))
-        values.sort()
+        # Both runs are sorted: a linear merge, not a sort of their concatenation (which
+        # took 0.1 s per column at 1M values, and grew with every chunk of a window).
+        values = _merge_sorted(a.values, b.values)
         weights = None
     else:
         # Merge and compress in one pass: no temporary of the merged size.
@@ -356,6 +357,33 @@ def merge_windows(a: WindowProfile, b: WindowProfile) -> WindowProfile:
         sample = sample.iloc[keep].reset_index(drop=True)
         keys = keys[keep]
     return WindowProfile(a.rows + b.rows, columns, sample, keys, max_points)
+
+
+@numba.njit(cache=True, nogil=True)
+def _merge_sorted(a: F64, b: F64) -> F64:  # pragma: no cover - compiled
+    """The sorted union of two sorted arrays (ties: `a`'s first)."""
+    na, nb = a.shape[0], b.shape[0]
+    out = np.empty(na + nb)
+    i = 0
+    j = 0
+    k = 0
+    while i < na and j < nb:
+        if b[j] < a[i]:
+            out[k] = b[j]
+            j += 1
+        else:
+            out[k] = a[i]
+            i += 1
+        k += 1
+    while i < na:
+        out[k] = a[i]
+        i += 1
+        k += 1
+    while j < nb:
+        out[k] = b[j]
+        j += 1
+        k += 1
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
