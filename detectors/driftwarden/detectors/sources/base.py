@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources.errors import EmptyWindowError, InvalidNameError
+
+if TYPE_CHECKING:
+    from driftwarden.detectors.profile import Chunk
 
 DEFAULT_CHUNK_ROWS = SOURCE_CHUNK_ROWS
 
@@ -116,6 +119,14 @@ class Source(ABC):
         """Yield non-empty frames of at most `chunk_rows` rows with exactly `columns`,
         for rows whose timestamp is in [window.start, window.end). Validates names and
         types before reading anything."""
+
+    def iter_profile_chunks(
+        self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
+    ) -> Iterator[Chunk]:
+        """The chunks of `iter_chunks` for profiling: as Arrow (`profile.ArrowChunk`, whose
+        numeric and text columns are profiled without a pandas frame) where the reader
+        reads Arrow, else the same frames. The same rows, the same chunk boundaries."""
+        yield from self.iter_chunks(window, columns, chunk_rows=chunk_rows)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; nothing to do by default."""
