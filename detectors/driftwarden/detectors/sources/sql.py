@@ -38,6 +38,7 @@ from driftwarden.detectors.sources.base import (
     FilterValue,
     Source,
     TimeWindow,
+    prefetched,
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (
@@ -251,13 +252,16 @@ class SqlSource(Source):
     def iter_profile_chunks(
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
     ) -> Iterator[Chunk]:
-        """The Arrow reader's chunks as Arrow, for the profiles (no pandas frame)."""
+        """The Arrow reader's chunks as Arrow, for the profiles (no pandas frame), read in
+        a thread one chunk ahead of the profiling (`base.prefetched`)."""
         size = chunk_rows or self.chunk_rows
         if size < 1:
             raise ValueError(f"chunk_rows must be positive, got {size}")
         if self.reader == "arrow" and self._engine.dialect.name == "postgresql":
             names = list(dict.fromkeys(columns))
-            for table in self._arrow_chunks(window, names, size):
+            # Names and types are checked here, before the reading thread starts.
+            self._query(window, names)
+            for table in prefetched(self._arrow_chunks(window, names, size)):
                 yield ArrowChunk.of(table)
             return
         yield from self.iter_chunks(window, columns, chunk_rows=size)
