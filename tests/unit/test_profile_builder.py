@@ -133,3 +133,20 @@ def test_builder_mixes_frames_and_arrow_chunks() -> None:
     for index, (table, frame) in enumerate(zip(tables, frames, strict=True)):
         builder.add(frame if index % 2 else ArrowChunk.of(table))
     _same(builder.profile(), _folded(frames, row_sample_size=80, max_points=1 << 20))
+
+
+def test_builder_without_row_sample_columns() -> None:
+    """Arrow converts a column-less table to no rows; the sample still has its rows."""
+    rng = np.random.default_rng(11)
+    tables = [_table(rng, n, nulls=False) for n in (40, 25)]
+    frames = [table.to_pandas() for table in tables]
+    builder = WindowProfiler({"f": "numeric"}, row_sample_size=30, seed=3)
+    for table in tables:
+        builder.add(ArrowChunk.of(table))
+    folded = merge_windows(
+        window_profile(frames[0], {"f": "numeric"}, row_sample_size=30, seed=3),
+        window_profile(frames[1], {"f": "numeric"}, row_sample_size=30, seed=4),
+    )
+    ours = builder.profile()
+    assert ours.row_sample.shape == folded.row_sample.shape == (30, 0)
+    assert np.array_equal(ours.row_sample_keys, folded.row_sample_keys)

@@ -15,6 +15,12 @@ that folded into one `__other__` bucket), missing.
 Per window: a uniform random sample of whole rows (bottom-k by a random key, so it merges
 exactly) for what needs rows: performance with labels and concept drift.
 
+A window read in chunks is built by `WindowProfiler`: the profile that folding
+`window_profile` of each chunk with `merge_windows` gives, value for value, with the work
+done once where the fold repeated it (sorted runs merged at the end, the row sample chosen
+on its keys before any row is copied), and Arrow chunks (`ArrowChunk`) profiled from their
+buffers (docs/storage.md, "Reading a window into the profiles").
+
 Serialised as a NumPy `.npz` archive with a JSON header. Loading (`loads`, `load_profile`)
 never unpickles and never calls `np.load`: each member's npy header is read and its size
 checked against the counts the JSON header declares before anything is decompressed, and
@@ -199,7 +205,9 @@ def _numeric_from_floats(arr: F64, type_errors: int, max_points: int) -> Numeric
     """The profile of a chunk's values as float64, NaN missing."""
     if arr.ndim != 1:
         raise ValueError(f"a column must be one-dimensional, got shape {arr.shape}")
-    present_values, infinite = _finite_sorted(np.ascontiguousarray(arr, dtype=np.float64))
+    # One argument type for the kernel (C-contiguous, writable), so the image's warmed numba
+    # cache (numba_cache.warm) serves frames and Arrow buffers (read-only views) alike.
+    present_values, infinite = _finite_sorted(np.require(arr, np.float64, ["C", "W"]))
     if infinite:
         raise ColumnValueError(
             f"holds {infinite} infinite value(s) (inf or -inf, or "
@@ -550,6 +558,8 @@ class WindowProfiler:
         origin[survivors] = self._stored + np.searchsorted(taken, origin[survivors] - self._stored)
         if isinstance(chunk, pd.DataFrame):
             frame = chunk.iloc[rows][self.sample_columns].reset_index(drop=True)
+        elif not self.sample_columns:  # Arrow's column-less table converts to no rows
+            frame = pd.DataFrame(index=pd.RangeIndex(rows.shape[0]))
         else:
             frame = chunk.to_frame(chunk.table.select(self.sample_columns), rows)
             frame = frame.reset_index(drop=True)

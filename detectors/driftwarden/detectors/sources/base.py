@@ -1,8 +1,9 @@
 """The source interface: read a time window of some columns, in chunks or whole.
 
 Both implementations (SQL, files) yield pandas DataFrames per chunk, so memory is bounded by
-the chunk size; `read` concatenates them for callers that want the whole window, and
-attaches each column's kind (declared, else inferred from the dtype).
+the chunk size (`iter_profile_chunks` yields the same chunks as Arrow, for the profiles);
+`read` concatenates them for callers that want the whole window, and attaches each column's
+kind (declared, else inferred from the dtype).
 """
 
 from __future__ import annotations
