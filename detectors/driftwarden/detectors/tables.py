@@ -268,7 +268,7 @@ def _convert_text_frame(frame: pd.DataFrame, types: Mapping[str, ColumnType]) ->
     out = {}
     for name in frame.columns:
         out[name] = _convert_text(frame[name], types.get(str(name), ColumnType.TEXT))
-    return pd.DataFrame(out, index=frame.index, copy=False)
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _convert_text(series: pd.Series, kind: ColumnType) -> pd.Series:
@@ -305,9 +305,7 @@ def _from_arrow(path: Path, batch: pa.RecordBatch, types: Mapping[str, ColumnTyp
             out[name] = _convert_arrow(array, types.get(name))
         except (pa.ArrowException, ValueError, OverflowError, TypeError) as exc:
             raise TableError(f"{path}: column {name!r}: cannot read: {_one_line(exc)}") from exc
-    # copy=False: no consolidation of the float columns into one new block (a 160 MB copy
-    # per 1M rows x 20 numbers, mostly page faults); the same frame, column by column.
-    return pd.DataFrame(out, index=pd.RangeIndex(batch.num_rows), copy=False)
+    return pd.DataFrame(out, index=pd.RangeIndex(batch.num_rows))
 
 
 def _arrow_type(kind: pa.DataType) -> ColumnType:
