@@ -12,6 +12,10 @@ baseline a user would otherwise run in the same session:
                  and with a stored baseline profile (`driftwarden profile` made it once,
                  outside the timing): `--baseline b.dwprofile`.
 
+- baseline code  the same `detect` with the detectors package of `--baseline` (default
+                 main, extracted with `git archive`) first on the path: this tree's ratio
+                 against the code it changes.
+
 Also printed: `driftwarden --version` and `--help` times; the import cost of a `detect`
 that needs no labels (`python -X importtime`, summed over top-level packages) and whether it
 imported scikit-learn, SQLAlchemy or Alembic; and the 20-numeric-feature chunked run through
@@ -19,7 +23,7 @@ the CLI at 1M, 4M and 10M rows per window with each child's peak RSS (os.wait4's
 so the growth is visible.
 
     python benchmarks/bench_e2e.py [--rows 1000000] [--big 1000000,4000000,10000000]
-                                   [--repeat 3] [--workdir DIR]
+                                   [--repeat 3] [--workdir DIR] [--baseline main]
 
 The data files are written once into --workdir (default: a cache folder) and reused.
 """
@@ -32,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -123,6 +128,24 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
+def extract(revision: str, into: Path) -> str:
+    """The detectors package of a git revision, extracted into `into`; returns its commit."""
+    repo = HERE.parent
+    commit = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", commit, "detectors/driftwarden"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return commit
+
+
 def median_of(
     command: list[str], repeat: int, env: dict[str, str] | None = None
 ) -> tuple[float, int, float]:
@@ -164,6 +187,7 @@ def main() -> None:
     parser.add_argument("--big", default="1000000,4000000,10000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--baseline", default="main", help="git revision timed beside ours")
     args = parser.parse_args()
     cache = Path(os.environ.get("DRIFTWARDEN_CACHE", Path.home() / ".cache" / "driftwarden"))
     work = args.workdir or cache / "bench-e2e"
@@ -200,6 +224,13 @@ def main() -> None:
     )
     detect = ["detect", "--baseline", str(base), "--current", str(cur), "--format", "json"]
     ours_s, ours_mb, ours_cpu = median_of([DRIFTWARDEN, *detect], args.repeat)
+    # The same command with the code of --baseline first on the path (its kernels compiled
+    # by one run outside the figures): what this tree changed, in the same session.
+    with tempfile.TemporaryDirectory() as tree:
+        commit = extract(args.baseline, Path(tree))
+        old_env = {**os.environ, "PYTHONPATH": str(Path(tree) / "detectors")}
+        timed([DRIFTWARDEN, *detect], old_env)
+        old_s, old_mb, old_cpu = median_of([DRIFTWARDEN, *detect], args.repeat, old_env)
     stored = ["detect", "--baseline", str(profile), "--current", str(cur), "--format", "json"]
     stored_s, stored_mb, stored_cpu = median_of([DRIFTWARDEN, *stored], args.repeat)
     # A fresh pod without a warm numba cache: every kernel compiles (an empty folder each run).
@@ -224,6 +255,11 @@ def main() -> None:
         f"  {'driftwarden detect, both windows from Parquet':48s} {ours_s:7.2f} s "
         f"(cpu {ours_cpu:6.2f})  {ours_mb:6d} MiB   {scipy_s / ours_s:5.1f}x the scipy script "
         f"(cpu {scipy_cpu / ours_cpu:.1f}x; target >= 8x)"
+    )
+    print(
+        f"  {'the same detect, code of ' + args.baseline + ' (' + commit[:9] + ')':48s} "
+        f"{old_s:7.2f} s (cpu {old_cpu:6.2f})  {old_mb:6d} MiB   this tree "
+        f"{old_s / ours_s:.1f}x faster (cpu {old_cpu / ours_cpu:.1f}x less)"
     )
     print(
         f"  {'driftwarden detect, stored baseline profile':48s} {stored_s:7.2f} s "

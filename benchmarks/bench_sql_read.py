@@ -1,31 +1,44 @@
-"""Read speed of a Postgres window into the profiles: the Arrow reader against today's.
+"""Read speed of a Postgres window into the profiles: this tree against a named baseline.
 
 Starts its own PostgreSQL 15 (`tests/pg.py`, default durable settings), fills an unlogged
 table with `--rows` rows x 25 columns (18 float8, 2 integers, 5 short texts) and reads the
-whole window, each read in a fresh subprocess, with
+whole window, each read in a fresh subprocess (numba's cache warmed by a small read first):
 
-- `rows`: the row reader (psycopg2 server-side cursor, tuples -> frames), today's baseline;
-- `arrow`: the ADBC PostgreSQL driver (binary COPY -> Arrow record batches -> frames).
+- read only: `rows` (psycopg2 server-side cursor, tuples -> frames) and `arrow` (the ADBC
+  PostgreSQL driver, binary COPY -> Arrow record batches -> frames);
+- into the profiles (25 features, what a run does; all with the Arrow reader):
+  `baseline` (the code of `--baseline`, default `main`, extracted with `git archive`: frames
+  profiled and merged chunk by chunk), `frames` (this tree, pandas frames into the
+  `WindowProfiler`) and `arrow` (this tree, Arrow chunks into the profiles, what the Job
+  does). Ratios are against `baseline`, in the same run.
 
-For each it prints rows/s of the read alone and of the read profiled into a window profile
-(25 features, what a run does), the peak RSS over the RSS before reading, and the same for a
-tenth of the window (memory follows the chunk, not the window). Ratios are arrow / rows in
-the same run. Target: >= 1,000,000 rows/s into the profiles.
+Each line gives rows/s of wall time, the process's CPU seconds for the read
+(`resource.getrusage`: user + system, less sensitive than wall time to a shared machine's
+load), rows per CPU second, and the peak RSS over the RSS before reading; the memory lines
+repeat the profiled read for a tenth of the window (memory follows the chunk, not the
+window). Last, `driftwarden run` as a whole process for each tree (interpreter start,
+imports, a baseline and a current window of half the rows each, compared and written to a
+results database): wall time, CPU seconds and peak RSS from os.wait4. The load average is
+printed before and after. Target: >= 1,000,000 rows/s into
+the profiles.
 
-    python benchmarks/bench_sql_read.py                  # 1,000,000 rows
-    python benchmarks/bench_sql_read.py --rows 3000000
+    python benchmarks/bench_sql_read.py                  # 1,000,000 rows, baseline main
+    python benchmarks/bench_sql_read.py --rows 3000000 --baseline cbab9e4
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -43,6 +56,8 @@ def _categorical() -> list[str]:
 
 
 def _child(args: argparse.Namespace) -> None:
+    from itertools import chain
+
     from driftwarden.detectors.config import DetectionSpec
     from driftwarden.detectors.engine import profile_frames, resolve_features
     from driftwarden.detectors.sources import SqlSource, TimeWindow
@@ -55,49 +70,89 @@ def _child(args: argparse.Namespace) -> None:
             + [{"name": c, "type": "categorical"} for c in _categorical()]
         }
     )
+    _warm(spec, args.path)
     before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    used = resource.getrusage(resource.RUSAGE_SELF)
     rows = 0
     started = time.perf_counter()
     with SqlSource(
         args.url, "bench_window", "ts", chunk_rows=args.chunk_rows, reader=args.reader
     ) as source:
-        chunks = source.iter_chunks(window, columns)
-        if args.profile:
+        if args.path == "arrow":
+            from driftwarden.detectors.profile import as_frame, chunk_rows
+
+            chunks = source.iter_profile_chunks(window, columns)
             first = next(chunks)
-            features = resolve_features(spec, first)
-
-            def counted():  # type: ignore[no-untyped-def]
-                nonlocal rows
-                rows += len(first)
-                yield first
-                for chunk in chunks:
-                    rows += len(chunk)
-                    yield chunk
-
-            profile_frames(counted(), spec, features)
+            features = resolve_features(spec, as_frame(first))
+            size = chunk_rows
         else:
-            for chunk in chunks:
-                rows += len(chunk)
+            chunks = source.iter_chunks(window, columns)
+            first = next(chunks)
+            features = resolve_features(spec, first) if args.path != "read" else []
+            size = len
+
+        def counted():  # type: ignore[no-untyped-def]
+            nonlocal rows
+            for chunk in chain([first], chunks):
+                rows += size(chunk)
+                yield chunk
+
+        if args.path == "read":
+            for _ in counted():
+                pass
+        else:
+            profile_frames(counted(), spec, features)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     print(
         json.dumps(
             {
                 "rows": rows,
                 "seconds": seconds,
-                "rss_growth_mib": (peak_kib - before_kib) / 1024,
+                "cpu_seconds": cpu,
+                "rss_growth_mib": (after.ru_maxrss - before_kib) / 1024,
             }
         )
     )
 
 
+def _warm(spec: Any, path: str) -> None:
+    """Profile a small synthetic window first, outside the figures: a run loads the compiled
+    kernels (numba) anyway to compare, so their one-time load is no cost of the read."""
+    if path == "read":
+        return
+    import numpy as np
+    import pandas as pd
+
+    from driftwarden.detectors.engine import profile_frames, resolve_features
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {n: rng.random(5_000) for n in _numeric()}
+        | {c: rng.choice(["a", "b"], 5_000) for c in _categorical()}
+    )
+    features = resolve_features(spec, frame)
+    chunks: list[Any] = [frame, frame]
+    if path == "arrow":
+        import pyarrow as pa
+
+        from driftwarden.detectors.profile import ArrowChunk
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        chunks = [ArrowChunk.of(table), ArrowChunk.of(table)]
+    profile_frames(chunks, spec, features)
+
+
 def _measure(
-    reader: str, url: str, window_rows: int, chunk_rows: int, profile: bool
+    path: str, reader: str, url: str, window_rows: int, chunk_rows: int, baseline: Path | None
 ) -> dict[str, float]:
     command = [
         sys.executable,
         __file__,
         "--child",
+        "--path",
+        path,
         "--reader",
         reader,
         "--url",
@@ -107,11 +162,112 @@ def _measure(
         "--chunk-rows",
         str(chunk_rows),
     ]
-    if profile:
-        command.append("--profile")
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ)
+    if baseline is not None:  # the baseline's package first on the path
+        env["PYTHONPATH"] = os.pathsep.join([str(baseline / "detectors"), str(REPO / "tests")])
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
     return result
+
+
+def _extract(revision: str, into: Path) -> str:
+    """The baseline's detectors package, extracted from git; returns its commit."""
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, "detectors/driftwarden"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return commit
+
+
+def _span(seconds: int) -> str:
+    """Seconds in the durations' grammar (at most three digits a unit): 500000 = 5d18h53m20s."""
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, rest = divmod(rest, 60)
+    parts = zip((days, hours, minutes, rest), "dhms", strict=True)
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0"
+
+
+def _whole_run(server: Any, label: str, tree: Path | None, rows: int) -> dict[str, float]:
+    """`driftwarden run` as a process (interpreter start, imports, both windows of `rows` / 2
+    rows read and profiled, compared, written to a results database it migrated first):
+    wall seconds, CPU seconds and peak RSS from os.wait4."""
+    import yaml
+
+    env = {**os.environ}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "detectors")
+    results = server.create_database(f"results_{label}")
+    migrate = (
+        "import sys\nfrom driftwarden.detectors.storage import create_engine, upgrade\n"
+        "upgrade(create_engine(sys.argv[1]))"
+    )
+    subprocess.run([sys.executable, "-c", migrate, results], check=True, env=env)
+    half = rows // 2
+    config = {
+        "version": 1,
+        "apiVersion": "driftwarden.io/v1alpha1",
+        "kind": "ModelMonitor",
+        "metadata": {"name": "bench", "namespace": "bench", "uid": "u-1", "generation": 1},
+        "spec": {
+            "model": {"name": "bench", "version": "1"},
+            "schedule": {"cron": "0 * * * *"},
+            "source": {
+                "postgres": {
+                    "connectionSecretRef": {"name": "db", "key": "url"},
+                    "table": "bench_window",
+                    "timestampColumn": "ts",
+                }
+            },
+            "baseline": {"relative": {"length": _span(half), "endOffset": _span(half)}},
+            "current": {"relative": {"length": _span(half)}},
+            "features": [{"name": n, "type": "numeric"} for n in _numeric()]
+            + [{"name": c, "type": "categorical"} for c in _categorical()],
+        },
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "run.yaml"
+        path.write_text(yaml.safe_dump(config))
+        env.update(
+            {
+                "DRIFTWARDEN_RUN_ID": f"bench-{label}",
+                "DRIFTWARDEN_SOURCE_URL": server.url("bench"),
+                "DRIFTWARDEN_DATABASE_URL": results,
+                "DRIFTWARDEN_SCHEDULED_TIME": END.isoformat().replace("+00:00", "Z"),
+                "DRIFTWARDEN_SUMMARY_PATH": str(Path(scratch) / "summary"),
+            }
+        )
+        command = [sys.executable, "-m", "driftwarden.detectors.cli", "run", "--config", str(path)]
+        started = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"driftwarden run ({label}) failed")
+    return {
+        "rows": float(half * 2),
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def _line(what: str, result: dict[str, float]) -> str:
+    rate = result["rows"] / result["seconds"]
+    per_cpu = result["rows"] / max(result["cpu_seconds"], 1e-9)
+    return (
+        f"{what:34s} {rate:>11,.0f} rows/s  CPU {result['cpu_seconds']:5.2f}s "
+        f"({per_cpu:>11,.0f} rows/CPU-s)  wall {result['seconds']:5.2f}s  "
+        f"RSS +{result['rss_growth_mib']:.0f} MiB"
+    )
 
 
 def _fill(dsn: str, rows: int) -> None:
@@ -146,46 +302,80 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--baseline", default="main", help="git revision to compare with")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--path", choices=["read", "baseline", "frames", "arrow"])
     parser.add_argument("--reader", choices=["arrow", "rows"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--window-rows", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        if args.path == "baseline":
+            args.path = "frames"  # the baseline's own code, on the path first
         _child(args)
         return
 
     from pg import PostgresServer
 
-    with PostgresServer.start(durable=True) as server:
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    with tempfile.TemporaryDirectory() as scratch, PostgresServer.start(durable=True) as server:
+        baseline = Path(scratch)
+        commit = _extract(args.baseline, baseline)
+        print(f"baseline: {args.baseline} = {commit[:12]}; this tree: {REPO}")
         url = server.create_database("bench")
         started = time.perf_counter()
         _fill(server.dsn("bench"), args.rows)
         print(f"filled {args.rows:,} rows x 25 columns in {time.perf_counter() - started:.1f}s")
-        rates: dict[tuple[str, bool], float] = {}
-        for profile in (False, True):
-            what = "read + profile (25 features)" if profile else "read only"
-            for reader in ("rows", "arrow"):
-                result = _measure(reader, url, args.rows, args.chunk_rows, profile)
-                rate = result["rows"] / result["seconds"]
-                rates[(reader, profile)] = rate
-                print(
-                    f"{what:30s} {reader:5s}: {rate:>12,.0f} rows/s "
-                    f"({result['seconds']:.2f}s, RSS +{result['rss_growth_mib']:.0f} MiB)"
-                )
-            ratio = rates[("arrow", profile)] / rates[("rows", profile)]
-            print(f"{what:30s} ratio arrow / rows: {ratio:.1f}x")
-        tenth = args.rows // 10
-        for reader in ("rows", "arrow"):
-            small = _measure(reader, url, tenth, args.chunk_rows, False)
+
+        def measure(path: str, reader: str, rows: int) -> dict[str, float]:
+            tree = baseline if path == "baseline" else None
+            return _measure(path, reader, url, rows, args.chunk_rows, tree)
+
+        for path in ("baseline", "arrow"):  # numba's caches compiled, outside the figures
+            measure(path, "arrow", min(args.rows, 20_000))
+        read = {reader: measure("read", reader, args.rows) for reader in ("rows", "arrow")}
+        for reader, result in read.items():
+            print(_line(f"read only, {reader} reader", result))
+        profiled = {path: measure(path, "arrow", args.rows) for path in PATHS}
+        for path, result in profiled.items():
+            print(_line(f"into the profiles, {path}", result))
+        old = profiled["baseline"]
+        for path in ("frames", "arrow"):
+            new = profiled[path]
+            wall = (new["rows"] / new["seconds"]) / (old["rows"] / old["seconds"])
+            cpu = old["cpu_seconds"] / new["cpu_seconds"]
+            print(f"ratio {path} / baseline: {wall:.1f}x rows/s, {cpu:.1f}x less CPU")
+        tenth = max(args.rows // 10, 1)
+        for path in ("baseline", "arrow"):
+            small = measure(path, "arrow", tenth)
             print(
-                f"memory, {reader:5s}: RSS +{small['rss_growth_mib']:.0f} MiB for {tenth:,} rows"
-                f" vs the whole window above (chunk {args.chunk_rows:,} rows)"
+                f"memory, {path:8s}: RSS +{small['rss_growth_mib']:.0f} MiB for {tenth:,} rows, "
+                f"+{profiled[path]['rss_growth_mib']:.0f} MiB for {args.rows:,} "
+                f"(chunk {args.chunk_rows:,} rows)"
             )
-        target = rates[("arrow", True)]
+        runs = {
+            "baseline": _whole_run(server, "baseline", baseline, args.rows),
+            "this tree": _whole_run(server, "tree", None, args.rows),
+        }
+        for label, result in runs.items():
+            print(
+                f"driftwarden run, {label:9s} (process, 2 x {args.rows // 2:,} rows): "
+                f"wall {result['seconds']:5.2f}s ({result['rows'] / result['seconds']:,.0f} "
+                f"rows/s), CPU {result['cpu_seconds']:5.2f}s, peak RSS {result['rss_mib']:.0f} MiB"
+            )
+        old_run, new_run = runs["baseline"], runs["this tree"]
+        print(
+            f"ratio driftwarden run this tree / baseline: "
+            f"{old_run['seconds'] / new_run['seconds']:.1f}x faster, "
+            f"{old_run['cpu_seconds'] / new_run['cpu_seconds']:.1f}x less CPU"
+        )
+        target = profiled["arrow"]["rows"] / profiled["arrow"]["seconds"]
         verdict = "meets" if target >= 1_000_000 else "misses"
         print(f"arrow into the profiles {target:,.0f} rows/s: {verdict} the 1,000,000 target")
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+PATHS = ("baseline", "frames", "arrow")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.kinds import identifier_note, infer_kind, is_time, time_note
 from driftwarden.detectors.profile import (
     DEFAULT_MAX_POINTS,
+    Chunk,
     NumericProfile,
     WindowProfile,
-    merge_windows,
-    window_profile,
+    WindowProfiler,
+    chunk_columns,
 )
 from driftwarden.detectors.registry import methods_for
 from driftwarden.detectors.report import (
@@ -313,7 +314,7 @@ def profile_columns(
 
 
 def profile_frames(
-    frames: Iterable[pd.DataFrame],
+    frames: Iterable[Chunk],
     spec: DetectionSpec,
     features: Sequence[ResolvedFeature],
     *,
@@ -321,27 +322,28 @@ def profile_frames(
     seed: int = 0,
     workers: int = 1,
 ) -> WindowProfile:
-    """Profile a window given as one or more chunks (data frames)."""
+    """Profile a window given as one or more chunks (pandas frames, or Arrow chunks whose
+    numeric and text columns are profiled without a frame): `profile.WindowProfiler`, the
+    same profile as `merge_windows` over each chunk's `window_profile`."""
     kinds, sample_columns = profile_columns(spec, features)
-    profile: WindowProfile | None = None
-    for index, frame in enumerate(frames):
-        missing = [c for c in [*kinds, *sample_columns] if c not in frame.columns]
+    builder = WindowProfiler(
+        kinds,
+        row_sample_columns=sample_columns,
+        seed=seed,
+        workers=workers,
+        max_points=max_points,
+    )
+    for frame in frames:
+        available = set(chunk_columns(frame))
+        missing = [c for c in [*kinds, *sample_columns] if c not in available]
         if missing:
             raise DetectionInputError(
                 f"column(s) not in the data: {', '.join(dict.fromkeys(missing))}"
             )
-        chunk = window_profile(
-            frame,
-            kinds,
-            row_sample_columns=sample_columns,
-            seed=seed + index,
-            workers=workers,
-            max_points=max_points,
-        )
-        profile = chunk if profile is None else merge_windows(profile, chunk)
-    if profile is None:
+        builder.add(frame)
+    if not builder.chunks:
         raise DetectionInputError("the window has no data")
-    return profile
+    return builder.profile()
 
 
 def compare(

@@ -65,9 +65,12 @@ from driftwarden.detectors.job.contract import (
 from driftwarden.detectors.job.summary import evaluated_summary
 from driftwarden.detectors.outcome import FailureReason, RunOutcome
 from driftwarden.detectors.profile import (
+    ArrowChunk,
+    Chunk,
     NumericProfile,
     ProfileFormatError,
     WindowProfile,
+    as_frame,
     dumps,
     loads,
 )
@@ -288,7 +291,7 @@ def store_baseline(
         with _source(config, options) as source:
             columns = _columns(detection)
             chunks = _prepared(
-                source.iter_chunks(
+                source.iter_profile_chunks(
                     window,
                     _read_columns(detection, columns, source.timestamp_column),
                     chunk_rows=options.chunk_rows,
@@ -305,7 +308,7 @@ def store_baseline(
                     f"the baseline window {window.start.isoformat()} .. "
                     f"{window.end.isoformat()} has no rows"
                 )
-            features = resolve_features(detection, first)
+            features = resolve_features(detection, as_frame(first))
             profile = profile_frames(chain([first], chunks), detection, features)
         digest = profile_digest(profile)
         if expected is not None and digest != expected:
@@ -477,8 +480,10 @@ def _run(
             b_counts, c_counts = _Counts(), _Counts()
             stored_name: str | None = None
 
-            def window_chunks(window: TimeWindow, counts: _Counts) -> Iterator[pd.DataFrame]:
-                chunks = source.iter_chunks(window, read_columns, chunk_rows=options.chunk_rows)
+            def window_chunks(window: TimeWindow, counts: _Counts) -> Iterator[Chunk]:
+                chunks = source.iter_profile_chunks(
+                    window, read_columns, chunk_rows=options.chunk_rows
+                )
                 return _prepared(
                     chunks, detection, source.timestamp_column, cutoff, counts, columns
                 )
@@ -509,7 +514,7 @@ def _run(
                 first = next(current_chunks, None)
                 if first is None:
                     return insufficient(baseline_profile.rows, 0)
-                features = _features_for_profile(detection, first, baseline_profile)
+                features = _features_for_profile(detection, as_frame(first), baseline_profile)
             else:
                 assert baseline_window is not None
                 baseline_chunks = window_chunks(baseline_window, b_counts)
@@ -518,7 +523,7 @@ def _run(
                     for _ in current_chunks:  # count the current rows for the record
                         pass
                     return insufficient(0, c_counts.rows)
-                features = resolve_features(detection, baseline_first)
+                features = resolve_features(detection, as_frame(baseline_first))
                 baseline_profile = profile_frames(
                     chain([baseline_first], baseline_chunks), detection, features
                 )
@@ -655,16 +660,35 @@ def _label_cutoff(spec: DetectionSpec, run_time: datetime) -> datetime | None:
 
 
 def _prepared(
-    chunks: Iterable[pd.DataFrame],
+    chunks: Iterable[Chunk],
     spec: DetectionSpec,
     timestamp: str,
     cutoff: datetime | None,
     counts: _Counts,
     columns: list[str],
-) -> Iterator[pd.DataFrame]:
-    """Chunks with unarrived labels masked, counted, and only the profiled columns kept."""
+) -> Iterator[Chunk]:
+    """Chunks with unarrived labels masked, counted, and only the profiled columns kept.
+
+    An Arrow chunk stays Arrow unless it has labels to mask (that chunk is masked as a
+    pandas frame, as before); its timestamp and label columns are read through pandas, so
+    late rows and labelled rows are counted exactly as in a frame."""
     label = spec.labels.column if spec.labels is not None else None
     for chunk in chunks:
+        if isinstance(chunk, ArrowChunk):
+            if label is not None and cutoff is not None:
+                stamps = chunk.to_frame(chunk.table.select([timestamp]), None)[timestamp]
+                times = pd.to_datetime(stamps, utc=True)
+                if (times >= pd.Timestamp(cutoff).tz_convert(UTC)).to_numpy().any():
+                    chunk = chunk.frame()  # masked below, as a frame
+            if isinstance(chunk, ArrowChunk):
+                counts.rows += chunk.num_rows
+                if label is not None:
+                    labels = chunk.to_frame(chunk.table.select([label]), None)[label]
+                    counts.labelled += int(labels.notna().sum())
+                if chunk.table.column_names != columns:
+                    chunk = dataclasses.replace(chunk, table=chunk.table.select(columns))
+                yield chunk
+                continue
         if label is not None and cutoff is not None:
             times = pd.to_datetime(chunk[timestamp], utc=True)
             late = (times >= pd.Timestamp(cutoff).tz_convert(UTC)).to_numpy()

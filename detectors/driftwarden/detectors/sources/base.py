@@ -1,19 +1,22 @@
 """The source interface: read a time window of some columns, in chunks or whole.
 
 Both implementations (SQL, files) yield pandas DataFrames per chunk, so memory is bounded by
-the chunk size; `read` concatenates them for callers that want the whole window, and
-attaches each column's kind (declared, else inferred from the dtype).
+the chunk size (`iter_profile_chunks` yields the same chunks as Arrow, for the profiles);
+`read` concatenates them for callers that want the whole window, and attaches each column's
+kind (declared, else inferred from the dtype).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from queue import Full, Queue
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,6 +25,9 @@ from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources.errors import EmptyWindowError, InvalidNameError
+
+if TYPE_CHECKING:
+    from driftwarden.detectors.profile import Chunk
 
 DEFAULT_CHUNK_ROWS = SOURCE_CHUNK_ROWS
 
@@ -100,6 +106,56 @@ class InsufficientData:
         )
 
 
+_T = TypeVar("_T")
+_END = object()
+
+
+def prefetched(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
+    """`items`, produced in a thread at most `depth` items ahead of the consumer: a reader
+    that releases the GIL (Arrow, ADBC's COPY parsing) reads the next chunk while this one
+    is profiled. The producer's exception is raised here; closing this iterator stops the
+    producer and closes `items` in its own thread (a database connection is used and closed
+    by one thread only). Memory: `depth` + 2 chunks."""
+    queue: Queue[tuple[object, BaseException | None]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry: tuple[object, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((_END, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer((_END, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="driftwarden-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
 class Source(ABC):
     """Where a monitor's data lives. Subclasses stream a window's rows in chunks."""
 
@@ -116,6 +172,14 @@ class Source(ABC):
         """Yield non-empty frames of at most `chunk_rows` rows with exactly `columns`,
         for rows whose timestamp is in [window.start, window.end). Validates names and
         types before reading anything."""
+
+    def iter_profile_chunks(
+        self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
+    ) -> Iterator[Chunk]:
+        """The chunks of `iter_chunks` for profiling: as Arrow (`profile.ArrowChunk`, whose
+        numeric and text columns are profiled without a pandas frame) where the reader
+        reads Arrow, else the same frames. The same rows, the same chunk boundaries."""
+        yield from self.iter_chunks(window, columns, chunk_rows=chunk_rows)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; nothing to do by default."""

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from driftwarden.detectors.profile import ArrowChunk, Chunk
 from driftwarden.detectors.sources.base import (
     DEFAULT_CHUNK_ROWS,
     FilterValue,
@@ -158,6 +159,19 @@ class FileSource(Source):
     def iter_chunks(
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
     ) -> Iterator[pd.DataFrame]:
+        for batch in self._batches(window, columns, chunk_rows):
+            yield batch.to_pandas()
+
+    def iter_profile_chunks(
+        self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
+    ) -> Iterator[Chunk]:
+        """The scanner's batches as Arrow, for the profiles (no pandas frame)."""
+        for batch in self._batches(window, columns, chunk_rows):
+            yield ArrowChunk.of(pa.Table.from_batches([batch]))
+
+    def _batches(
+        self, window: TimeWindow, columns: Sequence[str], chunk_rows: int | None
+    ) -> Iterator[pa.RecordBatch]:
         size = chunk_rows or self.chunk_rows
         if size < 1:
             raise ValueError(f"chunk_rows must be positive, got {size}")
@@ -178,6 +192,6 @@ class FileSource(Source):
         try:
             for batch in scanner.to_batches():
                 if batch.num_rows:
-                    yield batch.to_pandas()
+                    yield batch
         except (pa.ArrowInvalid, OSError) as error:
             raise SourceError(f"reading {self.describe()} failed: {error}") from None

@@ -31,12 +31,14 @@ from sqlalchemy import exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from driftwarden.detectors.profile import ArrowChunk, Chunk
 from driftwarden.detectors.redaction import describe_error, mask_url
 from driftwarden.detectors.sources.base import (
     DEFAULT_CHUNK_ROWS,
     FilterValue,
     Source,
     TimeWindow,
+    prefetched,
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (
@@ -210,7 +212,8 @@ class SqlSource(Source):
             raise ValueError(f"chunk_rows must be positive, got {size}")
         names = list(dict.fromkeys(columns))
         if self.reader == "arrow" and self._engine.dialect.name == "postgresql":
-            yield from self._arrow_chunks(window, names, size)
+            for table in self._arrow_chunks(window, names, size):
+                yield table.to_pandas()
             return
         query = self._query(window, names)
         with self._connect() as conn:
@@ -246,6 +249,23 @@ class SqlSource(Source):
                 if conn.dialect.name == "sqlite" and not conn.closed:
                     conn.exec_driver_sql("PRAGMA query_only = OFF")
 
+    def iter_profile_chunks(
+        self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
+    ) -> Iterator[Chunk]:
+        """The Arrow reader's chunks as Arrow, for the profiles (no pandas frame), read in
+        a thread one chunk ahead of the profiling (`base.prefetched`)."""
+        size = chunk_rows or self.chunk_rows
+        if size < 1:
+            raise ValueError(f"chunk_rows must be positive, got {size}")
+        if self.reader == "arrow" and self._engine.dialect.name == "postgresql":
+            names = list(dict.fromkeys(columns))
+            # Names and types are checked here, before the reading thread starts.
+            self._query(window, names)
+            for table in prefetched(self._arrow_chunks(window, names, size)):
+                yield ArrowChunk.of(table)
+            return
+        yield from self.iter_chunks(window, columns, chunk_rows=size)
+
     def _guard(self, conn: Connection) -> None:
         """Read-only, bounded in time, UTC (PostgreSQL); read-only (SQLite)."""
         dialect = conn.dialect.name
@@ -258,10 +278,8 @@ class SqlSource(Source):
         elif dialect == "sqlite":
             conn.exec_driver_sql("PRAGMA query_only = ON")
 
-    def _arrow_chunks(
-        self, window: TimeWindow, names: list[str], size: int
-    ) -> Iterator[pd.DataFrame]:
-        """Stream through the ADBC PostgreSQL driver as Arrow, `size` rows per frame."""
+    def _arrow_chunks(self, window: TimeWindow, names: list[str], size: int) -> Iterator[pa.Table]:
+        """Stream through the ADBC PostgreSQL driver as Arrow, `size` rows per table."""
         settings: dict[str, str] = {}
         query = self._query(window, names, settings)
         # Every value is in `settings`; what is left to render are identifiers (quoted by the
@@ -300,10 +318,10 @@ class SqlSource(Source):
                         batch = batch.slice(take)
                         held += take
                         if held == size:
-                            yield _frame(pending, names)
+                            yield _table(pending, names)
                             pending, held = [], 0
                 if pending:
-                    yield _frame(pending, names)
+                    yield _table(pending, names)
         except (adbc_driver_manager.Error, pa.ArrowException, OSError) as error:
             # Errors while the batches stream arrive as Arrow errors without a SQLSTATE.
             text = str(error)
@@ -340,10 +358,8 @@ def _setting_text(value: Any) -> str:
     return str(value)
 
 
-def _frame(batches: list[pa.RecordBatch], names: list[str]) -> pd.DataFrame:
-    frame: pd.DataFrame = pa.Table.from_batches(batches).to_pandas()
-    frame.columns = pd.Index(names)
-    return frame
+def _table(batches: list[pa.RecordBatch], names: list[str]) -> pa.Table:
+    return pa.Table.from_batches(batches).rename_columns(names)
 
 
 def _psycopg2_chunks(
