@@ -150,3 +150,27 @@ def test_builder_without_row_sample_columns() -> None:
     ours = builder.profile()
     assert ours.row_sample.shape == folded.row_sample.shape == (30, 0)
     assert np.array_equal(ours.row_sample_keys, folded.row_sample_keys)
+
+
+def test_a_profiles_digest_does_not_depend_on_the_cpu_count() -> None:
+    """The same values give the same digest with 1 and 2 BLAS threads (np.dot gave
+    different last bits from 100k values up, so a pinned baseline's check depended on the
+    node it ran on)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from driftwarden.detectors.profile import numeric_profile\n"
+        "x = np.random.default_rng(3).normal(size=300_000) * 1e3\n"
+        "print(repr(numeric_profile(x).total_squares))\n"
+    )
+    seen = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        seen.add(done.stdout.strip())
+    assert len(seen) == 1, seen

@@ -228,7 +228,10 @@ def _numeric_from_floats(arr: F64, type_errors: int, max_points: int) -> Numeric
         minimum=float(present_values[0]) if present_values.shape[0] else float("nan"),
         maximum=float(present_values[-1]) if present_values.shape[0] else float("nan"),
         total=float(present_values.sum()),
-        total_squares=float(np.dot(present_values, present_values)),
+        # numpy's pairwise sum, not np.dot: BLAS splits a dot product over its threads, and
+        # 1 and 2 threads round differently, so a profile's digest (and a pinned baseline's
+        # check) would depend on the node's CPU count.
+        total_squares=float(np.square(present_values).sum()),
         type_errors=type_errors,
     )
     return _compress(profile, max_points)
