@@ -851,3 +851,23 @@ def test_a_usage_error_never_shows_a_password_it_quotes(capsys: pytest.CaptureFi
     assert "hunter2" not in out + err
     assert "--databse-url" in err
     assert "postgresql://u:***@127.0.0.1:5432/dw" in err
+
+
+def test_three_labels_for_a_binary_task_are_refused_without_a_prediction_too(
+    files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(9)
+    n = 400
+    pd.DataFrame({"x": rng.normal(size=n), "y": rng.integers(0, 2, n)}).to_csv(
+        files / "b.csv", index=False
+    )
+    pd.DataFrame({"x": rng.normal(size=n), "y": rng.integers(0, 3, n)}).to_csv(
+        files / "c.csv", index=False
+    )
+    code, _, err = run(
+        ["detect", "--baseline", str(files / "b.csv"), "--current", str(files / "c.csv"),
+         "--label", "y", "--task", "binary"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "a binary task allows two labels, got 3 (0, 1, 2)" in err

@@ -302,6 +302,8 @@ def concept_section(
     names = [f.name for f in features]
     b_rows = baseline.row_sample.dropna(subset=[label])
     c_rows = current.row_sample.dropna(subset=[label])
+    if spec.labels.task is Task.BINARY:  # with a prediction, performance checked it first
+        _check_binary_labels(label, b_rows[label].to_numpy(), c_rows[label].to_numpy())
     x_b, x_c = _encode(features, b_rows, c_rows, baseline)
     task: concept.ConceptTask = (
         "regression" if spec.labels.task is Task.REGRESSION else "classification"
@@ -327,6 +329,22 @@ def concept_section(
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _check_binary_labels(label: str, baseline: np.ndarray, current: np.ndarray) -> None:
+    """Refuse a binary task whose label column holds more than two labels (the windows'
+    row samples together), as the performance section does when a prediction is given."""
+    from driftwarden.detectors.stats.labels import encode_labels, label_display
+
+    _, labels = encode_labels(baseline, current)
+    if len(labels) > 2:
+        shown = ", ".join(label_display(lbl) for lbl in labels[:5])
+        more = ", ..." if len(labels) > 5 else ""
+        raise LabelError(
+            f"label column {label!r} (binary task): a binary task allows two labels, got "
+            f"{len(labels)} ({shown}{more})"
+        )
+
 
 _REGRESSION = frozenset({"rmse", "mae", "r2"})
 
