@@ -290,7 +290,7 @@ def test_a_results_database_adds_the_migration_and_the_retention_job(
 ) -> None:
     assert not find(render(helm_binary, helm_home), "CronJob")
     docs = render(
-        helm_binary, helm_home, "database.existingSecret.name=results", "retention.keepRuns=30d"
+        helm_binary, helm_home, "database.existingSecret.name=results", "retention.keepRuns=400d"
     )
     secret_ref = {"secretKeyRef": {"name": "results", "key": "url"}}
     pod = one(docs, "Deployment")["spec"]["template"]["spec"]
@@ -305,7 +305,15 @@ def test_a_results_database_adds_the_migration_and_the_retention_job(
     (container,) = job_pod["containers"]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     parsed = build_parser().parse_args(container["args"])
-    assert parsed.keep_runs == "30d"
+    assert parsed.keep_runs == "400d"
+    from driftwarden.detectors.storage.retention import RetentionPolicy
+
+    RetentionPolicy.from_durations(  # what the CronJob's command accepts (it raises if not)
+        feature_rows=parsed.keep_feature_rows,
+        runs=parsed.keep_runs,
+        resolved_alerts=parsed.keep_resolved_alerts,
+        retrain_events=parsed.keep_retrain_events,
+    )
     assert {"name": "DRIFTWARDEN_DATABASE_URL", "valueFrom": secret_ref} in container["env"]
 
     test_pod = one(docs, "Pod", f"{RELEASE}-driftwarden-test")
@@ -388,6 +396,8 @@ def test_operator_options_reach_its_arguments(helm_binary: Path, helm_home: Path
         ("operator.replicas=two", "at '/operator/replicas': got string, want integer"),
         ("watch.namespaces={Risk_Team}", "at '/watch/namespaces/0'"),
         ("retention.keepRuns=forever", "at '/retention/keepRuns'"),
+        ("retention.keepRuns=0", "at '/retention/keepRuns'"),  # the CLI needs at least 1s
+        ("retention.keepRuns=0d", "at '/retention/keepRuns'"),
         ("image.pullPolicy=Sometimes", "at '/image/pullPolicy'"),
         ("database.url=postgresql://u:p@h/db", "additional properties 'url' not allowed"),
         ("operator.resources.limits.memory=lots", "at '/operator/resources/limits/memory'"),
@@ -402,6 +412,21 @@ def test_bad_values_are_refused_with_the_key(
     assert done.returncode != 0
     assert message in done.stderr, done.stderr
     assert "u:p@" not in done.stderr  # a password put in the wrong place is not echoed
+
+
+def test_feature_rows_kept_longer_than_their_runs_are_refused(
+    helm_binary: Path, helm_home: Path
+) -> None:
+    """`driftwarden db retention` refuses the pair, so the CronJob would fail every day."""
+    args = ["--set", "database.existingSecret.name=db", "--set", "retention.keepRuns=30d"]
+    done = run_helm(helm_binary, helm_home, "template", RELEASE, str(CHART), *args)
+    assert done.returncode != 0
+    assert "retention.keepFeatureRows (90d) must not be longer than retention.keepRuns (30d)" in (
+        done.stderr
+    )
+    ok = ["--set", "retention.keepRuns=1y", "--set", "retention.keepFeatureRows=52w"]
+    done = run_helm(helm_binary, helm_home, "template", RELEASE, str(CHART), *args[:2], *ok)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_service_monitor_without_the_service_is_refused(

@@ -88,3 +88,17 @@ seccompProfile:
       name: {{ .Values.database.existingSecret.name }}
       key: {{ .Values.database.existingSecret.key }}
 {{- end -}}
+
+{{- /*
+Seconds in a duration of the retention grammar (90d, 12w, 8760h, 1y2w): each number times
+its unit, summed (y = 365d, as `driftwarden db retention` counts it).
+*/ -}}
+{{- define "driftwarden.durationSeconds" -}}
+{{- $units := dict "y" 31536000 "w" 604800 "d" 86400 "h" 3600 "m" 60 "s" 1 "ms" 0 -}}
+{{- $total := 0 -}}
+{{- range regexFindAll "[0-9]+(ms|y|w|d|h|m|s)" . -1 -}}
+{{- $unit := regexReplaceAll "^[0-9]+" . "" -}}
+{{- $total = add $total (mul (regexReplaceAll "[a-z]+$" . "" | atoi) (get $units $unit)) -}}
+{{- end -}}
+{{- $total -}}
+{{- end -}}

@@ -32,6 +32,8 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "operator",
         help="run the Kubernetes operator",
         description="Reconcile ModelMonitors into CronJobs and ingest their runs' results.",
+        # every option's default in --help: the docs quote them (9808, 9809, 8 workers)
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--all-namespaces", "-A", action="store_true", help="(the default)")
@@ -42,7 +44,9 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     parser.add_argument(
         "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL"
     )
-    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument(
+        "--workers", type=int, default=WORKERS, help="threads that run the handlers"
+    )
     parser.add_argument("--watch-inactivity-timeout", type=float, default=WATCH_INACTIVITY_SECONDS)
     parser.add_argument(
         "--results-secret",
