@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import ssl
 import sys
@@ -68,6 +69,47 @@ def _metrics(plane: ControlPlane) -> str:
 def _in_flight(plane: ControlPlane) -> float:
     # The metric counts this scrape too (one read-only request): leave it out.
     return max(0.0, sum(float(v) for v in _INFLIGHT.findall(_metrics(plane))) - 1)
+
+
+def _histogram(text: str, name: str) -> tuple[float, float]:
+    """(sum, count) of a histogram over all its label sets but long-running watches."""
+    total = count = 0.0
+    for line in text.splitlines():
+        if 'verb="WATCH"' in line:
+            continue
+        if line.startswith(name + "_sum"):
+            total += float(line.rsplit(" ", 1)[1])
+        elif line.startswith(name + "_count"):
+            count += float(line.rsplit(" ", 1)[1])
+    return total, count
+
+
+_REQUEST = re.compile(
+    r"^apiserver_request_duration_seconds_(sum|count)\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.M
+)
+
+
+def _by_request(plane: ControlPlane) -> dict[tuple[str, str, str], list[float]]:
+    """(verb, resource, subresource) -> [sum, count] of the API server's request durations."""
+    found: dict[tuple[str, str, str], list[float]] = {}
+    for match in _REQUEST.finditer(_metrics(plane)):
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+        entry = found.setdefault(key, [0.0, 0.0])
+        entry[0 if match[1] == "sum" else 1] += float(match["value"])
+    return found
+
+
+def _latencies(plane: ControlPlane) -> dict[str, tuple[float, float]]:
+    text = _metrics(plane)
+    return {
+        name: _histogram(text, name)
+        for name in (
+            "apiserver_request_duration_seconds",
+            "apiserver_flowcontrol_request_wait_duration_seconds",
+            "etcd_request_duration_seconds",
+        )
+    }
 
 
 def _rss_kib(pid: int, field: str) -> int:
@@ -129,6 +171,8 @@ def main() -> None:
         custom = k8s.CustomObjectsApi(admin)
         bodies = [_fleet_monitor(i, args.features) for i in range(args.monitors)]
 
+        latency_before = _latencies(plane)
+        requests_before = _by_request(plane)
         began = time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
             list(
@@ -163,6 +207,10 @@ def main() -> None:
             max_interval=1.0,
         )
         ready = time.perf_counter() - began
+        latency_after = _latencies(plane)
+        requests_after = _by_request(plane)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu_ticks = int(fields[11]) + int(fields[12])  # utime + stime (proc(5))
         sampling.set()
         sampler.join()
         peak_rss = _rss_kib(pid, "VmHWM")
@@ -193,6 +241,25 @@ def main() -> None:
             "(target <= 300 MB)"
         )
         print(f"API requests in flight while the operator reconciled: max {peak_in_flight:.0f}")
+        for name, (total, count) in latency_after.items():
+            before_total, before_count = latency_before[name]
+            n = count - before_count
+            mean = (total - before_total) / n * 1000 if n else 0.0
+            print(f"  {name}: {n:.0f} observations, mean {mean:.1f} ms")
+        spent = []
+        for key, (total, count) in requests_after.items():
+            before = requests_before.get(key, [0.0, 0.0])
+            if count > before[1]:
+                spent.append((total - before[0], count - before[1], key))
+        spent = [entry for entry in spent if entry[2][0] != "WATCH"]
+        for total, count, (verb, resource, sub) in sorted(spent, reverse=True)[:6]:
+            name = f"{resource}/{sub}" if sub else resource
+            print(f"    {verb} {name}: {count:.0f} requests, mean {total / count * 1000:.1f} ms")
+        ticks = os.sysconf("SC_CLK_TCK")
+        print(
+            f"operator CPU until all Ready: {cpu_ticks / ticks:.1f} s of {ready:.1f} s "
+            f"({cpu_ticks / ticks / ready:.0%}: the rest is waiting on the API server)"
+        )
         print(
             f"idle: {sum(ours.values()):.0f} API writes to the operator's resources in "
             f"{args.idle:.0f} s ({per_hour:.0f} per hour; target 0); all writes: {idle_writes}"
