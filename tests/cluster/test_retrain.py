@@ -28,7 +28,7 @@ from pg import PostgresServer
 
 from cluster.controlplane import ControlPlane, wait_for
 from cluster.podrunner import PodRunner
-from cluster.test_operator import (
+from cluster.test_operator import (  # fixtures too: they take this module's `databases`
     OperatorProcess,
     _apply,
     _condition,
@@ -36,6 +36,8 @@ from cluster.test_operator import (
     _run_now,
     crds,
     monitor_class,
+    operator_rights,
+    secrets_in,
 )
 from driftwarden.detectors.storage import create_engine, upgrade
 from driftwarden.detectors.storage.retrain import (
@@ -46,10 +48,10 @@ from driftwarden.detectors.storage.retrain import (
 )
 from driftwarden.detectors.storage.types import RetrainDecision, RetrainEventRow
 from driftwarden.operator.api import GROUP, VERSION
-from driftwarden.operator.k8s.rbac import cluster_role
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.slow]
-__all__ = ["crds", "monitor_class"]  # fixtures shared with the operator's tests
+__all__ = ["crds", "monitor_class", "operator_rights", "secrets_in"]  # fixtures shared with
+# the operator's tests (they take this module's `databases`)
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 1_500
@@ -135,39 +137,6 @@ def databases() -> Iterator[dict[str, str]]:
         engine.dispose()
         _source_tables(server.dsn("retrain_source"))
         yield {"source": source, "results": results, "results_dsn": server.dsn("retrain_results")}
-
-
-@pytest.fixture(scope="module")
-def operator_rights(admin_api: k8s.ApiClient, crds: None) -> None:
-    """The `operator` user gets exactly the operator's ClusterRole (retraining included)."""
-    rbac = k8s.RbacAuthorizationV1Api(admin_api)
-    name = f"driftwarden-operator-retrain-{secrets.token_hex(3)}"
-    rbac.create_cluster_role(cluster_role(name))
-    rbac.create_cluster_role_binding(
-        {
-            "metadata": {"name": name},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": name,
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}
-            ],
-        }
-    )
-
-
-@pytest.fixture
-def secrets_in(
-    admin_api: k8s.ApiClient, namespace: str, databases: dict[str, str]
-) -> dict[str, str]:
-    core = k8s.CoreV1Api(admin_api)
-    for name, url in (("inference-db", databases["source"]), ("results", databases["results"])):
-        core.create_namespaced_secret(
-            namespace, {"metadata": {"name": name}, "stringData": {"url": url}}
-        )
-    return databases
 
 
 def _start_operator(
