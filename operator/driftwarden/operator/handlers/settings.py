@@ -73,7 +73,7 @@ def operator_settings(tuning: Tuning, reporting_instance: str) -> kopf.OperatorS
     # idle 89% of the time (benchmarks/bench_fleet.py). The API concurrency stays bounded by
     # the handler threads (`execution.executor`, `workers`).
     settings.queueing.worker_limit = max(256, tuning.workers * 32)
-    settings.batching.idle_timeout = 0.5
+    settings.queueing.idle_timeout = 0.5
     settings.posting.enabled = False  # our Events come from the adapters, on transitions
     settings.posting.worker_limit = 4
     settings.posting.reporting_component = "driftwarden-operator"
