@@ -33,11 +33,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -50,6 +48,10 @@ from typing import Any, Self, TypeVar
 
 import yaml
 
+# One polling helper and one free-port helper for every test support module.
+from cluster.controlplane import free_port
+from cluster.controlplane import wait_for as poll
+
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
@@ -58,40 +60,6 @@ T = TypeVar("T")
 
 class MonitoringUnavailableError(RuntimeError):
     """A Prometheus or Alertmanager binary is not installed here."""
-
-
-class PollTimeoutError(AssertionError):
-    """A polled condition did not become true in time."""
-
-
-def poll(
-    predicate: Callable[[], T],
-    timeout: float,
-    message: str | Callable[[], str],
-    interval: float = 0.05,
-    max_interval: float = 0.5,
-) -> T:
-    """Call `predicate` until it returns something truthy and return that; after `timeout`
-    seconds raise PollTimeoutError with `message` (a callable is evaluated then)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        now = time.monotonic()
-        if now >= deadline:
-            text = message() if callable(message) else message
-            raise PollTimeoutError(f"{text} (waited {timeout:g}s)")
-        time.sleep(min(interval, deadline - now))
-        interval = min(interval * 2, max_interval)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def binary(kind: str) -> str:
