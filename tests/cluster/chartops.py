@@ -15,7 +15,6 @@ import base64
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -25,6 +24,8 @@ from typing import Any
 
 import yaml
 from kubernetes import client as k8s
+
+from cluster.controlplane import free_port
 
 #: Operator flags the chart passes that other work adds (metrics, the Alertmanager receiver,
 #: retraining). An older operator that does not know one runs without it.
@@ -38,13 +39,6 @@ PENDING_FLAGS = frozenset(
 )
 #: Flags whose value is a port (or a URL with one) the container listens on.
 PORT_FLAGS = ("--metrics-port", "--alert-receiver-port")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def helm(helm_bin: Path, kubeconfig: Path, home: Path, *args: str, timeout: float = 300) -> str:

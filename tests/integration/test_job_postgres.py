@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import psycopg2.extras
 import pytest
 import sqlalchemy as sa
 import yaml
+from cluster.controlplane import free_port
 from pg import PostgresServer
 from sqlalchemy.engine import Engine
 
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.postgres
 
 RUN_TIME = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ROWS_PER_WINDOW = 3_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _rows(
@@ -302,7 +295,7 @@ CASES = {
     "stopped server": (
         lambda s, p: {},
         lambda url, pw: (
-            url.rsplit(":", 1)[0].rsplit("@", 1)[0] + f"@127.0.0.1:{_free_port()}/job_source"
+            url.rsplit(":", 1)[0].rsplit("@", 1)[0] + f"@127.0.0.1:{free_port()}/job_source"
         ),
         FailureReason.SOURCE_UNREACHABLE,
         3,
@@ -385,7 +378,7 @@ def test_a_statement_timeout_is_reported_as_timeout(
 
 
 def test_results_database_unreachable(tmp_path: Path, source: str) -> None:
-    url = f"postgresql://postgres:secret-pw@127.0.0.1:{_free_port()}/history"
+    url = f"postgresql://postgres:secret-pw@127.0.0.1:{free_port()}/history"
     result, text = _run(tmp_path, _config(), source_url=source, database_url=url)
     assert (result.summary.reason, result.exit_code) == (
         FailureReason.RESULTS_DATABASE_UNAVAILABLE,
