@@ -389,9 +389,39 @@ def test_operator_options_reach_its_arguments(helm_binary: Path, helm_home: Path
     assert parse_operator_args(args).workers == 4
 
 
+def test_the_receivers_token_is_mounted_and_passed_when_named(
+    helm_binary: Path, helm_home: Path
+) -> None:
+    plain = one(render(helm_binary, helm_home), "Deployment")["spec"]["template"]["spec"]
+    assert not any("--alert-receiver-token-file" in a for a in plain["containers"][0]["args"])
+    assert "alert-receiver-token" not in {v["name"] for v in plain["volumes"]}
+    docs = render(
+        helm_binary,
+        helm_home,
+        "alerts.receiverTokenSecret.name=am-token",
+        "alerts.receiverTokenSecret.key=bearer",
+    )
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = parse_operator_args(container["args"])
+    assert args.alert_receiver_token_file == "/var/run/driftwarden/alert-receiver/bearer"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "alert-receiver-token"]
+    assert volume["secret"] == {
+        "secretName": "am-token",
+        "items": [{"key": "bearer", "path": "bearer"}],
+    }
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "alert-receiver-token"]
+    assert mount == {
+        "name": "alert-receiver-token",
+        "mountPath": "/var/run/driftwarden/alert-receiver",
+        "readOnly": True,
+    }
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
+        ("alerts.receiverTokenSecret.name=Not_A_Name", "at '/alerts/receiverTokenSecret/name'"),
         ("operator.replica=2", "at '/operator': additional properties 'replica' not allowed"),
         ("operator.replicas=two", "at '/operator/replicas': got string, want integer"),
         ("watch.namespaces={Risk_Team}", "at '/watch/namespaces/0'"),
