@@ -251,6 +251,7 @@ def tenancy_operator(
         tmp_path / "operator.log",
         *extra,
         "--watch-inactivity-timeout=30",
+        "--metrics-port=0",
         "--manage-tenant-credentials",
         f"--database-url={databases['results']}",
         kubeconfig=kubeconfig,

@@ -254,7 +254,7 @@ class Tenancy:
         except DriftwardenError as exc:
             raise TenancyUnavailableError(0, "ResultsDatabase", str(exc)[:300]) from None
         if dropped:
-            log.info("%s: %s role dropped", namespace, REASON_REMOVED)
+            log.info("%s: %s: its role was dropped", namespace, REASON_REMOVED)
 
     def _reconcile_monitors(self, namespace: str) -> None:
         if self.reconcile_monitor is None:
