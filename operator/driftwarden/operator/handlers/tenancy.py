@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -80,6 +81,10 @@ log = logging.getLogger("driftwarden.operator.tenancy")
 TENANT_SECRET: Final = SecretKeyRef(name=TENANT_SECRET_NAME, key=TENANT_SECRET_KEY)
 """What the detector Pods read when the operator manages the credentials."""
 ATTEMPTS: Final = 3
+SETTLED_SECONDS: Final = 300.0
+"""How long a namespace found in order is trusted without looking again: a role re-passworded
+behind the operator's back (`driftwarden db tenant grant`) is noticed within this time of
+the namespace's next monitor event, at the cost of three reads per namespace at most."""
 
 
 def tenancy_problem(enabled: bool, engine: Engine | None) -> str | None:
@@ -115,7 +120,7 @@ class Tenancy:
         self.database = database_fingerprint(url.host, url.port, url.database)
         self._guard = threading.Lock()
         self._locks: dict[str, threading.RLock] = {}
-        self._ready: set[str] = set()
+        self._ready: dict[str, float] = {}  # namespace -> when it was found in order
         self._refused: set[str] = set()
 
     # --- the hook and the entry points -----------------------------------------------------
@@ -124,7 +129,8 @@ class Tenancy:
         """Before a monitor's objects are applied: its namespace's credentials exist (a
         Stall when a foreign Secret holds the name). Cheap once the namespace is settled."""
         namespace = monitor.metadata.namespace
-        if namespace in self._ready:
+        settled = self._ready.get(namespace)
+        if settled is not None and time.monotonic() - settled < SETTLED_SECONDS:
             return None
         return self.reconcile(namespace)
 
@@ -145,14 +151,14 @@ class Tenancy:
                 raise ConflictError(409, "Conflict", f"Secret {TENANT_SECRET_NAME} keeps changing")
             refused_before = namespace in self._refused
             if plan.action == TenancyAction.REFUSE:
-                self._ready.discard(namespace)
+                self._ready.pop(namespace, None)
                 self._refused.add(namespace)
                 return refusal(plan)
             self._refused.discard(namespace)
             if observed.monitors:
-                self._ready.add(namespace)
+                self._ready[namespace] = time.monotonic()
             else:
-                self._ready.discard(namespace)
+                self._ready.pop(namespace, None)
         if refused_before and observed.monitors:
             self._reconcile_monitors(namespace)
         return None
@@ -160,7 +166,7 @@ class Tenancy:
     def forget(self, namespace: str) -> None:
         """Something changed in `namespace` (a monitor deleted, the Secret touched): the
         next `prepare` looks again."""
-        self._ready.discard(namespace)
+        self._ready.pop(namespace, None)
 
     def sweep(self) -> None:
         """Re-check every namespace the database has a role for (on start: monitors deleted
