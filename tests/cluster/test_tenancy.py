@@ -38,7 +38,8 @@ from cluster.test_operator import (  # fixtures too
     monitor_class,
     operator_rights,
 )
-from driftwarden.detectors.storage.tenancy import role_name
+from driftwarden.detectors.storage import create_engine
+from driftwarden.detectors.storage.tenancy import grant_tenant, role_name
 from driftwarden.operator.api import GROUP, VERSION
 from driftwarden.operator.k8s.rbac import tenancy_cluster_role
 
@@ -355,6 +356,19 @@ def test_each_namespace_gets_its_own_role_and_secret_and_sees_only_its_rows(
     assert _condition(done, "LastRunSucceeded")["status"] == "True", done["status"]
     assert _url(_secret(admin_api, a) or {}) == new_url_a  # rotated once, not per event
 
+    # A password changed behind the operator's back (`driftwarden db tenant grant`): the next
+    # look at the namespace (here: an edit of the Secret) finds it stale and issues it again.
+    engine = create_engine(databases["results"])
+    try:
+        grant_tenant(engine, a)
+    finally:
+        engine.dispose()
+    assert _refused_login(new_url_a)
+    core.patch_namespaced_secret(SECRET, a, {"metadata": {"labels": {"touched": "yes"}}})
+    wait_for(lambda: _url(_secret(admin_api, a) or {}) != new_url_a, 60, tenancy_operator.tail)
+    reissued_url_a = _url(_secret(admin_api, a) or {})
+    assert _tenant_view(reissued_url_a)["monitor_runs"] == {a}
+
     # The last monitor of B gone: its Secret and role go; A keeps its own.
     k8s.CustomObjectsApi(admin_api).delete_namespaced_custom_object(
         GROUP, VERSION, b, "modelmonitors", "credit"
@@ -403,7 +417,7 @@ def test_each_namespace_gets_its_own_role_and_secret_and_sees_only_its_rows(
 
     # No password of any kind in the operator's log.
     log = tenancy_operator.log_path.read_text(errors="replace")
-    for url in (url_a, new_url_a, url_b, _url(issued)):
+    for url in (url_a, new_url_a, reissued_url_a, url_b, _url(issued)):
         password = make_url(url).password
         assert password
         assert password not in log

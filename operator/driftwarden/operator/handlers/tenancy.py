@@ -132,12 +132,13 @@ class Tenancy:
         settled = self._ready.get(namespace)
         if settled is not None and time.monotonic() - settled < SETTLED_SECONDS:
             return None
-        return self.reconcile(namespace)
+        return self.reconcile(namespace, reconciling=monitor.metadata.name)
 
-    def reconcile(self, namespace: str) -> Stall | None:
-        """Make `namespace`'s role and Secret what `plan_tenancy` says; re-reconcile its
-        monitors when a refusal just ended. `ApiError` (TenancyUnavailableError for the
-        database) when it could not: retried."""
+    def reconcile(self, namespace: str, reconciling: str | None = None) -> Stall | None:
+        """Make `namespace`'s role and Secret what `plan_tenancy` says; when a refusal just
+        ended, reconcile its monitors again (Stalled ones are not retried by themselves),
+        but for `reconciling`, the one whose reconcile asked. `ApiError`
+        (TenancyUnavailableError for the database) when it could not: retried."""
         with self._lock(namespace):
             for _ in range(ATTEMPTS):
                 observed = self._observe(namespace)
@@ -160,7 +161,7 @@ class Tenancy:
             else:
                 self._ready.pop(namespace, None)
         if refused_before and observed.monitors:
-            self._reconcile_monitors(namespace)
+            self._reconcile_monitors(namespace, reconciling)
         return None
 
     def forget(self, namespace: str) -> None:
@@ -262,10 +263,12 @@ class Tenancy:
         if dropped:
             log.info("%s: %s: its role was dropped", namespace, REASON_REMOVED)
 
-    def _reconcile_monitors(self, namespace: str) -> None:
+    def _reconcile_monitors(self, namespace: str, but: str | None) -> None:
         if self.reconcile_monitor is None:
             return
         for item in self.cluster.list(MODEL_MONITOR, namespace):
+            if (item.get("metadata") or {}).get("name") == but:
+                continue
             try:
                 self.reconcile_monitor(item)
             except ApiError as exc:
