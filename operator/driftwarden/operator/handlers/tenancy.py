@@ -102,6 +102,15 @@ class TenancyUnavailableError(TransientApiError):
     """The results database could not be asked or changed: retried like a 5xx."""
 
 
+def _unavailable(namespace: str, exc: DriftwardenError) -> TenancyUnavailableError:
+    """The error for the monitors' status (tenants read it: no host, no detail); the detail
+    goes to the operator's log only."""
+    log.warning("%s: results database: %s", namespace, exc)
+    return TenancyUnavailableError(
+        0, "ResultsDatabase", "the results database cannot issue this namespace's credentials"
+    )
+
+
 class Tenancy:
     """The operator's side of the per-namespace credentials (see the module docstring)."""
 
@@ -201,7 +210,7 @@ class Tenancy:
         try:
             issued = issued_at(self.engine, namespace)
         except DriftwardenError as exc:
-            raise TenancyUnavailableError(0, "ResultsDatabase", str(exc)[:300]) from None
+            raise _unavailable(namespace, exc) from None
         return ObservedTenancy(namespace, len(monitors), secret, issued, self.database)
 
     def _act(self, observed: ObservedTenancy, plan: TenancyPlan) -> None:
@@ -237,7 +246,7 @@ class Tenancy:
         try:
             granted = grant_tenant(self.engine, namespace, now=now)
         except DriftwardenError as exc:
-            raise TenancyUnavailableError(0, "ResultsDatabase", str(exc)[:300]) from None
+            raise _unavailable(namespace, exc) from None
         url = granted.url(self.engine.url).render_as_string(hide_password=False)
         desired = tenant_secret(
             namespace, url, now, self.database, rotation=plan.rotation, previous=secret
@@ -259,7 +268,7 @@ class Tenancy:
         try:
             dropped = revoke_tenant(self.engine, namespace)
         except DriftwardenError as exc:
-            raise TenancyUnavailableError(0, "ResultsDatabase", str(exc)[:300]) from None
+            raise _unavailable(namespace, exc) from None
         if dropped:
             log.info("%s: %s: its role was dropped", namespace, REASON_REMOVED)
 
