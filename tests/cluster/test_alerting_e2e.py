@@ -247,7 +247,7 @@ def _drift_then_resolve(
 
     # A drifted window: the verdict reaches the pager (and the operator's copy).
     _run_now(api, namespace, "credit", "drifted")
-    drifted_run = f"credit-now-{short_hash('drifted')}"
+    drifted_run = f"{namespace}/credit-now-{short_hash('drifted')}"
     drifted = _await(api, namespace, "credit", lambda o: _last_run(o) == drifted_run, operator)
     verdict = _condition(drifted, "DriftDetected")
     assert verdict["status"] == "True", drifted["status"]
@@ -336,7 +336,7 @@ def _drift_then_resolve(
     # The data is fixed; a clean run resolves the alert.
     fix_the_data(databases["source"])
     _run_now(api, namespace, "credit", "fixed")
-    clean_run = f"credit-now-{short_hash('fixed')}"
+    clean_run = f"{namespace}/credit-now-{short_hash('fixed')}"
     clean = _await(api, namespace, "credit", lambda o: _last_run(o) == clean_run, operator)
     assert _condition(clean, "DriftDetected")["status"] == "False", clean["status"]
 
@@ -452,7 +452,7 @@ def test_a_restart_republishes_without_a_run_and_forgets_monitors_deleted_meanwh
         _apply(admin_api, namespace, _monitor("kept", monitor_class))
         _apply(admin_api, namespace, _monitor("deleted", monitor_class))
         _run_now(admin_api, namespace, "kept", "once")
-        run_id = f"kept-now-{short_hash('once')}"
+        run_id = f"{namespace}/kept-now-{short_hash('once')}"
         _await(admin_api, namespace, "kept", lambda o: _last_run(o) == run_id, operator)
         before = poll(
             lambda: _of(_scrape(port), "driftwarden_feature_statistic", monitor="kept"),

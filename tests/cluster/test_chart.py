@@ -307,7 +307,7 @@ def _await_run(api: k8s.ApiClient, namespace: str, operator: LocalOperator) -> d
                 GROUP, VERSION, namespace, "modelmonitors", "census"
             )
         )
-        return "-now-" in _last_run(seen)
+        return "-now-" in _last_run(seen).rpartition("/")[2]  # the Job part of ns/job
 
     wait_for(done, 240, lambda: f"status: {seen.get('status')}\n{operator.tail()}")
     return seen

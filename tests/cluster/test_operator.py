@@ -402,6 +402,12 @@ def _last_run(obj: dict[str, Any]) -> str:
     return str(obj.get("status", {}).get("lastRun", {}).get("id", ""))
 
 
+def _run_job(obj: dict[str, Any]) -> str:
+    """The Job part of the last run's id (`<namespace>/<Job name>`): the test namespaces'
+    names come from the tests' and may hold "-now-" themselves."""
+    return _last_run(obj).rpartition("/")[2]
+
+
 def _run_rows(dsn: str, run_id: str) -> tuple[int, int]:
     conn = psycopg2.connect(dsn)
     try:
@@ -457,7 +463,7 @@ def test_run_now_and_the_cron_schedule_fill_status_with_the_drifted_features(
         admin_api,
         namespace,
         "credit",
-        lambda o: "-now-" in _last_run(o),
+        lambda o: "-now-" in _run_job(o),
         operator,
     )
     status = now_run["status"]
@@ -527,7 +533,7 @@ def test_run_now_and_the_cron_schedule_fill_status_with_the_drifted_features(
         admin_api,
         namespace,
         "credit",
-        lambda o: _last_run(o).startswith("credit-") and "-now-" not in _last_run(o),
+        lambda o: _run_job(o).startswith("credit-") and "-now-" not in _run_job(o),
         operator,
         RUN_TIMEOUT + 60,
     )
@@ -770,7 +776,7 @@ def test_a_job_that_ends_while_the_operator_is_down_is_ingested_once_after_a_res
 
     # The Job is marked just after the status is written: poll, do not race it.
     job = wait_for(ingested, 30, "the ended Job was never marked as ingested")
-    assert _run_rows(secrets_in["results_dsn"], job.metadata.name)[0] == 1
+    assert _run_rows(secrets_in["results_dsn"], f"{namespace}/{job.metadata.name}")[0] == 1
     # A second restart finds nothing new: no second Job, no new Events of the run.
     events = len(_events(admin_api, namespace, "restarted"))
     operator.stop(signal.SIGKILL)

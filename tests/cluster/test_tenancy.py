@@ -310,7 +310,13 @@ def test_each_namespace_gets_its_own_role_and_secret_and_sees_only_its_rows(
         _run_now(admin_api, ns, "credit", f"first-{ns}")
     runs = {}
     for ns in (a, b):
-        done = _await(admin_api, ns, "credit", lambda o: "-now-" in _last_run(o), tenancy_operator)
+        done = _await(
+            admin_api,
+            ns,
+            "credit",
+            lambda o: "-now-" in _last_run(o).rpartition("/")[2],  # ns/job: the Job part
+            tenancy_operator,
+        )
         assert _condition(done, "LastRunSucceeded")["status"] == "True", done["status"]
         runs[ns] = _last_run(done)
 

@@ -70,7 +70,7 @@ def _pod(state: dict[str, Any], created: str = "2026-11-29T11:59:01Z") -> dict[s
     }
 
 
-def _summary(run_id: str = "m-29400000", **changes: Any) -> RunSummary:
+def _summary(run_id: str = "risk/m-29400000", **changes: Any) -> RunSummary:
     values: dict[str, Any] = {
         "run_id": run_id,
         "started_at": NOW - timedelta(seconds=30),
@@ -222,3 +222,29 @@ def test_a_run_read_back_from_the_database_becomes_a_summary() -> None:
     assert summary.rows.current == 500
     # The same summary fits the termination message the Job would have written.
     assert RunSummary.from_termination_message(summary.to_termination_message()) == summary
+
+
+def test_jobs_of_one_name_in_two_namespaces_make_two_runs() -> None:
+    """A Job's name is unique only in its namespace; the results database keys runs by id."""
+    risk, staging = _job(), _job()
+    staging["metadata"]["namespace"] = "staging"
+    done = ("Complete", "Completed")
+    risk["status"] = staging["status"] = _job(condition=done)["status"]
+    pod = _pod(_terminated(_summary()))
+    ended = plan_ingest(risk, [pod], NOW)
+    assert ended is not None
+    assert ended.summary.run_id == "risk/m-29400000"
+    # The risk Pod's summary is not staging's run: it ends without one of its own.
+    other = plan_ingest(staging, [pod], NOW)
+    assert other is not None
+    assert other.summary.run_id == "staging/m-29400000"
+    assert other.summary.outcome is RunOutcome.FAILED
+
+
+def test_a_job_planned_by_an_older_operator_keeps_its_bare_run_id() -> None:
+    """Jobs still running at an upgrade were given their bare name as run id."""
+    job = _job(condition=("Complete", "Completed"))
+    ended = plan_ingest(job, [_pod(_terminated(_summary(run_id="m-29400000")))], NOW)
+    assert ended is not None
+    assert ended.summary.run_id == "m-29400000"
+    assert ended.summary.outcome is RunOutcome.SUCCEEDED

@@ -60,6 +60,7 @@ SUMMARY_PATH: Final = "/dev/termination-log"
 DATA_DIR: Final = "/data"
 
 ENV_RUN_ID: Final = "DRIFTWARDEN_RUN_ID"
+ENV_JOB_NAME: Final = "DRIFTWARDEN_JOB_NAME"
 ENV_SOURCE_URL: Final = "DRIFTWARDEN_SOURCE_URL"
 ENV_DATABASE_URL: Final = "DRIFTWARDEN_DATABASE_URL"
 ENV_SUMMARY_PATH: Final = "DRIFTWARDEN_SUMMARY_PATH"
@@ -82,8 +83,19 @@ EXIT_INVALID_INPUT: Final = int(ExitCode.INVALID_INPUT)
 EXIT_TRANSIENT: Final = int(ExitCode.TRANSIENT)
 EXIT_INTERNAL: Final = int(ExitCode.INTERNAL)
 
+
+def run_id_of(namespace: str, job_name: str) -> str:
+    """The id of the run a Job makes: `<namespace>/<Job name>`, at most 63 + 1 + 63
+    characters for the operator's Jobs. A Job's name is unique only within its namespace
+    (monitors of one name in two namespaces make Jobs of one name), while the results
+    database keys runs by id alone, across namespaces."""
+    return f"{namespace}/{job_name}"
+
+
 _ENV: dict[str, str] = {
-    ENV_RUN_ID: "Run id: the Job's name (unique per run, deterministic for run-now requests).",
+    ENV_RUN_ID: "Run id: <namespace>/<Job name> (`run_id_of`; unique per run in the cluster, "
+    "deterministic for run-now requests).",
+    ENV_JOB_NAME: "The Job's name (the Pod's batch.kubernetes.io/job-name label).",
     ENV_SOURCE_URL: "Connection URL of the Postgres source "
     "(from spec.source.postgres.connectionSecretRef).",
     ENV_DATABASE_URL: "Connection URL of the results database "

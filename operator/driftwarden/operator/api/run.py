@@ -14,6 +14,7 @@ from driftwarden.detectors.job.contract import (
     CONFIG_VERSION_KEY,
     DATA_DIR,
     ENV_DATABASE_URL,
+    ENV_JOB_NAME,
     ENV_MONITOR,
     ENV_RUN_ID,
     ENV_SCHEDULED_TIME,
@@ -30,6 +31,7 @@ from driftwarden.detectors.job.contract import (
     RunSummary,
     documented_env,
     documented_exit_codes,
+    run_id_of,
 )
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "CONFIG_VERSION_KEY",
     "DATA_DIR",
     "ENV_DATABASE_URL",
+    "ENV_JOB_NAME",
     "ENV_MONITOR",
     "ENV_RUN_ID",
     "ENV_SCHEDULED_TIME",
@@ -55,4 +58,5 @@ __all__ = [
     "RunSummary",
     "documented_env",
     "documented_exit_codes",
+    "run_id_of",
 ]

@@ -46,6 +46,7 @@ from driftwarden.operator.reconcile.ingest import (
     RunEnded,
     has_ended,
     is_newer,
+    job_run_ids,
     monitor_of,
     plan_ingest,
     pod_summary,
@@ -295,9 +296,9 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
     pods = op.cluster.list(POD, namespace, f"batch.kubernetes.io/controller-uid={uid}")
     fallback = None
     if op.results is not None and has_ended(job):
-        run_id = str(metadata.get("name"))
-        if pod_summary(pods, run_id) is None:
-            fallback = _recorded(op.results, run_id)
+        run_ids = job_run_ids(job)
+        if pod_summary(pods, run_ids) is None:
+            fallback = next(filter(None, (_recorded(op.results, i) for i in run_ids)), None)
     ended = plan_ingest(job, pods, _now(), fallback)
     if ended is None:
         return

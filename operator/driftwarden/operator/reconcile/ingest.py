@@ -23,7 +23,7 @@ from driftwarden.detectors.outcome import FailureReason
 from driftwarden.detectors.storage.types import DriftResultRow, RunRecord
 from driftwarden.operator.api import conditions as c
 from driftwarden.operator.api.modelmonitor import DriftedFeature, RunOutcome, WindowRows
-from driftwarden.operator.api.run import ENV_MONITOR, RunSummary
+from driftwarden.operator.api.run import ENV_MONITOR, RunSummary, run_id_of
 
 from .monitor import DETECTOR_CONTAINER
 from .naming import LABEL_MONITOR, LABEL_MONITOR_UID
@@ -133,10 +133,19 @@ def has_ended(job: Mapping[str, Any]) -> bool:
     return _condition(job, "Complete") is not None or _condition(job, "Failed") is not None
 
 
-def pod_summary(pods: Sequence[Mapping[str, Any]], run_id: str) -> RunSummary | None:
-    """The run's summary from its Pods' termination messages, if one is readable."""
+def job_run_ids(job: Mapping[str, Any]) -> tuple[str, str]:
+    """The ids a Job's run may carry: `<namespace>/<Job name>` (`run_id_of`), then the bare
+    Job name, which Jobs planned by an older operator pass (still running at an upgrade)."""
+    metadata = job.get("metadata") or {}
+    name = str(metadata.get("name", ""))
+    return run_id_of(str(metadata.get("namespace", "")), name), name
+
+
+def pod_summary(pods: Sequence[Mapping[str, Any]], run_ids: Sequence[str]) -> RunSummary | None:
+    """The run's summary from its Pods' termination messages, if one is readable and is
+    one of `run_ids`' (`job_run_ids`)."""
     summary = _summary_from(_detector_statuses(pods))
-    return summary if summary is not None and summary.run_id == run_id else None
+    return summary if summary is not None and summary.run_id in run_ids else None
 
 
 def summary_from_record(record: RunRecord, drifted: Sequence[DriftResultRow]) -> RunSummary:
@@ -205,7 +214,8 @@ def plan_ingest(
     without a readable termination message.
     """
     metadata = job.get("metadata") or {}
-    run_id = str(metadata.get("name", ""))
+    run_ids = job_run_ids(job)
+    run_id = run_ids[0]
     status = job.get("status") or {}
     started = _time(status.get("startTime") or metadata.get("creationTimestamp"), now)
     complete = _condition(job, "Complete")
@@ -218,7 +228,7 @@ def plan_ingest(
         reason, message = stuck
         return RunEnded(failed_run_summary(run_id, started, now, message, invalid=False), reason)
     ended = _time(status.get("completionTime") or (failed or {}).get("lastTransitionTime"), now)
-    if summary is not None and summary.run_id == run_id:
+    if summary is not None and summary.run_id in run_ids:
         return RunEnded(summary, _reason_of(summary))
     if complete is not None:
         text = "the detector ended without a summary"

@@ -235,10 +235,14 @@ def _detector_env(
 ) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {
-            "name": contract.ENV_RUN_ID,
+            "name": contract.ENV_JOB_NAME,
             "valueFrom": {
                 "fieldRef": {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}
             },
+        },
+        {  # `$(...)` expands the variable above (Kubernetes' dependent environment variables)
+            "name": contract.ENV_RUN_ID,
+            "value": contract.run_id_of(monitor.metadata.namespace, f"$({contract.ENV_JOB_NAME})"),
         },
         {
             "name": contract.ENV_MONITOR,
@@ -248,11 +252,11 @@ def _detector_env(
     ]
     if trigger == "schedule":
         # A Pod cannot read its Job's cronjob-scheduled-timestamp annotation; the Job's name
-        # (`<cronjob>-<Unix minutes>`) carries the same instant. `$(...)` expands the run id.
+        # (`<cronjob>-<Unix minutes>`) carries the same instant.
         env.append(
             {
                 "name": contract.ENV_SCHEDULED_TIME,
-                "value": f"{contract.SCHEDULED_FROM_JOB_NAME}$({contract.ENV_RUN_ID})",
+                "value": f"{contract.SCHEDULED_FROM_JOB_NAME}$({contract.ENV_JOB_NAME})",
             }
         )
     postgres = monitor.spec.source.postgres
