@@ -1,6 +1,6 @@
 """From per-feature statistics to an honest verdict.
 
-The rule, in four steps (the README quotes the false-alarm and detection rates it gives):
+The rule, in three steps (the README quotes the false-alarm and detection rates it gives):
 
 1. Evidence per feature. A feature's p-value is the Cauchy combination (Liu & Xie 2020) of
    its tests' p-values (KS and the binned chi-square for numeric features, chi-square for
@@ -28,12 +28,13 @@ The rule, in four steps (the README quotes the false-alarm and detection rates i
    meaningless shift on million-row windows is significant but not drift. When the run's
    p-value is below alpha but no single feature is, and some feature's effect reaches its
    warning threshold, the run warns ("drift spread over several features").
-4. The former rule (`rule="cauchy"`, the benchmark's named baseline, not offered to users):
-   the Cauchy combination of all features' p-values with the Hotelling F-reference p-value,
-   tested at 0.8 alpha. The Cauchy combination is exact only in the tail and liberal at
-   0.05 under strong dependence, the F reference is liberal on tied and resampled data,
-   and the 0.8 was fit to one benchmark run: at 1,000 rows it false-alarmed on 11/150
-   no-drift pairs (0.073 [0.041, 0.127]) of the 25-column table, 9/150 of breast-cancer.
+
+The former rule (`rule="cauchy"`, the benchmark's named baseline, not offered to users):
+the Cauchy combination of all features' p-values with the Hotelling F-reference p-value,
+tested at 0.8 alpha. The Cauchy combination is exact only in the tail and liberal at 0.05
+under strong dependence, the F reference is liberal on tied and resampled data, and the
+0.8 was fit to one benchmark run: at 1,000 rows it false-alarmed on 11/150 no-drift pairs
+(0.073 [0.041, 0.127]) of the 25-column table, 9/150 of breast-cancer.
 
 Every method reports the p-value of the test behind it (wasserstein: KS on the same ECDFs;
 psi, js, kl, hellinger: chi-square on the same bins).
@@ -44,7 +45,7 @@ models) at 1,000, 5,000 and 20,000 rows. No drift: 0.010 [0.005, 0.020] of 720 p
 1,000 rows, where every false alarm was, 0.035 [0.024, 0.050] of 750 further pairs, the
 worst stratum 7/150 = 0.047 (25 columns); 0 of 480 pairs at 5,000 and 20,000 rows. Drift on
 1-5 features detected: weak (population KS 0.03-0.1) 0.889 [0.827, 0.930], all 0.947
-[0.921, 0.964], the same pairs as the former rule.
+[0.921, 0.964], as many as the former rule in every stratum.
 """
 
 from __future__ import annotations
