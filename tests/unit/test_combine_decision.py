@@ -13,7 +13,14 @@ from driftwarden.detectors.stats.combine import (
     cauchy_combination,
     holm,
 )
-from driftwarden.detectors.stats.decision import FeatureEvidence, Levels, decide
+from driftwarden.detectors.stats.decision import (
+    CaseVerdict,
+    FeatureEvidence,
+    Levels,
+    case_p_value,
+    decide,
+)
+from driftwarden.detectors.stats.multivariate import hotelling_rank_test
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import numeric_statistics, sample_from_values
 
@@ -101,3 +108,65 @@ def test_alpha_is_checked() -> None:
     with pytest.raises(ValueError, match="alpha"):
         decide([], alpha=0)
     assert not decide([]).drift_detected
+
+
+def test_case_p_value_by_hand() -> None:
+    p = [0.001, 0.5, 0.9]
+    # Bonferroni over 3 features: 3 x 0.001.
+    assert case_p_value(p) == pytest.approx(0.003)
+    # Weighted Bonferroni over the two families, half of alpha each:
+    # min(0.003 / 0.5, 0.02 / 0.5) and min(0.003 / 0.5, 0.001 / 0.5).
+    assert case_p_value(p, 0.02) == pytest.approx(0.006)
+    assert case_p_value(p, 0.001) == pytest.approx(0.002)
+    assert case_p_value(p, 0.001, 0.2) == pytest.approx(min(0.003 / 0.8, 0.001 / 0.2))
+    assert case_p_value([0.9, 0.8], 0.9) == 1.0
+    # The former rule: the weighted Cauchy combination.
+    weights = [1 / 6, 1 / 6, 1 / 6, 0.5]
+    assert case_p_value(p, 0.02, rule="cauchy") == pytest.approx(
+        cauchy_combination([*p, 0.02], weights)
+    )
+    with pytest.raises(ValueError, match="rule"):
+        case_p_value(p, rule="fisher")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="multivariate_weight"):
+        case_p_value(p, 0.5, 1.0)
+
+
+def _correlated_windows(shift: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """20 columns sharing one factor (correlation 0.8); the first 3 of the current window
+    moved by `shift` standard deviations, against their usual relation to the others."""
+    rng = np.random.default_rng(seed)
+
+    def draw() -> np.ndarray:
+        return rng.normal(size=(2000, 1)) * 0.9 + rng.normal(size=(2000, 20)) * 0.45
+
+    base, cur = draw(), draw()
+    cur[:, :3] += shift
+    return base, cur
+
+
+def _verdict_with_joint(base: np.ndarray, cur: np.ndarray) -> tuple[CaseVerdict, CaseVerdict]:
+    features = [_evidence(f"x{j}", base[:, j], cur[:, j]) for j in range(base.shape[1])]
+    joint = hotelling_rank_test(base, cur)
+    assert joint is not None
+    return decide(features), decide(features, multivariate_p=joint.p_value)
+
+
+def test_weak_drift_against_the_correlation_is_seen_by_the_joint_test() -> None:
+    """A 0.06 sd shift of 3 of 20 correlated columns (population KS 0.024 each): no single
+    feature test passes Bonferroni, the permutation Hotelling test does (p = 1/200)."""
+    base, cur = _correlated_windows(0.06, seed=0)
+    alone, joint = _verdict_with_joint(base, cur)
+    assert alone.p_value > 0.05
+    assert not alone.drift_detected
+    assert joint.p_value == pytest.approx(0.01)  # (1 / 200) / 0.5
+    assert joint.drift_detected
+    assert joint.severity is Severity.WARNING
+    assert "spread over several features" in joint.reason
+
+
+def test_drifted_features_are_still_named() -> None:
+    base, cur = _correlated_windows(0.1, seed=0)
+    _, joint = _verdict_with_joint(base, cur)
+    assert joint.drift_detected
+    assert [f.name for f in joint.features if f.drift_detected] == ["x0", "x1", "x2"]
+    assert joint.reason.startswith("3/20 features drifted (x0, x1, x2)")

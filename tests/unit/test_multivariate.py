@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 
 from driftwarden.detectors.stats.multivariate import (
+    HOTELLING_PERMUTATIONS,
+    MAX_PERMUTATIONS,
     MMD_PERMUTATIONS,
     MMD_ROWS,
     hotelling_rank_test,
     mmd_permutation_test,
     normal_scores,
     one_hot,
+    permutations_for,
 )
 
 
@@ -25,9 +28,34 @@ def _correlated(n: int, rng: np.random.Generator, shift: np.ndarray | None = Non
 
 def test_null_rate_is_near_alpha() -> None:
     rng = np.random.default_rng(0)
-    p = [hotelling_rank_test(_correlated(150, rng), _correlated(150, rng)) for _ in range(400)]
+    p = [
+        hotelling_rank_test(_correlated(150, rng), _correlated(150, rng), seed=seed)
+        for seed in range(400)
+    ]
     rate = np.mean([r is not None and r.p_value < 0.05 for r in p])
     assert 0.02 <= rate <= 0.08
+    f_rate = np.mean([r is not None and r.p_value_f < 0.05 for r in p])
+    assert 0.02 <= f_rate <= 0.08
+
+
+def test_permutation_p_value_is_valid_on_resampled_rows() -> None:
+    """Two windows resampled with replacement from one 120-row table (duplicate rows, ties:
+    the F reference's assumptions fail there). The permutation p-value is exact, so over
+    300 fixed seeds it falls below 0.05 about 15 times (binomial sd 3.8) and is spread over
+    (0, 1]; the bounds are 4 sd wide, and the seeds are fixed, so the test cannot flake."""
+    source = _correlated(120, np.random.default_rng(10))
+    p_values = []
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        base = source[rng.integers(120, size=200)]
+        cur = source[rng.integers(120, size=200)]
+        result = hotelling_rank_test(base, cur, permutations=99, seed=seed)
+        assert result is not None
+        p_values.append(result.p_value)
+    p = np.array(p_values)
+    assert np.all((p >= 1 / 100) & (p <= 1.0))
+    assert 0 <= np.count_nonzero(p <= 0.05) <= 30
+    assert 0.35 <= np.mean(p <= 0.5) <= 0.65
 
 
 def test_detects_a_shift_against_the_correlation() -> None:
@@ -35,8 +63,43 @@ def test_detects_a_shift_against_the_correlation() -> None:
     shift = np.array([0, 0, 0.25, 0, 0, 0.0])
     result = hotelling_rank_test(_correlated(1000, rng), _correlated(1000, rng, shift))
     assert result is not None
-    assert result.p_value < 1e-4
+    # No permutation reaches the observed T²: the smallest p-value there is.
+    assert result.p_value == pytest.approx(1 / (HOTELLING_PERMUTATIONS + 1))
+    assert result.permutations == HOTELLING_PERMUTATIONS
+    assert result.p_value_f < 1e-4
     assert result.dof == 6
+    again = hotelling_rank_test(_correlated(1000, rng), _correlated(1000, rng, shift), seed=3)
+    assert again is not None
+    assert again.p_value == pytest.approx(1 / (HOTELLING_PERMUTATIONS + 1))
+
+
+def test_permutations_stop_early_without_drift_and_are_reproducible() -> None:
+    rng = np.random.default_rng(11)
+    base, cur = _correlated(300, rng), _correlated(300, rng)
+    result = hotelling_rank_test(base, cur, seed=5)
+    assert result is not None
+    assert result == hotelling_rank_test(base, cur, seed=5)
+    # Besag-Clifford: stopped at the 10th exceedance after l draws, p = 10 / l exactly;
+    # otherwise (1 + exceedances) / (B + 1).
+    draws = 10 / result.p_value
+    full = result.p_value * (HOTELLING_PERMUTATIONS + 1)
+    assert abs(draws - round(draws)) < 1e-9 or abs(full - round(full)) < 1e-9
+    f_only = hotelling_rank_test(base, cur, permutations=0)
+    assert f_only is not None
+    assert f_only.p_value == f_only.p_value_f == result.p_value_f
+    assert f_only.statistic == result.statistic
+    with pytest.raises(ValueError, match="permutations"):
+        hotelling_rank_test(base, cur, permutations=5)
+
+
+def test_permutations_for_a_level() -> None:
+    # The smallest p-value 1 / (B + 1) must be at most half the level.
+    assert permutations_for(0.025) == HOTELLING_PERMUTATIONS == 199
+    assert permutations_for(0.005) == 399  # 1 / 400 = 0.0025
+    assert permutations_for(0.001) == 1999
+    assert permutations_for(1e-6) == MAX_PERMUTATIONS
+    with pytest.raises(ValueError, match="level"):
+        permutations_for(0.0)
 
 
 def test_degenerate_inputs() -> None:

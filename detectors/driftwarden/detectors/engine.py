@@ -52,6 +52,7 @@ from driftwarden.detectors.sections import (
     quality_section,
 )
 from driftwarden.detectors.stats.decision import (
+    MULTIVARIATE_WEIGHT,
     CaseVerdict,
     FeatureEvidence,
     FeatureVerdict,
@@ -64,6 +65,7 @@ from driftwarden.detectors.stats.multivariate import (
     MultivariateResult,
     hotelling_rank_test,
     one_hot,
+    permutations_for,
 )
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.stats.univariate import (
@@ -434,12 +436,14 @@ def _verdict(
         # numpy's sorts and the compiled ECDF walk release the GIL: threads use every core.
         # The joint test is submitted first; it is the longest single task.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            joint_future = pool.submit(_multivariate, evaluable, baseline, current)
+            joint_future = pool.submit(
+                _multivariate, evaluable, baseline, current, spec.decision.alpha
+            )
             evidences = list(pool.map(evidence, evaluable))
             joint = joint_future.result()
     else:
         evidences = [evidence(f) for f in evaluable]
-        joint = _multivariate(evaluable, baseline, current)
+        joint = _multivariate(evaluable, baseline, current, spec.decision.alpha)
     case = decide(
         evidences, spec.decision.alpha, multivariate_p=None if joint is None else joint.p_value
     )
@@ -519,16 +523,22 @@ def detect_frames(
 
 # --- internals ----------------------------------------------------------------------------
 
-# Rows per window for the multivariate test: plenty of power, bounded cost (ranks of 2 x 20k).
-MULTIVARIATE_ROWS = 20_000
+# Rows per window for the multivariate test: its permutation p-value costs about 0.3 s on
+# 2 x 5,000 rows and 50 columns (benchmarks/bench_decision.py prints it); above 5,000 rows the
+# univariate tests see a weak drift on their own.
+MULTIVARIATE_ROWS = 5_000
 # Most frequent categories of a feature that get an indicator column in the joint test.
 MULTIVARIATE_CATEGORIES = 12
 
 
 def _multivariate(
-    features: Sequence[ResolvedFeature], baseline: WindowProfile, current: WindowProfile
+    features: Sequence[ResolvedFeature],
+    baseline: WindowProfile,
+    current: WindowProfile,
+    alpha: float,
 ) -> MultivariateResult | None:
-    """The joint test over the row samples; None when it cannot run (too few rows)."""
+    """The joint test over the row samples (its share of alpha sets its permutations);
+    None when it cannot run (too few rows)."""
     if len(features) < 2:
         return None
     b_rows = baseline.row_sample.iloc[:MULTIVARIATE_ROWS]
@@ -550,7 +560,11 @@ def _multivariate(
             top = sorted(counts, key=lambda k: (-counts[k], k))[:MULTIVARIATE_CATEGORIES]
             b_parts.append(one_hot(_objects(b_rows[feature.name]), top))
             c_parts.append(one_hot(_objects(c_rows[feature.name]), top))
-    return hotelling_rank_test(np.hstack(b_parts), np.hstack(c_parts))
+    return hotelling_rank_test(
+        np.hstack(b_parts),
+        np.hstack(c_parts),
+        permutations=permutations_for(MULTIVARIATE_WEIGHT * alpha),
+    )
 
 
 def _objects(series: pd.Series) -> np.ndarray:
@@ -563,6 +577,7 @@ def _multivariate_dict(result: MultivariateResult) -> dict[str, object]:
         "method": "hotelling_rank",
         "statistic": result.statistic,
         "p_value": result.p_value,
+        "permutations": result.permutations,
         "dof": result.dof,
         "rows": {"baseline": result.n_baseline, "current": result.n_current},
     }
