@@ -341,12 +341,12 @@ def _profile_window(
 ) -> WindowProfile:
     """One window's profile; every problem with its data is an error naming `path`."""
     from driftwarden.detectors.engine import check_columns, check_probabilities, profile_frames
-    from driftwarden.detectors.tables import iter_chunks, read_columns
+    from driftwarden.detectors.tables import iter_profile_chunks, read_columns
 
     with _naming(path):
         available = read_columns(path)
         check_columns(spec, available, where="the file")
-        chunks = iter_chunks(path, columns, chunk_rows=chunk_rows, types=types)
+        chunks = iter_profile_chunks(path, columns, chunk_rows=chunk_rows, types=types)
         profile = profile_frames(chunks, spec, features, seed=seed, workers=workers)
         _check_rows(profile, path)
         check_probabilities(spec, profile)
