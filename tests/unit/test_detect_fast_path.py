@@ -1,6 +1,6 @@
 """`driftwarden detect`'s fast path: Parquet chunks go into the profiles as Arrow
-(`tables.iter_profile_chunks`), and the profiles and the report are the ones the pandas
-frames of `tables.iter_chunks` give, byte for byte and key for key.
+(`cli.profile_chunks`, `tables.iter_arrow_chunks`), and the profiles and the report are
+the ones the pandas frames of `tables.iter_chunks` give, byte for byte and key for key.
 
 The files hold every type the reader converts (integers with and without nulls, floats
 with NaN, booleans, timestamps with a zone, dictionary-encoded and large strings, integer
@@ -27,10 +27,11 @@ from driftwarden.detectors.cli import (
     _resolve,
     build_parser,
     build_spec,
+    profile_chunks,
 )
 from driftwarden.detectors.engine import compare, profile_frames
 from driftwarden.detectors.profile import ArrowChunk, dumps
-from driftwarden.detectors.tables import iter_chunks, iter_profile_chunks
+from driftwarden.detectors.tables import iter_chunks
 
 
 def _write(path: Path, rows: int, seed: int, shift: float) -> None:
@@ -100,7 +101,7 @@ def test_arrow_chunks_give_the_frames_profiles_and_report(
     def profiles(fast: bool) -> list[bytes]:
         out = []
         for seed, path in enumerate((baseline, current)):
-            read = iter_profile_chunks if fast else iter_chunks
+            read = profile_chunks if fast else iter_chunks
             chunks = list(read(path, columns, chunk_rows=chunk_rows, types=types))
             assert all(isinstance(c, ArrowChunk) for c in chunks) == fast
             if fast:  # the columns that skip the frame; the others take it

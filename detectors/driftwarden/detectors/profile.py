@@ -504,13 +504,17 @@ class WindowProfiler:
             raise KeyError(f"columns not in the data: {', '.join(missing)}")
         items = list(self.kinds.items())
 
-        def one(item: tuple[str, str]) -> ColumnProfile:
+        def one(item: tuple[str, str]) -> ColumnProfile | None:
             name, kind = item
             if kind == "numeric":
                 try:
-                    return _chunk_numeric(chunk, name, self.max_points)
+                    numeric = _chunk_numeric(chunk, name, self.max_points)
                 except ColumnValueError as exc:
                     raise ColumnValueError(f"column {name!r} {exc}") from None
+                # Folded in the same thread: each column's builder is its own, and its
+                # merges (compressing beyond `max_points`) release the GIL as the sorts do.
+                self._numeric[name].add(numeric)
+                return None
             return _chunk_categorical(chunk, name)
 
         if self.workers > 1 and len(items) > 1:
@@ -518,11 +522,8 @@ class WindowProfiler:
                 profiles = list(pool.map(one, items))
         else:
             profiles = [one(item) for item in items]
-        for (name, kind), profile in zip(items, profiles, strict=True):
-            if kind == "numeric":
-                assert isinstance(profile, NumericProfile)
-                self._numeric[name].add(profile)
-            else:
+        for (name, _), profile in zip(items, profiles, strict=True):
+            if profile is not None:
                 assert isinstance(profile, CategoricalProfile)
                 before = self._categorical[name]
                 self._categorical[name] = (
@@ -582,6 +583,10 @@ class WindowProfiler:
     def profile(self) -> WindowProfile:
         if not self.chunks:
             raise ValueError("no chunk was added")
+        numeric = list(self._numeric.values())
+        if self.workers > 1 and len(numeric) > 1:  # the final merges of sorted runs
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                list(pool.map(_NumericBuilder.finish, numeric))
         columns: dict[str, ColumnProfile] = {}
         for name, kind in self.kinds.items():
             if kind == "numeric":

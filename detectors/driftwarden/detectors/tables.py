@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -46,7 +46,6 @@ from pandas.io.parsers import TextFileReader
 
 from driftwarden.detectors.chunks import FILE_CHUNK_ROWS
 from driftwarden.detectors.errors import InputError
-from driftwarden.detectors.profile import ArrowChunk, Chunk
 
 DEFAULT_CHUNK_ROWS = FILE_CHUNK_ROWS
 #: rows of a CSV file that decide its column types (independent of --chunk-rows)
@@ -234,25 +233,27 @@ def _parquet_batches(
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
 
 
-def iter_profile_chunks(
+#: Converts rows of an Arrow chunk (`None`: all of them) to the frame `iter_chunks` gives.
+ToFrame = Callable[[pa.Table, "npt.NDArray[np.intp] | None"], pd.DataFrame]
+
+
+def iter_arrow_chunks(
     path: Path,
     columns: Sequence[str],
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     types: Mapping[str, ColumnType] | None = None,
-) -> Iterator[Chunk]:
-    """The chunks of `iter_chunks`, for the profiles: a Parquet file's as `ArrowChunk`s,
-    a CSV file's as the same frames.
-
-    A Parquet chunk's number columns stored as integers or floats and its text columns
-    stored as strings go into the profiles from their Arrow buffers (no pandas frame, no
-    copy into one 2-d block); every other column, and the rows of the row sample, take the
-    frame `iter_chunks` gives (`_from_arrow`, the same conversion, row for row), so the
-    profile is the one the frames give.
+) -> Iterator[tuple[pa.Table, ToFrame, frozenset[str]]]:
+    """A Parquet file's chunks of `iter_chunks` kept as Arrow, for the profiles: each chunk's
+    table, the function that gives the frame `iter_chunks` gives for its rows (`_from_arrow`,
+    the same conversion, row for row) and the columns that need no conversion ("plain":
+    numbers stored as integers or floats, text stored as strings), which go into the
+    profiles from their Arrow buffers (`profile.ArrowChunk`): no pandas frame, no copy of
+    the numbers into one 2-d block.
     """
-    if table_format(path) != "parquet":
-        yield from iter_chunks(path, columns, chunk_rows=chunk_rows, types=types)
-        return
+    fmt, _, wanted = _checked(path, columns, chunk_rows)
+    if fmt != "parquet":
+        raise TableError(f"{path}: only Parquet files are read as Arrow chunks")
     decided = dict(types or {})
 
     def to_frame(table: pa.Table, rows: npt.NDArray[np.intp] | None) -> pd.DataFrame:
@@ -260,14 +261,13 @@ def iter_profile_chunks(
             table = table.take(pa.array(rows, type=pa.int64()))
         return _from_arrow(path, _one_batch(table), decided)
 
-    for batch in _parquet_batches(path, columns, chunk_rows):
-        table = pa.Table.from_batches([batch])
+    for batch in _parquet_batches(path, wanted, chunk_rows):
         plain = frozenset(
             name
             for name, array in zip(batch.schema.names, batch.columns, strict=True)
             if _plain(array.type, decided.get(name))
         )
-        yield ArrowChunk(table, to_frame, plain)
+        yield pa.Table.from_batches([batch]), to_frame, plain
 
 
 def _one_batch(table: pa.Table) -> pa.RecordBatch:
