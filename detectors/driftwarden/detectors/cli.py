@@ -364,7 +364,7 @@ def profile_chunks(
     ahead in a thread (Arrow decodes with the GIL released while the profiles sort), CSV as
     the frames of `tables.iter_chunks`. The same profile either way (`tables`' frames)."""
     from driftwarden.detectors.profile import ArrowChunk
-    from driftwarden.detectors.sources.base import prefetched
+    from driftwarden.detectors.readahead import prefetched
     from driftwarden.detectors.tables import iter_arrow_chunks, iter_chunks, table_format
 
     if table_format(path) != "parquet":
