@@ -25,7 +25,7 @@ from cluster.plugin import cluster_required
 from driftwarden.detectors.cli import build_parser
 from driftwarden.operator.api.monitorclass import MonitorClass
 from driftwarden.operator.k8s.chartrules import ADMISSION_RULES
-from driftwarden.operator.k8s.rbac import OPERATOR_RULES
+from driftwarden.operator.k8s.rbac import OPERATOR_RULES, TENANCY_RULES
 
 pytestmark = pytest.mark.cluster
 
@@ -160,6 +160,7 @@ def test_the_operator_gets_exactly_its_rules_and_nothing_dangerous(
         for group, resource, verb in triples(role["rules"]):
             assert "*" not in (group, resource, verb), role["metadata"]["name"]
             assert verb not in {"escalate", "bind", "impersonate"}, role["metadata"]["name"]
+            # Secrets only with tenancy.enabled (test_tenancy_grants_exactly_the_one_secret).
             assert resource != "secrets", role["metadata"]["name"]
     # The Lease only in the release's namespace.
     lease_role = one(docs, "Role", f"{RELEASE}-driftwarden-leader-election")
@@ -167,6 +168,65 @@ def test_the_operator_gets_exactly_its_rules_and_nothing_dangerous(
     assert {r for _, r, _ in triples(lease_role["rules"])} == {"leases"}
     for cluster_role in find(docs, "ClusterRole"):
         assert "leases" not in {r for _, r, _ in triples(cluster_role["rules"])}
+
+
+def _secret_rights(rules: list[dict[str, Any]]) -> set[tuple[str, tuple[str, ...]]]:
+    """(verb, resourceNames) of every rule on Secrets; () for any name."""
+    return {
+        (verb, tuple(rule.get("resourceNames") or ()))
+        for rule in rules
+        if "secrets" in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+@pytest.mark.parametrize("watched", [(), ("team-a", "team-b")])
+def test_tenancy_grants_exactly_the_one_secret(
+    helm_binary: Path, helm_home: Path, watched: tuple[str, ...]
+) -> None:
+    values = ["tenancy.enabled=true", "database.existingSecret.name=results"]
+    if watched:
+        values.append("watch.namespaces={" + ",".join(watched) + "}")
+    docs = render(helm_binary, helm_home, *values)
+    granted = operator_rules(docs)
+    expected = _secret_rights(TENANCY_RULES)
+    assert expected == {
+        ("create", ()),
+        *((verb, ("driftwarden-tenant-results",)) for verb in ("get", "list", "watch")),
+        *((verb, ("driftwarden-tenant-results",)) for verb in ("update", "delete")),
+    }
+    assert _secret_rights(granted) == expected
+    assert triples(granted) == (
+        triples(OPERATOR_RULES) | triples(ADMISSION_RULES) | triples(TENANCY_RULES)
+    )
+    tenancy_roles = [
+        d
+        for d in find(docs, "Role") + find(docs, "ClusterRole")
+        if d["metadata"]["name"] == f"{RELEASE}-driftwarden-operator-tenancy"
+    ]
+    if watched:  # a Role in each watched namespace, nothing cluster-wide
+        assert {r["kind"] for r in tenancy_roles} == {"Role"}
+        assert {r["metadata"]["namespace"] for r in tenancy_roles} == set(watched)
+    else:
+        assert [r["kind"] for r in tenancy_roles] == ["ClusterRole"]
+    for role in find(docs, "Role") + find(docs, "ClusterRole"):
+        if role not in tenancy_roles:
+            assert "secrets" not in {r for _, r, _ in triples(role["rules"])}
+    args = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert parse_operator_args(args).manage_tenant_credentials is True
+    # Off (the default): no flag, no Secret rights anywhere.
+    off = render(helm_binary, helm_home, "database.existingSecret.name=results")
+    assert not _secret_rights(operator_rules(off))
+    args = one(off, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert parse_operator_args(args).manage_tenant_credentials is False
+
+
+def test_tenancy_without_a_database_is_refused(helm_binary: Path, helm_home: Path) -> None:
+    done = run_helm(
+        helm_binary, helm_home, "template", RELEASE, str(CHART), "--set", "tenancy.enabled=true"
+    )
+    assert done.returncode != 0
+    assert "tenancy.enabled needs database.existingSecret.name" in done.stderr
 
 
 def test_the_detector_service_account_has_no_rights_and_no_token(
@@ -389,9 +449,39 @@ def test_operator_options_reach_its_arguments(helm_binary: Path, helm_home: Path
     assert parse_operator_args(args).workers == 4
 
 
+def test_the_receivers_token_is_mounted_and_passed_when_named(
+    helm_binary: Path, helm_home: Path
+) -> None:
+    plain = one(render(helm_binary, helm_home), "Deployment")["spec"]["template"]["spec"]
+    assert not any("--alert-receiver-token-file" in a for a in plain["containers"][0]["args"])
+    assert "alert-receiver-token" not in {v["name"] for v in plain["volumes"]}
+    docs = render(
+        helm_binary,
+        helm_home,
+        "alerts.receiverTokenSecret.name=am-token",
+        "alerts.receiverTokenSecret.key=bearer",
+    )
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = parse_operator_args(container["args"])
+    assert args.alert_receiver_token_file == "/var/run/driftwarden/alert-receiver/bearer"
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "alert-receiver-token"]
+    assert volume["secret"] == {
+        "secretName": "am-token",
+        "items": [{"key": "bearer", "path": "bearer"}],
+    }
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "alert-receiver-token"]
+    assert mount == {
+        "name": "alert-receiver-token",
+        "mountPath": "/var/run/driftwarden/alert-receiver",
+        "readOnly": True,
+    }
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
+        ("alerts.receiverTokenSecret.name=Not_A_Name", "at '/alerts/receiverTokenSecret/name'"),
         ("operator.replica=2", "at '/operator': additional properties 'replica' not allowed"),
         ("operator.replicas=two", "at '/operator/replicas': got string, want integer"),
         ("watch.namespaces={Risk_Team}", "at '/watch/namespaces/0'"),

@@ -98,6 +98,12 @@ def test_filters_and_json(history: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(json.loads(out)) == 2
     code, out, _ = run(["alerts", "--state", "resolved", "-n", "ads"], capsys)
     assert (code, out.strip()) == (0, "(no alerts match)")
+    code, out, _ = run(
+        ["alerts", "--monitor", "ads/ctr", "--since", "30d", "--format", "csv"], capsys
+    )
+    header, *lines = out.splitlines()
+    assert (code, len(lines)) == (0, 2)
+    assert header.split(",")[:3] == ["fired_at", "monitor", "alert"]
 
 
 @pytest.mark.parametrize(
@@ -108,6 +114,7 @@ def test_filters_and_json(history: Path, capsys: pytest.CaptureFixture[str]) -> 
         (["--since", "forever"], "--since: expected a duration"),
         (["--state", "pending"], "--state: invalid choice"),
         (["--limit", "0"], "--limit: expected an integer"),
+        (["--output", "json"], "unrecognized arguments"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(

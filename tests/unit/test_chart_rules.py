@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from driftwarden.operator.k8s.chartrules import ADMISSION_RULES, PATH, render, split_rules
-from driftwarden.operator.k8s.rbac import OPERATOR_RULES
+from driftwarden.operator.k8s.rbac import OPERATOR_RULES, TENANCY_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,3 +53,22 @@ def test_scopes() -> None:
         ("", "pods/log", "list"),
     }
     assert _triples(parts["leaderElection"]) == {("coordination.k8s.io", "leases", "get")}
+
+
+def test_the_tenancy_rules_keep_their_resource_names() -> None:
+    parts = yaml.safe_load(render())
+    assert parts["tenancy"] == TENANCY_RULES
+    named = [rule for rule in parts["tenancy"] if rule.get("resourceNames")]
+    assert named == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["driftwarden-tenant-results"],
+            "verbs": ["get", "list", "watch", "update", "delete"],
+        }
+    ]
+    # Only `create` (which RBAC cannot limit to a name) is granted on every Secret.
+    assert [r["verbs"] for r in parts["tenancy"] if not r.get("resourceNames")] == [["create"]]
+    # The always-bound parts hold no Secret rights.
+    for scope in ("cluster", "namespaced", "leaderElection"):
+        assert all("secrets" not in rule["resources"] for rule in parts[scope])

@@ -288,7 +288,7 @@ def test_invalid_settings_are_named(
         capsys,
     )
     assert code == 2
-    assert "invalid settings at features.0.thresholds.psi" in err
+    assert "invalid settings: at features.0.thresholds.psi" in err
 
 
 def test_console_script_runs_as_a_process(data: Path) -> None:

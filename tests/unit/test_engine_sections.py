@@ -10,6 +10,7 @@ import pytest
 from driftwarden.detectors.cli import load_config
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.detectors.engine import compare, detect_frames, profile_frames, resolve_features
+from driftwarden.detectors.stats.proportions import two_proportion_test
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +83,22 @@ def test_chunked_windows_give_the_same_report(
     assert chunked["features"] == whole["features"]
     assert chunked["quality"] == whole["quality"]
     assert chunked["operational"] == whole["operational"]
+
+
+def test_positive_rate_equals_the_windows_shares_and_the_two_proportion_test(
+    windows: dict[str, pd.DataFrame], spec: DetectionSpec
+) -> None:
+    """The prediction section's positive rate, against the shares counted on the rows."""
+    assert spec.prediction is not None
+    column, threshold = spec.prediction.column, spec.prediction.threshold
+    base, cur = windows["baseline"][column], windows["drifted"][column]
+    rate = detect_frames(windows["baseline"], windows["drifted"], spec).to_dict()["prediction"][
+        "positive_rate"
+    ]
+    b_pos, c_pos = int((base >= threshold).sum()), int((cur >= threshold).sum())
+    expected = two_proportion_test(b_pos, int(base.notna().sum()), c_pos, int(cur.notna().sum()))
+    assert rate["threshold"] == threshold
+    assert rate["baseline_rate"] == pytest.approx(expected.baseline_rate, rel=1e-12)
+    assert rate["current_rate"] == pytest.approx(expected.current_rate, rel=1e-12)
+    assert rate["p_value"] == pytest.approx(expected.p_value, rel=1e-9)
+    assert rate["test"] == expected.method

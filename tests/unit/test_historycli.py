@@ -68,8 +68,6 @@ def test_report_of_a_monitor(history: Path, capsys: pytest.CaptureFixture[str]) 
         ["report", "--run", "no-such-run"],
         ["report", "--monitor", "risk/unknown"],
         ["history", "show", "no-such-run"],
-        ["history", "runs", "--monitor", "nobody/none"],
-        ["history", "feature", "--monitor", MON, "--feature", "nope"],
     ],
 )
 def test_unknown_or_empty_is_exit_2_with_one_line(
@@ -80,6 +78,27 @@ def test_unknown_or_empty_is_exit_2_with_one_line(
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "table"),
+    [
+        (["history", "runs", "--monitor", "nobody/none"], "(no runs of monitor 'nobody/none'"),
+        (["history", "feature", "--monitor", MON, "--feature", "nope"], "(no results for"),
+        (["history", "alerts", "--monitor", "nobody/none"], "(no alerts"),
+        (["history", "retrains", "--monitor", "nobody/none"], "(no retraining"),
+    ],
+)
+def test_an_empty_listing_is_exit_0_in_every_format(
+    history: Path, argv: list[str], table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(argv, capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(table)
+    code, out, _ = run([*argv, "--format", "json"], capsys)
+    assert (code, json.loads(out)) == (0, [])
+    code, out, _ = run([*argv, "--format", "csv"], capsys)
+    assert (code, out) == (0, "")
 
 
 def test_no_database_at_all_is_exit_2(

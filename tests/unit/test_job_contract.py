@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
@@ -224,3 +225,18 @@ def test_only_the_deciding_metrics_make_the_summarys_performance_severe() -> Non
     headline = summary.headline_performance()
     assert headline is not None
     assert headline.severity is Severity.NONE
+
+
+def test_an_invalid_configuration_names_each_place_in_one_line(tmp_path: Path) -> None:
+    spec = dict(cast(dict[str, object], MANIFEST["spec"]))
+    spec.update(features=[{"nme": "a"}], minSamples="many")
+    broken = {**MANIFEST, "spec": spec}
+    with pytest.raises(InvalidRunConfigError) as caught:
+        load_run_config(_write(tmp_path, broken))
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path}")
+    assert "invalid run configuration: " in message
+    assert "spec.features.0.name is required" in message
+    assert "spec.features.0.nme is not a known field" in message
+    assert "\n" not in message
+    assert caught.value.exit_code == 2

@@ -23,7 +23,6 @@ from driftwarden.detectors.stats.performance import (
     classification_metrics,
     compare_performance,
     expected_calibration_error,
-    positive_rate_change,
     regression_metrics,
     relative_drop,
     roc_auc,
@@ -295,24 +294,6 @@ def test_two_proportion_z_test_equals_chi2_contingency() -> None:
         two_proportion_test(0, 0, 1, 2)
     with pytest.raises(ValueError, match="current_events"):
         two_proportion_test(0, 5, 3, 2)
-
-
-def test_positive_rate_change() -> None:
-    rng = np.random.default_rng(0)
-    base = (rng.random(5000) < 0.2).astype(int)
-    cur = (rng.random(4000) < 0.26).astype(int)
-    result = positive_rate_change(base, cur)
-    assert result.baseline_rate == pytest.approx(base.mean())
-    assert result.current_rate == pytest.approx(cur.mean())
-    assert result.p_value < 1e-6
-    assert result.relative_change == pytest.approx(cur.mean() / base.mean() - 1)
-    same = positive_rate_change(base, base)
-    assert same.p_value == pytest.approx(1.0)
-    labels = positive_rate_change(["a", "b", None], ["a", "a"], positive_label="a")
-    assert labels.n_baseline == 2
-    assert labels.baseline_rate == 0.5
-    with pytest.raises(ValueError, match="current_pred"):
-        positive_rate_change([1, 0], [None])
 
 
 def test_metric_p_values_equal_scipy_and_hand_formula() -> None:

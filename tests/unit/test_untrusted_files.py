@@ -108,9 +108,18 @@ def test_a_misspelt_key_in_a_modelmonitor_is_refused() -> None:
         b"apiVersion: driftwarden.io/v1alpha1\nkind: ModelMonitor\nmetadata: {name: m}\n"
         b"spec:\n  features: [{name: age}]\n  minSampels: 10\n"
     )
-    with pytest.raises(ConfigFileError, match=r"invalid settings at spec\.minSampels"):
+    refused = r"invalid settings: spec\.minSampels is not a known field"
+    with pytest.raises(ConfigFileError, match=refused):
         parse_config(manifest)
     good = manifest.replace(b"minSampels", b"minSamples")
+    several = b"features: [{name: a, methd: ks}, {}]\nthresholds: {warnng: 0.1}\nx: 1\n"
+    with pytest.raises(ConfigFileError) as caught:
+        parse_config(several, source="cfg.yaml")
+    assert str(caught.value) == (
+        "cfg.yaml: invalid settings: features.0.methd is not a known field; "
+        "features.1.name is required; at thresholds.warnng: Input should be 'psi', 'ks', "
+        "'js', 'wasserstein', 'kl', 'hellinger' or 'chi2' (and 1 more)"
+    )
     assert parse_config(good)["minSamples"] == 10
 
 

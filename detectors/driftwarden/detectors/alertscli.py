@@ -2,7 +2,7 @@
 
     driftwarden alerts [-n NAMESPACE] [--monitor NAME | NAMESPACE/NAME]
                        [--state open|firing|acknowledged|resolved|all] [--since 7d]
-                       [--limit 100] [--output table|json]
+                       [--limit 100] [--format table|json|csv]
 
 The database is the one `driftwarden db` and `driftwarden history` use, opened read-only.
 Invalid options exit 2 with one line; no match prints "(no alerts match)" and exits 0.
@@ -39,7 +39,9 @@ def add_alerts_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParse
     parser.add_argument("--state", choices=sorted(STATES), default="open", help="default: open")
     parser.add_argument("--since", type=_since, default=DEFAULT_SINCE, help="e.g. 7d, 12h")
     parser.add_argument("--limit", type=_limit, default=100)
-    parser.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    # --format as in `driftwarden history`; -o as kubectl users type it. (--output names a
+    # file in `detect`, `profile` and `report`, so it is not an alias here.)
+    parser.add_argument("--format", "-o", choices=("table", "json", "csv"), default="table")
     parser.set_defaults(handler=_alerts)
 
 
@@ -74,7 +76,7 @@ def _alerts(args: argparse.Namespace) -> int:
             since=_start(args.since),
             limit=args.limit,
         )
-    if args.output == "json":
+    if args.format == "json":
         print(json.dumps([_plain(_document(a)) for a in found], indent=2))
         return 0
     rows = [
@@ -91,7 +93,7 @@ def _alerts(args: argparse.Namespace) -> int:
         }
         for a in found
     ]
-    _print(rows, "table", empty="no alerts match")
+    _print(rows, args.format, empty="no alerts match")
     return 0
 
 

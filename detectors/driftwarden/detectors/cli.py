@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriftwardenError as exc:
         _fail(str(exc), exc.exit_code)
     except ValidationError as exc:
-        _fail(_validation_message(exc))
+        _fail(configfile.validation_message(exc))
     except BrokenPipeError:  # `driftwarden detect ... | head`
         return EXIT_OK
     except KeyboardInterrupt:
@@ -545,12 +545,6 @@ def _bounded_int(name: str) -> Any:
 
     parse.__name__ = name  # argparse names the type in its messages
     return parse
-
-
-def _validation_message(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    location = ".".join(str(p) for p in first["loc"]) or "config"
-    return f"invalid settings at {location}: {first['msg']}"
 
 
 def _one_line(text: str) -> str:

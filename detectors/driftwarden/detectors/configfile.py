@@ -20,6 +20,7 @@ at most `MAX_FEATURES` features. Every violation is an `InputError` (exit 2) in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -185,6 +186,43 @@ def read_yaml(data: bytes, *, source: str = "config") -> Any:
         raise ConfigFileError(f"{source}: not valid YAML: {_short(str(exc))}") from None
 
 
+#: How many of a document's problems one message names.
+_PROBLEMS_SHOWN = 3
+
+
+def validation_message(
+    exc: ValidationError,
+    *,
+    what: str = "settings",
+    folded: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> str:
+    """One line naming the first problems of a settings document in the user's terms
+    ("features.0.methd is not a known field"), with a count of the rest. `folded` maps a
+    location prefix the model built (("spec", "detection")) to where the user wrote it
+    (("spec",))."""
+    problems: dict[str, str] = {}  # the first problem at each place (the rest follow from it)
+    for error in exc.errors():
+        parts = [str(part) for part in error["loc"]]
+        for built, written in (folded or {}).items():
+            if tuple(parts[: len(built)]) == built:
+                parts = [*written, *parts[len(built) :]]
+                break
+        if parts and parts[-1] == "[key]":  # pydantic's mark: the key itself is refused
+            parts.pop()
+        where = _short(".".join(parts) or "the top level")
+        if where in problems:
+            continue
+        if error["type"] == "extra_forbidden":
+            problems[where] = f"{where} is not a known field"
+        elif error["type"] == "missing":
+            problems[where] = f"{where} is required"
+        else:
+            problems[where] = f"at {where}: {_short(error['msg'])}"
+    shown = list(problems.values())[:_PROBLEMS_SHOWN]
+    rest = len(problems) - len(shown)
+    return f"invalid {what}: " + "; ".join(shown) + (f" (and {rest} more)" if rest else "")
+
+
 def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
     """The detection settings (as a `DetectionSpec` mapping) in a YAML document's bytes."""
     document = read_yaml(data, source=source)
@@ -204,12 +242,7 @@ def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
         else:
             detection = DetectionSpec.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "the top level"
-        raise ConfigFileError(
-            f"{source}: invalid settings at {_short(where)}: {_short(first['msg'])}"
-            + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
-        ) from None
+        raise ConfigFileError(f"{source}: {validation_message(exc)}") from None
     dumped: dict[str, Any] = detection.model_dump(by_alias=True, exclude_none=True)
     return dumped
 

@@ -12,7 +12,9 @@ command line.
 
 The database is the one `driftwarden db` uses (DRIFTWARDEN_DATABASE_URL, the PG* variables,
 else the local SQLite file), opened read-only where the backend allows; nothing is written.
-An unknown run, an unknown monitor or an empty period is invalid input (exit 2, one line).
+A run or a monitor report that is not there is invalid input (exit 2, one line); a listing
+(`history runs`, `feature`, `alerts`, `retrains`, and `driftwarden alerts`) with nothing in
+its period prints an empty result (`(no ...)`, `[]` or no CSV rows) and exits 0.
 This module imports only the standard library at the top: the storage, the renderers and
 matplotlib load when a command runs, so `driftwarden --help` stays fast.
 """
@@ -231,8 +233,6 @@ def _runs(args: argparse.Namespace) -> int:
     namespace, name = args.monitor
     with _engine() as engine:
         runs = monitor_history(engine, namespace, name, since=_start(args.since), limit=args.limit)
-    if not runs:
-        raise HistoryEmptyError(f"no runs of monitor {_name(args.monitor)!r} in that period")
     rows = [
         {
             "run_id": r.run_id,
@@ -246,7 +246,7 @@ def _runs(args: argparse.Namespace) -> int:
         }
         for r in runs
     ]
-    _print(rows, args.format)
+    _print(rows, args.format, empty=f"no runs of monitor {_name(args.monitor)!r} in that period")
     return 0
 
 
@@ -318,11 +318,6 @@ def _feature(args: argparse.Namespace) -> int:
             since=_start(args.since),
             limit=MAX_LIMIT,
         )
-    if not points:
-        raise HistoryEmptyError(
-            f"no results for feature {args.feature[:253]!r} of monitor "
-            f"{_name(args.monitor)!r} in that period"
-        )
     rows = [
         {
             "observed_at": p.observed_at,
@@ -335,7 +330,8 @@ def _feature(args: argparse.Namespace) -> int:
         }
         for p in points
     ]
-    _print(rows, args.format)
+    feature = args.feature[:253]
+    _print(rows, args.format, empty=f"no results for feature {feature!r} in that period")
     return 0
 
 

@@ -152,33 +152,23 @@ def quality_section(
     chance_alpha = quality.DEFAULT_LEVELS.alpha / max(gated, 1)
     levels = replace(quality.DEFAULT_LEVELS, alpha=chance_alpha)
     for name, kind in columns:
-        b, c = baseline.columns[name], current.columns[name]
-        # A numeric profile counts unparseable entries as missing too; here they are
-        # type errors, not missing values.
-        b_missing = b.missing - (b.type_errors if isinstance(b, NumericProfile) else 0)
-        c_missing = c.missing - (c.type_errors if isinstance(c, NumericProfile) else 0)
-        missing = quality.missing_rate_from_counts(
-            b_missing, baseline.rows, c_missing, current.rows, levels=levels
-        )
-        checks: dict[str, Any] = {"missing": missing}
-        if isinstance(b, NumericProfile) and isinstance(c, NumericProfile):
-            if b.count:
-                below, above = _outside(c, b.minimum, b.maximum)
-                checks["out_of_range"] = quality.out_of_range_from_counts(
-                    b.minimum, b.maximum, below, above, c.count,
-                    n_baseline=b.count, chance_alpha=chance_alpha,
-                )  # fmt: skip
-            checks["type_errors"] = quality.type_errors_from_counts(
-                c.type_errors, c.count + c.type_errors
+        result = column_quality(name, baseline, current, levels=levels, chance_alpha=chance_alpha)
+        severities.append(result.severity)
+        if result.severity is not Severity.NONE:
+            checks = {
+                "missing": result.missing,
+                "out_of_range": result.out_of_range,
+                "type_errors": result.type_errors,
+                "categories": result.categories,
+            }
+            findings.append(
+                {
+                    "column": name,
+                    "kind": kind,
+                    "severity": result.severity,
+                    **_plain({k: v for k, v in checks.items() if v is not None}),
+                }
             )
-        elif isinstance(b, CategoricalProfile) and isinstance(c, CategoricalProfile):
-            checks["categories"] = quality.category_changes_from_counts(
-                b.counts, c.counts, chance_alpha=chance_alpha
-            )
-        severity = Severity.worst(check.severity for check in checks.values())
-        severities.append(severity)
-        if severity is not Severity.NONE:
-            findings.append({"column": name, "kind": kind, "severity": severity, **_plain(checks)})
     worst = Severity.worst(severities)
     flagged = len(findings)
     summary = (
@@ -188,6 +178,60 @@ def quality_section(
         else f"no quality findings in {len(severities)} columns"
     )
     return SectionReport(worst, summary, aggregate_score(severities), {"columns": findings})
+
+
+def column_quality(
+    name: str,
+    baseline: WindowProfile,
+    current: WindowProfile,
+    *,
+    levels: quality.QualityLevels = quality.DEFAULT_LEVELS,
+    chance_alpha: float | None = None,
+) -> quality.ColumnQuality:
+    """Every quality check that applies to column `name` of two window profiles: the
+    missing rate always; out-of-range values (when the baseline has a numeric value) and
+    type errors for numeric columns; new and vanished categories for categorical ones.
+    `severity` is the worst of them. `chance_alpha` is the chance allowance
+    (`stats.quality`); `quality_section` passes alpha over the number of gated checks.
+    Raises KeyError when a profile lacks the column.
+    """
+    b, c = baseline.columns[name], current.columns[name]
+    # A numeric profile counts unparseable entries as missing too; here they are
+    # type errors, not missing values.
+    b_missing = b.missing - (b.type_errors if isinstance(b, NumericProfile) else 0)
+    c_missing = c.missing - (c.type_errors if isinstance(c, NumericProfile) else 0)
+    missing = quality.missing_rate_from_counts(
+        b_missing, baseline.rows, c_missing, current.rows, levels=levels
+    )
+    if isinstance(b, NumericProfile) and isinstance(c, NumericProfile):
+        out_of_range = None
+        if b.count:
+            below, above = _outside(c, b.minimum, b.maximum)
+            out_of_range = quality.out_of_range_from_counts(
+                b.minimum, b.maximum, below, above, c.count,
+                levels=levels, n_baseline=b.count, chance_alpha=chance_alpha,
+            )  # fmt: skip
+        errors = quality.type_errors_from_counts(
+            c.type_errors, c.count + c.type_errors, levels=levels
+        )
+        severity = Severity.worst(
+            check.severity for check in (missing, out_of_range, errors) if check is not None
+        )
+        return quality.ColumnQuality(
+            name, "numeric", missing, out_of_range=out_of_range, type_errors=errors,
+            severity=severity,
+        )  # fmt: skip
+    categories = None
+    if isinstance(b, CategoricalProfile) and isinstance(c, CategoricalProfile):
+        categories = quality.category_changes_from_counts(
+            b.counts, c.counts, levels=levels, chance_alpha=chance_alpha
+        )
+    severity = Severity.worst(
+        check.severity for check in (missing, categories) if check is not None
+    )
+    return quality.ColumnQuality(
+        name, "categorical", missing, categories=categories, severity=severity
+    )
 
 
 def operational_section(

@@ -15,6 +15,7 @@ from driftwarden.operator.alerting.options import add_alerting_options
 
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 ENV_AUTOMATIC_RETRAINING = "DRIFTWARDEN_AUTOMATIC_RETRAINING"
+ENV_MANAGE_TENANT_CREDENTIALS = "DRIFTWARDEN_MANAGE_TENANT_CREDENTIALS"
 RETRAIN_SWEEP_SECONDS = 60.0
 #: defaults of handlers.settings.Tuning, repeated here so the parser imports nothing heavy
 #: (tests/unit/test_operator_command.py keeps them equal)
@@ -59,6 +60,16 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         default=os.environ.get(ENV_DATABASE_URL),
         help=f"the results database, read to recover a run whose termination message was "
         f"lost (default ${ENV_DATABASE_URL}; never passed to detector Pods)",
+    )
+    parser.add_argument(
+        "--manage-tenant-credentials",
+        action="store_true",
+        default=os.environ.get(ENV_MANAGE_TENANT_CREDENTIALS, "").strip().lower() == "true",
+        help="keep a PostgreSQL role per namespace with monitors (row-level security: its "
+        "rows only) and its URL in the Secret driftwarden-tenant-results there, which the "
+        "detector Pods then read instead of the class's results Secret; needs --database-url "
+        "(a role with CREATEROLE owning the tables) and Secret rights "
+        f"(${ENV_MANAGE_TENANT_CREDENTIALS}=true turns it on)",
     )
     parser.add_argument(
         "--leader-elect",

@@ -30,7 +30,7 @@ from driftwarden.detectors.config import (
     Severity,
     WindowSpec,
 )
-from driftwarden.detectors.configfile import ConfigFileError, read_yaml
+from driftwarden.detectors.configfile import ConfigFileError, read_yaml, validation_message
 from driftwarden.detectors.errors import ExitCode, InputError
 from driftwarden.detectors.outcome import FailureReason, RunOutcome
 from driftwarden.detectors.userfiles import CONFIG_MAX_BYTES, UserFileError, read_user_file
@@ -247,11 +247,14 @@ def load_run_config(path: Path) -> LoadedRunConfig:
     try:
         config = RunConfig.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise InvalidRunConfigError(
-            f"{path}: invalid run configuration at {where}: {first['msg']}"
-        ) from None
+        # The detection settings sit flat in the spec; the model gathers them itself.
+        spec = document.get("spec")
+        flat = isinstance(spec, dict) and "detection" not in spec
+        folded: dict[tuple[str, ...], tuple[str, ...]] = (
+            {("spec", "detection"): ("spec",)} if flat else {}
+        )
+        message = validation_message(exc, what="run configuration", folded=folded)
+        raise InvalidRunConfigError(f"{path}: {message}") from None
     raw_spec = document.get("spec")
     return LoadedRunConfig(
         config, version, spec_hash(raw_spec if isinstance(raw_spec, dict) else {})

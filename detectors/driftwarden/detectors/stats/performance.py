@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from driftwarden.detectors.stats.labels import encode_labels, label_display, label_str
 from driftwarden.detectors.stats.missing import missing_mask
-from driftwarden.detectors.stats.proportions import ProportionTest, two_proportion_test
+from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
 from driftwarden.detectors.stats.tails import average_ranks, normal_sf
 
@@ -148,25 +148,6 @@ class MetricChange:
     reason: str | None = None
     p_value: float | None = None
     test: str | None = None
-
-
-@dataclass(frozen=True)
-class PositiveRateChange:
-    """Prediction drift of a classifier: the share of rows predicted positive.
-
-    `relative_change` is (current - baseline) / baseline (None when the baseline rate is 0).
-    The test is `stats.proportions.two_proportion_test` (z-test, Fisher for small counts).
-    """
-
-    baseline_rate: float
-    current_rate: float
-    difference: float
-    relative_change: float | None
-    statistic: float
-    p_value: float
-    method: str
-    n_baseline: int
-    n_current: int
 
 
 # --------------------------------------------------------------------------- helpers
@@ -678,45 +659,3 @@ def compare_performance(
             MetricChange(name, b, c, c - b, drop, higher, severity, reason, p_value, test)
         )
     return changes
-
-
-# --------------------------------------------------------------------------- prediction drift
-
-
-def positive_rate_change(
-    baseline_pred: npt.ArrayLike,
-    current_pred: npt.ArrayLike,
-    *,
-    positive_label: Any = 1,
-) -> PositiveRateChange:
-    """Change of the share of rows predicted `positive_label` (compared by string form as
-    in `classification_metrics`; for scores pass `score >= threshold`, booleans count True
-    as 1). Missing predictions are dropped. Two-sided two-proportion z-test, Fisher's exact
-    test when an expected count is below 5 (`stats.proportions.two_proportion_test`).
-
-    Raises ValueError naming the argument when it is not 1-D or has no non-missing value.
-    """
-    pos = label_str(positive_label)
-    counts = []
-    for name, values in (("baseline_pred", baseline_pred), ("current_pred", current_pred)):
-        arr = _as_1d(name, values)
-        arr = arr[~missing_mask(arr)]
-        if arr.size == 0:
-            raise ValueError(f"{name} has no non-missing prediction")
-        (codes,), names = encode_labels(arr)
-        hits = int(np.count_nonzero(codes == names.index(pos))) if pos in names else 0
-        counts.append((hits, int(arr.size)))
-    (xb, nb), (xc, nc) = counts
-    test: ProportionTest = two_proportion_test(xb, nb, xc, nc)
-    rel = None if test.baseline_rate == 0 else test.difference / test.baseline_rate
-    return PositiveRateChange(
-        baseline_rate=test.baseline_rate,
-        current_rate=test.current_rate,
-        difference=test.difference,
-        relative_change=rel,
-        statistic=test.statistic,
-        p_value=test.p_value,
-        method=test.method,
-        n_baseline=nb,
-        n_current=nc,
-    )

@@ -52,16 +52,13 @@ same level (Bonferroni). Measured in benchmarks/bench_quality.py against today's
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 from scipy import special
 
-from driftwarden.detectors.stats.missing import missing_mask
 from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
 
@@ -193,33 +190,6 @@ class ColumnQuality:
     severity: Severity = field(default=Severity.NONE)
 
 
-def _as_1d(name: str, values: npt.ArrayLike) -> npt.NDArray[Any]:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    return arr
-
-
-def missing_rate_change(
-    baseline: npt.ArrayLike, current: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS
-) -> MissingRateChange:
-    """Missing rate r = (#missing) / n of each window, its change r_c - r_b, and the
-    two-sided two-proportion test of equal rates (z-test, Fisher's exact test for small
-    counts; `stats.proportions.two_proportion_test`).
-
-    Severity: severity_from_levels(r_c - r_b, missing_warning, missing_critical) when
-    p < alpha, else none. Raises ValueError naming the argument when a window is empty.
-    """
-    counts = []
-    for name, values in (("baseline", baseline), ("current", current)):
-        arr = _as_1d(name, values)
-        if arr.size == 0:
-            raise ValueError(f"{name} is empty")
-        counts.append((int(np.count_nonzero(missing_mask(arr))), int(arr.size)))
-    (xb, nb), (xc, nc) = counts
-    return missing_rate_from_counts(xb, nb, xc, nc, levels=levels)
-
-
 def missing_rate_from_counts(
     missing_baseline: int,
     rows_baseline: int,
@@ -228,7 +198,14 @@ def missing_rate_from_counts(
     *,
     levels: QualityLevels = DEFAULT_LEVELS,
 ) -> MissingRateChange:
-    """`missing_rate_change` from counts (what a window profile keeps)."""
+    """Missing rate r = (#missing) / n of each window, its change r_c - r_b, and the
+    two-sided two-proportion test of equal rates (z-test, Fisher's exact test for small
+    counts; `stats.proportions.two_proportion_test`), from the counts a window profile keeps.
+
+    Severity: severity_from_levels(r_c - r_b, missing_warning, missing_critical) when
+    p < alpha, else none. Raises ValueError naming the window when it is empty or its
+    missing count is outside [0, n].
+    """
     for name, x, n in (
         ("baseline", missing_baseline, rows_baseline),
         ("current", missing_current, rows_current),
@@ -248,46 +225,6 @@ def missing_rate_from_counts(
         test.baseline_rate, test.current_rate, test.difference, test.p_value, test.method,
         nb, nc, severity,
     )  # fmt: skip
-
-
-def _numeric(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Non-missing values as floats; unparseable values are dropped (see `type_errors`)."""
-    arr = _as_1d(name, values)
-    fast = _as_float(arr)
-    if fast is not None:
-        return fast[~np.isnan(fast)]
-    parsed = [_parse_number(v) for v in arr[~missing_mask(arr)].tolist()]
-    return np.array([v for v in parsed if v is not None and not math.isnan(v)], dtype=np.float64)
-
-
-def out_of_range(
-    baseline: npt.ArrayLike, current: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS
-) -> OutOfRange:
-    """Share of current values x with x < min(baseline) or x > max(baseline), over the
-    current window's non-missing numeric values (unparseable values are type errors, not
-    counted here). Infinite values count as out of range unless the baseline has them.
-
-    Severity: severity_from_levels(share, out_of_range_warning, out_of_range_critical).
-    Note the baseline's own range covers all of its values, so a small baseline window
-    makes out-of-range values more likely: compare windows of adequate size.
-    """
-    b = _numeric("baseline", baseline)
-    c = _numeric("current", current)
-    if b.size == 0 or c.size == 0:
-        side = "baseline" if b.size == 0 else "current"
-        return OutOfRange(
-            None, None, None, None, None, int(c.size), Severity.NONE,
-            f"no non-missing numeric value in the {side} window",
-        )  # fmt: skip
-    lo, hi = float(b.min()), float(b.max())
-    return out_of_range_from_counts(
-        lo,
-        hi,
-        int(np.count_nonzero(c < lo)),
-        int(np.count_nonzero(c > hi)),
-        int(c.size),
-        levels=levels,
-    )
 
 
 def out_of_range_p_value(n_baseline: int, n_current: int, outside: int) -> float:
@@ -367,8 +304,12 @@ def out_of_range_from_counts(
     n_baseline: int | None = None,
     chance_alpha: float | None = None,
 ) -> OutOfRange:
-    """`out_of_range` from the baseline's range and the current counts outside it.
+    """Share of the current window's non-missing numeric values x with x < baseline_min
+    (`below`) or x > baseline_max (`above`), over `n_current` such values. Unparseable
+    values are type errors, not counted here; infinite values count as outside unless
+    the baseline has them (a profile's min/max include them).
 
+    Severity: severity_from_levels(share, out_of_range_warning, out_of_range_critical).
     With `n_baseline` and `chance_alpha`, the share alarms only when also
     `out_of_range_p_value(...) < chance_alpha` (the chance allowance)."""
     if n_current <= 0:
@@ -393,31 +334,6 @@ def out_of_range_from_counts(
     )  # fmt: skip
 
 
-def _category_counts(name: str, values: npt.ArrayLike) -> tuple[Counter[Hashable], int]:
-    arr = _as_1d(name, values)
-    arr = arr[~missing_mask(arr)]
-    if arr.dtype.kind in "biuUS":
-        uniq, cnt = np.unique(arr, return_counts=True)
-        return Counter(dict(zip(uniq.tolist(), cnt.tolist(), strict=True))), int(arr.size)
-    return Counter(arr.tolist()), int(arr.size)
-
-
-def category_changes(
-    baseline: npt.ArrayLike, current: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS
-) -> CategoryChanges:
-    """New categories (in current, not in baseline) with their share of the current
-    non-missing values, and vanished ones (in baseline, not in current) with their baseline
-    share. Categories are compared by value (so 1 and "1" differ; cast first if needed).
-
-    Severity: the worse of severity_from_levels(new_share, new_category_warning,
-    new_category_critical) and severity_from_levels(vanished_share, vanished_*); a window
-    with no non-missing value has shares 0.
-    """
-    b, _ = _category_counts("baseline", baseline)
-    c, _ = _category_counts("current", current)
-    return category_changes_from_counts(b, c, levels=levels)
-
-
 def category_changes_from_counts(
     baseline: Mapping[Any, float],
     current: Mapping[Any, float],
@@ -425,10 +341,18 @@ def category_changes_from_counts(
     levels: QualityLevels = DEFAULT_LEVELS,
     chance_alpha: float | None = None,
 ) -> CategoryChanges:
-    """`category_changes` from category -> count mappings (what a window profile keeps).
+    """New categories (in current, not in baseline) with their share of the current
+    non-missing values, and vanished ones (in baseline, not in current) with their baseline
+    share, from category -> count mappings (what a window profile keeps). Categories are
+    compared by value.
+
+    Severity: the worse of severity_from_levels(new_share, new_category_warning,
+    new_category_critical) and severity_from_levels(vanished_share, vanished_*); a window
+    with no non-missing value has shares 0.
 
     With `chance_alpha`, new (vanished) categories alarm only when also
-    `unseen_mass_p_value` < chance_alpha (the chance allowance)."""
+    `unseen_mass_p_value` (`vanished_mass_p_value`) < chance_alpha (the chance allowance).
+    """
     b, c = baseline, current
     nb = round(sum(b.values()))
     nc = round(sum(c.values()))
@@ -471,70 +395,6 @@ def category_changes_from_counts(
     )
 
 
-def _as_float(arr: npt.NDArray[Any]) -> npt.NDArray[np.float64] | None:
-    """The whole array as float64 in one vectorised cast, or None when some value does not
-    convert (then the caller checks value by value). numpy's cast agrees with
-    `_parse_number`: None becomes NaN (missing), strings go through `float()`."""
-    if arr.dtype.kind in "biuf":
-        return arr.astype(np.float64)
-    if arr.dtype.kind not in "OUS":
-        return None
-    try:
-        return arr.astype(np.float64)
-    except (TypeError, ValueError):
-        return None
-
-
-def _parse_number(value: Any) -> float | None:
-    """The value as a float, or None when it is not a number. Numbers (bool included, as
-    0/1) pass; strings pass when `float()` parses them after stripping whitespace
-    ("1e3", " 2.5 ", "nan" and "inf" parse; "", "1,5", "abc" do not)."""
-    if isinstance(value, bool | np.bool_):
-        return float(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
-    if isinstance(value, str | bytes):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def type_errors(values: npt.ArrayLike, *, levels: QualityLevels = DEFAULT_LEVELS) -> TypeErrors:
-    """Count the non-missing values of a numeric column that are not numbers (see
-    `_parse_number` for what parses). When the whole array casts to float in one
-    vectorised step there is none; otherwise values are checked one by one (once per
-    distinct value).
-
-    share = count / (non-missing values); None when there are none. Severity: critical
-    when share >= type_error_critical, warning when count >= 1 and share >=
-    type_error_warning, else none.
-    """
-    arr = _as_1d("values", values)
-    if _as_float(arr) is not None:  # every value converts: no type error
-        n = int(arr.size - np.count_nonzero(missing_mask(arr)))
-        return TypeErrors(0, 0.0 if n else None, n, (), Severity.NONE)
-    present = arr[~missing_mask(arr)]
-    n = int(present.size)
-    verdict: dict[Any, bool] = {}
-    bad_counts: Counter[str] = Counter()
-    for v in present.tolist():
-        try:
-            ok = verdict[v]
-        except KeyError:
-            ok = verdict[v] = _parse_number(v) is not None
-        except TypeError:  # unhashable (a list in a cell): never a number
-            ok = False
-        if not ok:
-            bad_counts[str(v)] += 1
-    bad = sum(bad_counts.values())
-    # The most frequent offenders first (ties by text): independent of row order.
-    ranked = sorted(bad_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    examples = [text for text, _ in ranked[:5]]
-    return type_errors_from_counts(bad, n, examples=tuple(examples), levels=levels)
-
-
 def type_errors_from_counts(
     count: int,
     n_values: int,
@@ -542,7 +402,13 @@ def type_errors_from_counts(
     examples: tuple[str, ...] = (),
     levels: QualityLevels = DEFAULT_LEVELS,
 ) -> TypeErrors:
-    """`type_errors` from a count of unparseable values among n_values non-missing ones."""
+    """Type errors: `count` values of a numeric column that do not parse as a number among
+    its `n_values` non-missing ones (what a window profile counts while reading).
+
+    share = count / n_values; None when there are none. Severity: critical when share >=
+    type_error_critical, warning when count >= 1 and share >= type_error_warning, else none.
+    Raises ValueError when count is outside [0, n_values].
+    """
     if not 0 <= count <= n_values:
         raise ValueError(f"count {count} is outside [0, n_values={n_values}]")
     bad, n = count, n_values
@@ -554,31 +420,3 @@ def type_errors_from_counts(
         elif share >= levels.type_error_warning:
             severity = Severity.WARNING
     return TypeErrors(bad, share, n, examples, severity)
-
-
-def column_quality(
-    column: str,
-    baseline: npt.ArrayLike,
-    current: npt.ArrayLike,
-    *,
-    kind: Literal["numeric", "categorical"],
-    levels: QualityLevels = DEFAULT_LEVELS,
-) -> ColumnQuality:
-    """All checks that apply to one column: missing rate always; out-of-range and type
-    errors (of the current window) for numeric columns; new/vanished categories for
-    categorical ones. Pass the raw values (an object array is fine): type errors are only
-    visible before the column is cast to float. `severity` is the worst of the checks.
-    """
-    if kind not in ("numeric", "categorical"):
-        raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
-    missing = missing_rate_change(baseline, current, levels=levels)
-    if kind == "numeric":
-        rng = out_of_range(baseline, current, levels=levels)
-        errors = type_errors(current, levels=levels)
-        severity = Severity.worst([missing.severity, rng.severity, errors.severity])
-        return ColumnQuality(
-            column, kind, missing, out_of_range=rng, type_errors=errors, severity=severity
-        )
-    cats = category_changes(baseline, current, levels=levels)
-    severity = Severity.worst([missing.severity, cats.severity])
-    return ColumnQuality(column, kind, missing, categories=cats, severity=severity)

@@ -68,6 +68,8 @@ class TenantCredentials:
     namespace: str
     role: str
     password: str
+    issued_at: datetime | None = None
+    """When the role got this password (as `issued_at` reads it back)."""
 
     def url(self, admin: URL) -> URL:
         """The administrative URL with this role's user and password (same host, database)."""
@@ -135,7 +137,7 @@ def grant_tenant(
             conn.execute(sa.update(row).where(row.c.role_name == role).values(rotated_at=at))
         else:
             conn.execute(sa.insert(row).values(role_name=role, namespace=namespace, created_at=at))
-    return TenantCredentials(namespace=namespace, role=role, password=password)
+    return TenantCredentials(namespace=namespace, role=role, password=password, issued_at=at)
 
 
 def revoke_tenant(engine: Engine, namespace: str) -> bool:
@@ -159,6 +161,29 @@ def revoke_tenant(engine: Engine, namespace: str) -> bool:
         conn.exec_driver_sql(f"DROP ROLE {quoted}")
         conn.execute(sa.delete(m.tenant_roles).where(m.tenant_roles.c.role_name == role))
     return True
+
+
+def issued_at(engine: Engine, namespace: str) -> datetime | None:
+    """When `namespace`'s role got its current password (the `now` of its last
+    `grant_tenant`), or None when it has no role: no row in `tenant_roles`, or the row's
+    role was dropped behind our back. A Secret written at another instant holds a password
+    that no longer works."""
+    _check(engine, namespace)
+    role = role_name(namespace)
+    row = m.tenant_roles
+    with connection(engine) as conn:
+        found = conn.execute(
+            sa.select(row.c.created_at, row.c.rotated_at).where(row.c.role_name == role)
+        ).first()
+        if found is None:
+            return None
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+        ).first()
+    if exists is None:
+        return None
+    when: datetime = found.rotated_at or found.created_at
+    return when.astimezone(UTC)
 
 
 def tenants(engine: Engine) -> dict[str, str]:

@@ -135,6 +135,9 @@ class Operator:
     metrics: FleetView | None = None  # the metrics' view of the monitors (--metrics-port)
     classes: ClassCache = field(default_factory=ClassCache)
     own_writes: OwnWrites = field(default_factory=OwnWrites)
+    before_apply: list[Callable[[ModelMonitor], Stall | None]] = field(default_factory=list)
+    """Called before a monitor's objects are applied (tenancy: its namespace's credentials
+    exist); a Stall stops the apply, an ApiError retries it."""
 
 
 def _now() -> datetime:
@@ -235,6 +238,13 @@ def _apply_plan(
     now: datetime,
 ) -> tuple[StatusPlan, ApiError | None]:
     request = run_now_request(monitor)
+    for prepare in op.before_apply:
+        try:
+            stall = prepare(monitor)
+        except ApiError as exc:
+            return plan_reconciling(monitor, now, str(exc)), exc
+        if stall is not None:
+            return plan_reconciled(monitor, now, stall=stall), None
     for desired in objects:
         try:
             action = _apply(op, desired, monitor.metadata.uid)

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
@@ -24,11 +25,12 @@ from driftwarden.operator.k8s.objects import Cluster
 from driftwarden.operator.metrics.view import FleetView
 from driftwarden.operator.reconcile.monitor import PlannerSettings
 
-from .glue import Operator
+from .glue import Operator, reconcile_monitor
 from .observe import start_metrics
 from .registration import build_registry
 from .retrain import Retraining, run_ingested
 from .settings import Tuning, operator_settings
+from .tenancy import TENANT_SECRET, Tenancy, register_tenancy, tenancy_problem
 
 log = logging.getLogger("driftwarden.operator")
 
@@ -61,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
     results = create_engine(args.database_url) if args.database_url else None
+    problem = tenancy_problem(args.manage_tenant_credentials, results)
+    if problem:
+        print(f"driftwarden operator: {problem}", file=sys.stderr)
+        return 2
+    if args.manage_tenant_credentials:
+        settings = replace(settings, tenant_secret=TENANT_SECRET)
     view = FleetView(feature_cap=args.metrics_feature_cap) if args.metrics_port else None
     op = Operator(Cluster(api, instance), settings, results, metrics=view)
     namespaces = tuple(args.namespace)
@@ -78,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     )
     op.after_ingest.append(partial(run_ingested, retraining))
     registry = build_registry(op, namespaces, retraining, silences=alerting.silences)
+    if args.manage_tenant_credentials and results is not None:
+        tenancy = Tenancy(op.cluster, results, namespaces, partial(reconcile_monitor, op))
+        op.before_apply.append(tenancy.prepare)
+        register_tenancy(registry, tenancy)
 
     def operate() -> None:
         if alerting.silences is not None:

@@ -9,7 +9,9 @@ parts so that it grants nothing beyond what the operator needs where it works:
 - ``cluster``: rules on cluster-scoped resources (a ClusterRole in every mode);
 - ``namespaced``: rules on namespaced resources (a ClusterRole when the operator watches
   every namespace, a Role in each watched namespace otherwise);
-- ``leaderElection``: the Lease, a Role in the release's namespace only.
+- ``leaderElection``: the Lease, a Role in the release's namespace only;
+- ``tenancy``: :data:`TENANCY_RULES` (the tenant-credentials Secret, by name), bound like
+  ``namespaced`` but only with ``tenancy.enabled``.
 
 The chart reads ``charts/driftwarden/files/operator-rules.yaml`` with ``.Files.Get``; a unit
 test fails when the committed file differs from a fresh rendering.
@@ -26,7 +28,7 @@ import yaml
 
 from driftwarden.operator.api.common import GROUP
 from driftwarden.operator.api.crd import RESOURCES
-from driftwarden.operator.k8s.rbac import OPERATOR_RULES
+from driftwarden.operator.k8s.rbac import OPERATOR_RULES, TENANCY_RULES
 
 PATH: Final = "charts/driftwarden/files/operator-rules.yaml"
 
@@ -89,14 +91,20 @@ def split_rules(rules: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         for resource in rule["resources"]:
             by_scope.setdefault(_scope(groups[0], resource), []).append(resource)
         for scope, resources in by_scope.items():
-            parts[scope].append(
-                {"apiGroups": list(groups), "resources": resources, "verbs": list(rule["verbs"])}
-            )
+            split: dict[str, Any] = {"apiGroups": list(groups), "resources": resources}
+            if rule.get("resourceNames"):
+                split["resourceNames"] = list(rule["resourceNames"])
+            split["verbs"] = list(rule["verbs"])
+            parts[scope].append(split)
     return parts
 
 
 def render() -> str:
-    rules = split_rules([*OPERATOR_RULES, *ADMISSION_RULES])
+    rules: dict[str, Any] = dict(split_rules([*OPERATOR_RULES, *ADMISSION_RULES]))
+    tenancy = split_rules(TENANCY_RULES)
+    if tenancy["cluster"] or tenancy["leaderElection"]:
+        raise ValueError("the tenancy rules must all be namespaced")
+    rules["tenancy"] = tenancy["namespaced"]
     return HEADER + yaml.safe_dump(rules, sort_keys=False, width=10_000)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from driftwarden.operator.api.common import GROUP
+from driftwarden.operator.api.tenancy import TENANT_SECRET_NAME
 
 OPERATOR_RULES: Final[list[dict[str, Any]]] = [
     # Its own resources: read and watch; status through the subresource only.
@@ -61,6 +62,22 @@ OPERATOR_RULES: Final[list[dict[str, Any]]] = [
 ]
 
 
+#: With `--manage-tenant-credentials` (chart: `tenancy.enabled`), in the watched namespaces:
+#: the one Secret of the tenant credentials, by name. RBAC cannot limit `create` to a name,
+#: so create is granted on Secrets; every other verb (list and watch included: the operator
+#: lists with `fieldSelector=metadata.name=...`) only on that name. No other Secret can be
+#: read.
+TENANCY_RULES: Final[list[dict[str, Any]]] = [
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+    {
+        "apiGroups": [""],
+        "resources": ["secrets"],
+        "resourceNames": [TENANT_SECRET_NAME],
+        "verbs": ["get", "list", "watch", "update", "delete"],
+    },
+]
+
+
 def cluster_role(name: str) -> dict[str, Any]:
     """The operator's ClusterRole."""
     return {
@@ -68,4 +85,14 @@ def cluster_role(name: str) -> dict[str, Any]:
         "kind": "ClusterRole",
         "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "driftwarden"}},
         "rules": [dict(rule) for rule in OPERATOR_RULES],
+    }
+
+
+def tenancy_cluster_role(name: str) -> dict[str, Any]:
+    """The tenant-credentials rights as a ClusterRole (bind it per namespace or everywhere)."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "driftwarden"}},
+        "rules": [dict(rule) for rule in TENANCY_RULES],
     }

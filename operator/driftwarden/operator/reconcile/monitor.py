@@ -74,6 +74,9 @@ class PlannerSettings:
     run_now_ttl_seconds: int = 86_400
     training_job_ttl_seconds: int = 7 * 86_400
     retrain_enabled: bool = True
+    tenant_secret: SecretKeyRef | None = None
+    """With tenant credentials managed by the operator: the namespace's own Secret, which
+    the detector Pods read instead of the class's results Secret."""
 
 
 def select_class(monitor: ModelMonitor, classes: Sequence[MonitorClass]) -> MonitorClass | Stall:
@@ -255,7 +258,9 @@ def _detector_env(
     postgres = monitor.spec.source.postgres
     if postgres is not None:
         env.append(_secret_env(contract.ENV_SOURCE_URL, postgres.connection_secret_ref))
-    results = monitor_class.spec.results_secret_ref or settings.results_secret
+    results = (
+        settings.tenant_secret or monitor_class.spec.results_secret_ref or settings.results_secret
+    )
     if results is not None:
         env.append(_secret_env(contract.ENV_DATABASE_URL, results))
     return env
