@@ -22,8 +22,20 @@ imported scikit-learn, SQLAlchemy or Alembic; and the 20-numeric-feature chunked
 the CLI at 1M, 4M and 10M rows per window with each child's peak RSS (os.wait4's ru_maxrss),
 so the growth is visible.
 
+Peers (shared/anchors.md: what a user would otherwise run on that data), each once on the
+1M + 1M files in a fresh process of their own virtualenv (`--peers-venv`, default
+~/.cache/driftwarden/peers/venv; make it with `python -m venv` and `pip install
+alibi-detect nannyml evidently`): alibi-detect's TabularDrift (KS and chi-square),
+NannyML's univariate drift (KS/Jensen-Shannon and chi-square), Evidently's
+DataDriftPreset. A peer that is not installed there is reported as such, not timed.
+
+Every line gives wall seconds and CPU seconds (user + system, os.wait4) of the child, and
+the load average is printed at the start and the end: the machine may be shared, and CPU
+seconds move far less with its load than wall time does.
+
     python benchmarks/bench_e2e.py [--rows 1000000] [--big 1000000,4000000,10000000]
                                    [--repeat 3] [--workdir DIR] [--baseline main]
+                                   [--peers alibi,nannyml,evidently] [--peers-venv DIR]
 
 The data files are written once into --workdir (default: a cache folder) and reused.
 """
@@ -79,6 +91,74 @@ for name in baseline.columns:
 
 HEAVY = ("sklearn", "sqlalchemy", "alembic")
 
+#: Each peer reads the same two files with pandas and runs its drift report on all columns.
+PEERS = {
+    "alibi": (
+        "alibi-detect TabularDrift (KS + chi2)",
+        r"""
+import sys
+import numpy as np
+import pandas as pd
+from alibi_detect.cd import TabularDrift
+
+b = pd.read_parquet(sys.argv[1])
+c = pd.read_parquet(sys.argv[2])
+names = list(b.columns)
+cats = [i for i, n in enumerate(names) if n.startswith("c")]
+codes = {}
+for i in cats:
+    levels = sorted(set(b[names[i]]) | set(c[names[i]]))
+    codes[names[i]] = {v: k for k, v in enumerate(levels)}
+def encode(frame):
+    out = frame.copy()
+    for name, mapping in codes.items():
+        out[name] = out[name].map(mapping)
+    return out.to_numpy(dtype=np.float64)
+detector = TabularDrift(
+    encode(b), p_val=0.05, categories_per_feature={i: None for i in cats}
+)
+detector.predict(encode(c))
+""",
+    ),
+    "nannyml": (
+        "NannyML univariate drift (KS/JS + chi2)",
+        r"""
+import sys
+import pandas as pd
+import nannyml as nml
+
+b = pd.read_parquet(sys.argv[1])
+c = pd.read_parquet(sys.argv[2])
+calc = nml.UnivariateDriftCalculator(
+    column_names=list(b.columns),
+    continuous_methods=["kolmogorov_smirnov", "jensen_shannon"],
+    categorical_methods=["chi2", "jensen_shannon"],
+    chunk_number=1,
+)
+calc.fit(b)
+calc.calculate(c)
+""",
+    ),
+    "evidently": (
+        "Evidently DataDriftPreset",
+        r"""
+import sys
+import pandas as pd
+
+b = pd.read_parquet(sys.argv[1])
+c = pd.read_parquet(sys.argv[2])
+try:  # Evidently >= 0.7
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+    Report([DataDriftPreset()]).run(c, b)
+except ImportError:
+    from evidently.metric_preset import DataDriftPreset
+    from evidently.report import Report
+    Report(metrics=[DataDriftPreset()]).run(reference_data=b, current_data=c)
+""",
+    ),
+}
+
 
 def write_table(
     path: Path, rows: int, numeric: int, categorical: int, seed: int, shift: float
@@ -126,6 +206,17 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(command)} exited {code}: {stderr[-2000:]}")
     return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
+
+
+def peer_python(venv: Path, module: str) -> str | None:
+    """The peers' interpreter when `module` imports there, else None."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return None
+    found = subprocess.run(
+        [str(python), "-c", f"import {module}"], capture_output=True, check=False, timeout=300
+    )
+    return str(python) if found.returncode == 0 else None
 
 
 def extract(revision: str, into: Path) -> str:
@@ -188,12 +279,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--baseline", default="main", help="git revision timed beside ours")
+    parser.add_argument("--peers", default="alibi,nannyml,evidently")
+    parser.add_argument(
+        "--peers-venv",
+        type=Path,
+        default=Path(os.environ.get("DRIFTWARDEN_CACHE", Path.home() / ".cache" / "driftwarden"))
+        / "peers"
+        / "venv",
+    )
     args = parser.parse_args()
     cache = Path(os.environ.get("DRIFTWARDEN_CACHE", Path.home() / ".cache" / "driftwarden"))
     work = args.workdir or cache / "bench-e2e"
     work.mkdir(parents=True, exist_ok=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"cpus={os.cpu_count()} load={load} python={sys.version.split()[0]} workdir={work}")
+    print(
+        f"cpus={os.cpu_count()} load average at the start: {load} "
+        f"python={sys.version.split()[0]} workdir={work}"
+    )
 
     # --- start-up -------------------------------------------------------------------------
     starts = max(args.repeat, 5)
@@ -271,6 +373,26 @@ def main() -> None:
         f"(cpu {cold_cpu:6.2f})   +{cold_s - ours_s:.2f} s over a warm cache"
     )
 
+    modules = {"alibi": "alibi_detect", "nannyml": "nannyml", "evidently": "evidently"}
+    for peer in (p for p in args.peers.split(",") if p):
+        title, code = PEERS[peer]
+        python = peer_python(args.peers_venv, modules[peer])
+        if python is None:
+            print(f"  {title:48s} not installed in {args.peers_venv}: not timed")
+            continue
+        peer_script = work / f"peer_{peer}.py"
+        peer_script.write_text(code)
+        try:
+            peer_s, peer_mb, peer_cpu = timed([python, str(peer_script), str(base), str(cur)])
+        except SystemExit as exc:
+            print(f"  {title:48s} failed: {str(exc)[-300:]}")
+            continue
+        print(
+            f"  {title:48s} {peer_s:7.2f} s (cpu {peer_cpu:6.2f})  {peer_mb:6d} MiB   "
+            f"driftwarden detect {peer_s / ours_s:.1f}x faster (cpu {peer_cpu / ours_cpu:.1f}x "
+            "less), one run"
+        )
+
     per_package, heavy = import_cost(detect)
     total = sum(per_package.values())
     top = sorted(per_package.items(), key=lambda kv: -kv[1])[:8]
@@ -308,6 +430,8 @@ def main() -> None:
             f"peak RSS {peak:6d} MiB"
             + ("   (target at 10M: < 15 s, < 2048 MiB)" if size >= 10_000_000 else "")
         )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nload average at the end: {load}")
     if args.workdir is None and os.environ.get("DRIFTWARDEN_BENCH_CLEAN"):
         shutil.rmtree(work)
 

@@ -1,4 +1,4 @@
-"""`sources.base.prefetched`: a reader's chunks produced in a thread one ahead of their
+"""`readahead.prefetched`: a reader's chunks produced in a thread one ahead of their
 consumer, in order, with the reader's error raised to the consumer and the reader closed
 in its own thread when the consumer stops early."""
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from driftwarden.detectors.sources.base import prefetched
+from driftwarden.detectors.readahead import prefetched
 
 
 def test_items_arrive_in_order() -> None:

@@ -504,13 +504,17 @@ class WindowProfiler:
             raise KeyError(f"columns not in the data: {', '.join(missing)}")
         items = list(self.kinds.items())
 
-        def one(item: tuple[str, str]) -> ColumnProfile:
+        def one(item: tuple[str, str]) -> ColumnProfile | None:
             name, kind = item
             if kind == "numeric":
                 try:
-                    return _chunk_numeric(chunk, name, self.max_points)
+                    numeric = _chunk_numeric(chunk, name, self.max_points)
                 except ColumnValueError as exc:
                     raise ColumnValueError(f"column {name!r} {exc}") from None
+                # Folded in the same thread: each column's builder is its own, and its
+                # merges (compressing beyond `max_points`) release the GIL as the sorts do.
+                self._numeric[name].add(numeric)
+                return None
             return _chunk_categorical(chunk, name)
 
         if self.workers > 1 and len(items) > 1:
@@ -518,11 +522,8 @@ class WindowProfiler:
                 profiles = list(pool.map(one, items))
         else:
             profiles = [one(item) for item in items]
-        for (name, kind), profile in zip(items, profiles, strict=True):
-            if kind == "numeric":
-                assert isinstance(profile, NumericProfile)
-                self._numeric[name].add(profile)
-            else:
+        for (name, _), profile in zip(items, profiles, strict=True):
+            if profile is not None:
                 assert isinstance(profile, CategoricalProfile)
                 before = self._categorical[name]
                 self._categorical[name] = (
@@ -582,6 +583,10 @@ class WindowProfiler:
     def profile(self) -> WindowProfile:
         if not self.chunks:
             raise ValueError("no chunk was added")
+        numeric = list(self._numeric.values())
+        if self.workers > 1 and len(numeric) > 1:  # the final merges of sorted runs
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                list(pool.map(_NumericBuilder.finish, numeric))
         columns: dict[str, ColumnProfile] = {}
         for name, kind in self.kinds.items():
             if kind == "numeric":
@@ -929,6 +934,8 @@ MAX_COLUMNS = 100_000
 _MAX_COUNT = 1 << 53  # integers above this are not exact in float64
 _MEMBER = re.compile(r"(header|sample_keys|values_\d{1,6}|weights_\d{1,6}|sample_\d{1,6})\.npy")
 _F8 = np.dtype("<f8")
+#: Threads that inflate a profile's members (zipfile reads distinct members concurrently).
+_LOAD_THREADS = 2
 _U1 = np.dtype("|u1")
 
 
@@ -1180,19 +1187,25 @@ def _loads(data: bytes) -> WindowProfile:
         unexpected = set(by_name) - set(expected) - {"header.npy", "sample_keys.npy"}
         if unexpected:
             _fail(f"unexpected archive member {sorted(unexpected)[0][:80]!r}")
-        members: dict[str, npt.NDArray[Any]] = {}
-        for member, length in expected.items():
-            if member not in by_name:
-                _fail(f"member {member} is missing")
-            members[member.removesuffix(".npy")] = _read_member(
-                archive,
-                by_name[member],
-                _F8,
-                length,
-                min(max_points, MAX_POINTS_LIMIT)
-                if not member.startswith("sample_")
-                else MAX_SAMPLE_ROWS,
-            )
+        wanted = list(expected.items())
+        absent = next((i for i, (member, _) in enumerate(wanted) if member not in by_name), None)
+
+        def read(item: tuple[str, int | None]) -> npt.NDArray[Any]:
+            member, length = item
+            limit = MAX_SAMPLE_ROWS if member.startswith("sample_") else max_points
+            return _read_member(archive, by_name[member], _F8, length, limit)
+
+        # In threads: zlib inflates with the GIL released, and a 1M-row profile is 100 MB
+        # to inflate. Problems are raised in the members' order, as one by one would.
+        present = wanted if absent is None else wanted[:absent]
+        with ThreadPoolExecutor(max_workers=_LOAD_THREADS) as pool:
+            arrays = list(pool.map(read, present))
+        if absent is not None:
+            _fail(f"member {wanted[absent][0]} is missing")
+        members = {
+            member.removesuffix(".npy"): array
+            for (member, _), array in zip(present, arrays, strict=True)
+        }
     columns: dict[str, ColumnProfile] = {}
     for name, meta in columns_meta.items():
         if meta["kind"] == "numeric":

@@ -32,11 +32,12 @@ from __future__ import annotations
 import csv
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -154,53 +155,40 @@ def iter_chunks(
     pass the same mapping for both windows); columns it does not name get the type this
     file's own schema or head gives them, the same in every chunk.
     """
-    _check_exists(path)
-    if chunk_rows < 1:
-        raise TableError(f"chunk size must be positive, got {chunk_rows}")
-    fmt = table_format(path)
-    _check_width(path, fmt)
-    available = read_columns(path)
-    wanted = list(dict.fromkeys(columns)) if columns is not None else available
-    known = set(available)  # a set: linear in the header's width
-    missing = [c for c in wanted if c not in known]
-    if missing:
-        raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
+    fmt, available, wanted = _checked(path, columns, chunk_rows)
     decided = dict(types or {})
+    if fmt == "parquet":
+        for batch in _parquet_batches(path, wanted, chunk_rows):
+            yield _from_arrow(path, batch, decided)
+            if head_only:
+                return
+        return
     try:
-        if fmt == "parquet":
-            # pre_buffer (pyarrow's default) reads ahead the whole file: 760 MB of buffers
-            # for a 4M x 20 window. Reading row group by row group keeps memory at a chunk.
-            parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-            for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
-                yield _from_arrow(path, batch, decided)
+        # the head's own check reads the first block only (the types come from there)
+        _check_field_counts(path, available, head_only=head_only)
+        if not head_only and any(name not in decided for name in wanted):
+            head_types = column_types(next(iter_chunks(path, None, head_only=True)))
+            decided = {**head_types, **decided}
+        # Every column but the numbers as text (converted by its type below); numbers
+        # by pandas' C parser (fast), a chunk with a bad cell converted cell by cell.
+        # Every field read: with `usecols` pandas silently drops a ragged row's extras.
+        text = {
+            name: str
+            for name in wanted
+            if head_only or decided.get(name, ColumnType.TEXT) is not ColumnType.NUMBER
+        }
+        with pd.read_csv(
+            path,
+            dtype=text,
+            index_col=False,
+            chunksize=HEAD_ROWS if head_only else chunk_rows,
+        ) as reader:
+            while (frame := _next_chunk(reader)) is not None:
+                frame = frame[wanted]
                 if head_only:
+                    yield _typed_head(frame)
                     return
-        else:
-            # the head's own check reads the first block only (the types come from there)
-            _check_field_counts(path, available, head_only=head_only)
-            if not head_only and any(name not in decided for name in wanted):
-                head_types = column_types(next(iter_chunks(path, None, head_only=True)))
-                decided = {**head_types, **decided}
-            # Every column but the numbers as text (converted by its type below); numbers
-            # by pandas' C parser (fast), a chunk with a bad cell converted cell by cell.
-            # Every field read: with `usecols` pandas silently drops a ragged row's extras.
-            text = {
-                name: str
-                for name in wanted
-                if head_only or decided.get(name, ColumnType.TEXT) is not ColumnType.NUMBER
-            }
-            with pd.read_csv(
-                path,
-                dtype=text,
-                index_col=False,
-                chunksize=HEAD_ROWS if head_only else chunk_rows,
-            ) as reader:
-                while (frame := _next_chunk(reader)) is not None:
-                    frame = frame[wanted]
-                    if head_only:
-                        yield _typed_head(frame)
-                        return
-                    yield _from_text(path, frame, decided)
+                yield _from_text(path, frame, decided)
     except TableError:
         raise
     except (
@@ -212,6 +200,94 @@ def iter_chunks(
         pd.errors.ParserError,
     ) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+def _checked(
+    path: Path, columns: Sequence[str] | None, chunk_rows: int
+) -> tuple[str, list[str], list[str]]:
+    """The file's format, its columns and the wanted ones, each problem a `TableError`."""
+    _check_exists(path)
+    if chunk_rows < 1:
+        raise TableError(f"chunk size must be positive, got {chunk_rows}")
+    fmt = table_format(path)
+    _check_width(path, fmt)
+    available = read_columns(path)
+    wanted = list(dict.fromkeys(columns)) if columns is not None else available
+    known = set(available)  # a set: linear in the header's width
+    missing = [c for c in wanted if c not in known]
+    if missing:
+        raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
+    return fmt, available, wanted
+
+
+def _parquet_batches(
+    path: Path, wanted: Sequence[str], chunk_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """A Parquet file's `wanted` columns in record batches of at most `chunk_rows` rows."""
+    try:
+        # pre_buffer (pyarrow's default) reads ahead the whole file: 760 MB of buffers
+        # for a 4M x 20 window. Reading row group by row group keeps memory at a chunk.
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        yield from parquet.iter_batches(batch_size=chunk_rows, columns=list(wanted))
+    except (OSError, ValueError, OverflowError, pa.ArrowException) as exc:
+        raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+#: Converts rows of an Arrow chunk (`None`: all of them) to the frame `iter_chunks` gives.
+ToFrame = Callable[[pa.Table, "npt.NDArray[np.intp] | None"], pd.DataFrame]
+
+
+def iter_arrow_chunks(
+    path: Path,
+    columns: Sequence[str],
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    types: Mapping[str, ColumnType] | None = None,
+) -> Iterator[tuple[pa.Table, ToFrame, frozenset[str]]]:
+    """A Parquet file's chunks of `iter_chunks` kept as Arrow, for the profiles: each chunk's
+    table, the function that gives the frame `iter_chunks` gives for its rows (`_from_arrow`,
+    the same conversion, row for row) and the columns that need no conversion ("plain":
+    numbers stored as integers or floats, text stored as strings), which go into the
+    profiles from their Arrow buffers (`profile.ArrowChunk`): no pandas frame, no copy of
+    the numbers into one 2-d block.
+    """
+    fmt, _, wanted = _checked(path, columns, chunk_rows)
+    if fmt != "parquet":
+        raise TableError(f"{path}: only Parquet files are read as Arrow chunks")
+    decided = dict(types or {})
+
+    def to_frame(table: pa.Table, rows: npt.NDArray[np.intp] | None) -> pd.DataFrame:
+        if rows is not None:
+            table = table.take(pa.array(rows, type=pa.int64()))
+        return _from_arrow(path, _one_batch(table), decided)
+
+    for batch in _parquet_batches(path, wanted, chunk_rows):
+        plain = frozenset(
+            name
+            for name, array in zip(batch.schema.names, batch.columns, strict=True)
+            if _plain(array.type, decided.get(name))
+        )
+        yield pa.Table.from_batches([batch]), to_frame, plain
+
+
+def _one_batch(table: pa.Table) -> pa.RecordBatch:
+    """A table as one record batch (a taken table may hold several chunks, or none)."""
+    arrays = [
+        column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
+        for column in table.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=table.schema)
+
+
+def _plain(kind: pa.DataType, wanted: ColumnType | None) -> bool:
+    """Whether `_convert_arrow` gives Arrow's own values for a column of this type: integers
+    and floats read as numbers (float64, NaN for nulls), strings read as text."""
+    own = wanted or _arrow_type(kind)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return own is ColumnType.NUMBER
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return own is ColumnType.TEXT
+    return False
 
 
 def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:

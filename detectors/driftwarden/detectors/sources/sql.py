@@ -32,13 +32,13 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from driftwarden.detectors.profile import ArrowChunk, Chunk
+from driftwarden.detectors.readahead import prefetched
 from driftwarden.detectors.redaction import describe_error, mask_url
 from driftwarden.detectors.sources.base import (
     DEFAULT_CHUNK_ROWS,
     FilterValue,
     Source,
     TimeWindow,
-    prefetched,
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (
@@ -253,7 +253,7 @@ class SqlSource(Source):
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
     ) -> Iterator[Chunk]:
         """The Arrow reader's chunks as Arrow, for the profiles (no pandas frame), read in
-        a thread one chunk ahead of the profiling (`base.prefetched`)."""
+        a thread one chunk ahead of the profiling (`readahead.prefetched`)."""
         size = chunk_rows or self.chunk_rows
         if size < 1:
             raise ValueError(f"chunk_rows must be positive, got {size}")

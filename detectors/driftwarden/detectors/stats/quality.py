@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from driftwarden.detectors.stats.proportions import two_proportion_test
 from driftwarden.detectors.stats.severity import Severity, severity_from_levels
@@ -267,6 +267,10 @@ def unseen_mass_p_value(reference: Mapping[Any, float], window: int, unseen: flo
         return 1.0
     singletons = sum(1 for count in reference.values() if round(count) == 1)
     p0 = min(1.0, (singletons + 1) / (n + 1))
+    # Imported here: scipy.stats' namespace costs about 0.5 s of import, and a run reaches
+    # this line only when a category is new in the current window.
+    from scipy import stats
+
     return float(stats.binom.sf(math.ceil(unseen) - 1, window, p0))
 
 
