@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from scipy import stats
+from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 from driftwarden.detectors.stats.concept import (
@@ -249,3 +250,43 @@ def test_holm_adjustment() -> None:
     # Hand computation: sorted p (0.01, 0.02, 0.04) * (3, 2, 1) = (0.03, 0.04, 0.04).
     got = _holm(np.array([0.04, 0.01, 0.02]))
     assert got.tolist() == pytest.approx([0.04, 0.03, 0.04])
+
+
+def _breast_cancer(
+    rng: np.random.Generator, n: int, condition: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """A real table (scikit-learn's bundled Wisconsin breast-cancer data, 569 rows, 30
+    features), resampled to n rows with 5% jitter of each column's spread. "covariate":
+    rows drawn with probability rising with the worst perimeter (the feature most tied to the
+    label), labels attached to their rows, so P(y | X) is untouched. "concept": 30% of the
+    labels flipped where that feature is above its 60% quantile."""
+    data, target = load_breast_cancer(return_X_y=True)
+    sd = data.std(axis=0)
+    strong = int(np.argmax([abs(np.corrcoef(data[:, j], target)[0, 1]) for j in range(30)]))
+    z = (data[:, strong] - data[:, strong].mean()) / sd[strong]
+    weight = 1.0 / (1.0 + np.exp(-1.5 * z)) if condition == "covariate" else np.ones(569)
+    rows = rng.choice(569, size=n, p=weight / weight.sum())
+    x = data[rows] + rng.normal(size=(n, 30)) * 0.05 * sd
+    y = target[rows]
+    if condition == "concept":
+        flip = (x[:, strong] > np.quantile(data[:, strong], 0.6)) & (rng.random(n) < 0.3)
+        y = np.where(flip, 1.0 - y, y)
+    return x, y
+
+
+def test_real_table_calibrated_without_drift_and_under_covariate_shift_and_finds_concept() -> None:
+    counts = {"no drift": 0, "covariate": 0, "concept": 0}
+    for condition, seeds in (("no drift", 6), ("covariate", 6), ("concept", 3)):
+        for seed in range(seeds):
+            rng = np.random.default_rng(300 + seed)
+            xb, yb = _breast_cancer(rng, 5_000, "no drift")
+            xc, yc = _breast_cancer(rng, 1_000, condition)
+            result = concept_drift(xb, yb, xc, yc, seed=seed, max_rows=FAST_ROWS, explain=False)
+            counts[condition] += result.drift_detected
+            if condition == "covariate":
+                assert result.domain_auc is not None
+                assert result.domain_auc > 0.55  # X moved, and the domain classifier saw it
+    # At a calibrated 5% level P(more than 1 of 6) = 0.033; the seeds are fixed.
+    assert counts["no drift"] <= 1
+    assert counts["covariate"] <= 1
+    assert counts["concept"] == 3
