@@ -2,7 +2,8 @@
 changed feature–target relation, and time per call — the GCM verdict beside the former
 rule (the importance comparison, now the explanation), in the same run.
 
-Usage: python benchmarks/bench_concept.py [--pairs 6] [--old-pairs 2] [--seed N] [--sizes 1000,4000]
+Usage: python benchmarks/bench_concept.py [--pairs 8] [--old-pairs 2] [--seed N] [--sizes 1000,4000]
+       [--families census,SEA] [--observed]
 
 Families (each gives window pairs whose truth is known from how they were made):
 
@@ -316,7 +317,7 @@ def rate(hits: list[int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=6, help="pairs per family, condition, size")
+    parser.add_argument("--pairs", type=int, default=8, help="pairs per family, condition, size")
     parser.add_argument("--old-pairs", type=int, default=2, help="of which the former rule runs on")
     parser.add_argument("--sizes", default="1000,4000")
     parser.add_argument("--seed", type=int, default=20261129)
