@@ -2,7 +2,8 @@
 changed feature–target relation, and time per call — the GCM verdict beside the former
 rule (the importance comparison, now the explanation), in the same run.
 
-Usage: python benchmarks/bench_concept.py [--pairs 6] [--old-pairs 2] [--seed N] [--sizes 1000,4000]
+Usage: python benchmarks/bench_concept.py [--pairs 8] [--old-pairs 2] [--seed N] [--sizes 1000,4000]
+       [--families census,SEA] [--observed]
 
 Families (each gives window pairs whose truth is known from how they were made):
 
@@ -18,13 +19,22 @@ Families (each gives window pairs whose truth is known from how they were made):
   standard deviation; concept change by construction: breast-cancer flips 30% of the labels
   where its most label-correlated feature is above its 60% quantile, digits swaps half of
   the labels 3 and 8, diabetes adds 0.5 sd(y) times a standardised weak feature.
+- census (classification) and car-price (regression): NannyML's tables, read out of the
+  wheel the demo caches (`examples/demo/census.py`; skipped when it cannot be had):
+  Massachusetts ACS employment 2015 (68,785 people, 16 answers) and NannyML's synthetic
+  used-car prices (60,000 cars); rows drawn without replacement, no jitter (the answers are
+  codes). Concept change by construction: census sets 30% of the employed aged 55 or more
+  to not employed (earlier retirement at the same answers); car-price cuts diesel cars'
+  price by 15% (a diesel ban at the same car). `--observed` adds the census's real pair
+  (2015 against 2018, truth unknown), reported and not counted.
 
 Conditions: "no drift" (current from the same population), "covariate" (current rows
 selected with probability 1 / (1 + exp(-1.5 z)), z the standardised most label-correlated
 feature: P(X) moves, P(y | X) is untouched because labels stay attached to their rows),
 "concept" (X's distribution unchanged, P(y | X) changed). The baseline window has
 5 x `size` rows, the current `size` (a month against a few days, as monitors run). Rates
-are shares of pairs with p <= 0.05, with Wilson 95% intervals.
+are shares of pairs with p <= 0.05, with Wilson 95% intervals, per family and window size
+and pooled.
 The former rule is run on the first `--old-pairs` pairs of every cell (it costs about
 twice the new test).
 """
@@ -32,9 +42,12 @@ twice the new test).
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
+import sys
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +56,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from sklearn import datasets
 
 from driftwarden.detectors.stats.concept import ConceptTask, concept_drift
@@ -187,6 +201,78 @@ def table_family(name: str) -> Callable[[np.random.Generator, int, str], Pair]:
     return make
 
 
+def _nannyml_wheel() -> zipfile.ZipFile | None:
+    """The NannyML wheel the demo caches (downloaded once, SHA-256 checked), or None."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples", "demo"))
+    try:
+        import census  # examples/demo/census.py
+
+        return zipfile.ZipFile(census.fetch_wheel())
+    except (ImportError, RuntimeError, OSError):
+        return None
+    finally:
+        sys.path.pop(0)
+
+
+def nannyml_family(
+    wheel: zipfile.ZipFile, name: str
+) -> Callable[[np.random.Generator, int, str], Pair]:
+    folder = "nannyml/datasets/data/"
+    if name == "census":
+        frame = pd.read_parquet(io.BytesIO(wheel.read(folder + "employment_MA_reference.pq")))
+        columns = [c for c in frame.columns if c not in
+                   ("id", "employed", "year", "prediction", "predicted_probability")]  # fmt: skip
+        data = frame[columns].astype(np.float64).to_numpy()
+        target = frame["employed"].to_numpy(np.float64)
+        age = columns.index("AGEP")
+    else:
+        frame = pd.read_csv(io.BytesIO(wheel.read(folder + "regression_synthetic_reference.csv")))
+        frame["fuel"] = frame["fuel"].map({"gas": 0.0, "diesel": 1.0, "electric": 2.0})
+        frame["transmission"] = (frame["transmission"] == "automatic").astype(np.float64)
+        columns = ["car_age", "km_driven", "price_new", "accident_count", "door_count",
+                   "fuel", "transmission"]  # fmt: skip
+        data = frame[columns].astype(np.float64).to_numpy()
+        target = frame["y_true"].to_numpy(np.float64)
+        fuel = columns.index("fuel")
+
+    def relabel(rng: np.random.Generator, x: F64, y: F64) -> F64:
+        if name == "census":
+            retire = (x[:, age] >= 55) & (y == 1) & (rng.random(y.shape[0]) < 0.3)
+            return np.where(retire, 0.0, y)
+        return np.where(x[:, fuel] == 1.0, 0.85 * y, y)
+
+    def make(rng: np.random.Generator, n: int, condition: str) -> Pair:
+        nb = BASELINE_FACTOR * n
+        pool = nb + (4 * n if condition == "covariate" else n)
+        rows = rng.choice(data.shape[0], size=pool, replace=pool > data.shape[0])
+        x, y = data[rows], target[rows]
+        xb, yb, xc, yc = x[:nb], y[:nb], x[nb:], y[nb:]
+        if condition == "covariate":
+            xc, yc = tilt(rng, xc, yc, n)
+        elif condition == "concept":
+            yc = relabel(rng, xc, yc)
+        return xb, yb, xc, yc
+
+    return make
+
+
+def observed_census(wheel: zipfile.ZipFile, n: int, seed: int) -> Pair:
+    """The census's real pair: 2015 (NannyML's reference) against 2018, truth unknown."""
+    folder = "nannyml/datasets/data/"
+    base = pd.read_parquet(io.BytesIO(wheel.read(folder + "employment_MA_reference.pq")))
+    rest = pd.read_parquet(io.BytesIO(wheel.read(folder + "employment_MA_analysis.pq")))
+    labels = pd.read_parquet(io.BytesIO(wheel.read(folder + "employment_MA_analysis_target.pq")))
+    rest = rest.merge(labels, on="id")
+    rest = rest[rest["year"] == 2018]
+    columns = [c for c in base.columns if c not in
+               ("id", "employed", "year", "prediction", "predicted_probability")]  # fmt: skip
+    rng = np.random.default_rng(seed)
+    b = base.iloc[rng.choice(len(base), size=min(len(base), BASELINE_FACTOR * n), replace=False)]
+    c = rest.iloc[rng.choice(len(rest), size=min(len(rest), n), replace=False)]
+    xb, xc = b[columns].astype(np.float64).to_numpy(), c[columns].astype(np.float64).to_numpy()
+    return xb, b["employed"].to_numpy(np.float64), xc, c["employed"].to_numpy(np.float64)
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
@@ -194,7 +280,7 @@ class Family:
     make: Callable[[np.random.Generator, int, str], Pair]
 
 
-def families() -> tuple[list[Family], list[str]]:
+def families(wheel: zipfile.ZipFile | None) -> tuple[list[Family], list[str]]:
     out = [
         Family("gauss-clf", "classification", gauss(False)),
         Family("gauss-reg", "regression", gauss(True)),
@@ -211,35 +297,57 @@ def families() -> tuple[list[Family], list[str]]:
         Family("digits", "classification", table_family("digits")),
         Family("diabetes", "regression", table_family("diabetes")),
     ]
+    if wheel is None:
+        skipped += ["census", "car-price"]
+    else:
+        out += [
+            Family("census", "classification", nannyml_family(wheel, "census")),
+            Family("car-price", "regression", nannyml_family(wheel, "car-price")),
+        ]
     return out, skipped
+
+
+def rate(hits: list[int]) -> str:
+    """'k/n rate [Wilson 95%]'."""
+    if not hits:
+        return "-"
+    low, high = wilson(sum(hits), len(hits))
+    return f"{sum(hits)}/{len(hits)} {sum(hits) / len(hits):.3f} [{low:.3f}, {high:.3f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=6, help="pairs per family, condition, size")
+    parser.add_argument("--pairs", type=int, default=8, help="pairs per family, condition, size")
     parser.add_argument("--old-pairs", type=int, default=2, help="of which the former rule runs on")
     parser.add_argument("--sizes", default="1000,4000")
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--families", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--observed", action="store_true", help="also census 2015 vs 2018")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    fams, skipped = families()
+    wheel = _nannyml_wheel()
+    fams, skipped = families(wheel)
+    if args.families:
+        wanted = set(args.families.split(","))
+        fams = [f for f in fams if f.name in wanted]
     if skipped:
-        print(f"river not installed: skipped {', '.join(skipped)}")
+        print(f"skipped (river or the NannyML wheel not available): {', '.join(skipped)}")
     print(
         f"{len(fams)} families x {len(CONDITIONS)} conditions x sizes {sizes}; {args.pairs} "
-        f"pairs per cell for the GCM verdict, the former rule on the first {args.old_pairs}"
+        f"pairs per cell for the GCM verdict, the former rule on the first {args.old_pairs}; "
+        f"seed {args.seed}"
     )
-    print(f"{'family':14s} {'condition':10s} {'rows':>5s} {'gcm':>7s} {'former':>7s}")
+    print(f"{'family':14s} {'condition':10s} {'rows':>5s}  {'gcm':32s} former (importances)")
     new: dict[tuple[str, int], list[int]] = {}
     old: dict[tuple[str, int], list[int]] = {}
     seconds = {"gcm": [0.0, 0], "gcm+explanation": [0.0, 0]}
     started = time.perf_counter()
-    for fam in fams:
+    for index, fam in enumerate(fams):
         for condition in CONDITIONS:
             for n in sizes:
-                rng = np.random.default_rng([args.seed, n, CONDITIONS.index(condition),
-                                             fams.index(fam)])  # fmt: skip
-                hits_new = hits_old = 0
+                rng = np.random.default_rng([args.seed, n, CONDITIONS.index(condition), index])
+                cell_new: list[int] = []
+                cell_old: list[int] = []
                 for i in range(args.pairs):
                     xb, yb, xc, yc = fam.make(rng, n, condition)
                     explain = i < args.old_pairs
@@ -248,32 +356,35 @@ def main() -> None:
                     key = "gcm+explanation" if explain else "gcm"
                     seconds[key][0] += time.perf_counter() - t0
                     seconds[key][1] += 1
-                    hits_new += int(r.drift_detected)
-                    new.setdefault((condition, n), []).append(int(r.drift_detected))
+                    cell_new.append(int(r.drift_detected))
                     if explain:
                         alarm = r.importance_p_value is not None and r.importance_p_value <= 0.05
-                        hits_old += int(alarm)
-                        old.setdefault((condition, n), []).append(int(alarm))
+                        cell_old.append(int(alarm))
+                new.setdefault((condition, n), []).extend(cell_new)
+                old.setdefault((condition, n), []).extend(cell_old)
                 print(
-                    f"{fam.name:14s} {condition:10s} {n:5d} {hits_new:3d}/{args.pairs:<3d}"
-                    f" {hits_old:3d}/{min(args.old_pairs, args.pairs):<3d}",
+                    f"{fam.name:14s} {condition:10s} {n:5d}  {rate(cell_new):32s} {rate(cell_old)}",
                     flush=True,
                 )
     print()
-    print("pooled over families (rate [Wilson 95%], pairs):")
+    print("pooled over families (alarms/pairs rate [Wilson 95%]):")
     for condition in CONDITIONS:
         for n in sizes:
-            cells = []
-            for label, table in (("gcm", new), ("former", old)):
-                hits = table.get((condition, n), [])
-                low, high = wilson(sum(hits), len(hits))
-                rate = sum(hits) / len(hits) if hits else float("nan")
-                cells.append(f"{label} {rate:.3f} [{low:.3f}, {high:.3f}] n={len(hits)}")
             what = "false alarms" if condition != "concept" else "detection"
-            print(f"  {condition:10s} {n:5d} {what:12s}: " + "; ".join(cells))
+            print(
+                f"  {condition:10s} {n:5d} {what:12s}: gcm {rate(new.get((condition, n), []))}"
+                f"; former {rate(old.get((condition, n), []))}"
+            )
     for key, (total, count) in seconds.items():
         if count:
             print(f"wall seconds per call, {key}: {total / count:.2f} (n={count})")
+    if args.observed and wheel is not None:
+        print()
+        print("census 2015 -> 2018 (real, truth unknown; not counted):")
+        for n in sizes:
+            r = concept_drift(*observed_census(wheel, n, args.seed), seed=0, explain=False)
+            auc = float("nan") if r.domain_auc is None else r.domain_auc
+            print(f"  {n:5d} rows: p={r.p_value:.3g} excess={r.excess} domain AUC={auc:.3f}")
     print(f"elapsed {time.perf_counter() - started:.0f} s")
 
 

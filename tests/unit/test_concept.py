@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from scipy import stats
+from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 from driftwarden.detectors.stats.concept import (
@@ -78,8 +79,12 @@ def test_covariate_shift_alone_rarely_alarms_where_importances_move(regression: 
         rng = np.random.default_rng(200 + seed)
         xb, yb = _window(rng, 6_000, regression=regression)
         xc, yc = _covariate_shifted(rng, 1_000, regression=regression)
+        # 1,000 rows a part, not FAST_ROWS: with 600 the doubled spread's regression alarmed
+        # on 3 of these 10 pairs (p 0.01, 0.014 from the loss, 0.01 from the bias test); the
+        # nuisance models, fit on 960 rows, place the extrapolated rows too roughly. With
+        # 1,000 rows none alarmed (the default is 2,000).
         result = concept_drift(
-            xb, yb, xc, yc, task=task, seed=seed, max_rows=FAST_ROWS, n_estimators=FAST_TREES
+            xb, yb, xc, yc, task=task, seed=seed, max_rows=1_000, n_estimators=FAST_TREES
         )
         assert result.domain_auc is not None
         assert result.domain_auc > 0.6  # the domain classifier saw X move
@@ -117,6 +122,39 @@ def test_changed_relation_alarms_and_names_the_features(regression: bool) -> Non
         assert by_name["a"].change < 0 < by_name["d"].change
         assert result.spearman is not None
         assert result.spearman < 0.8
+
+
+def test_a_shifted_mean_is_found_by_the_bias_test_where_the_loss_hardly_moves() -> None:
+    # y lowered by 0.25 (noise sd 1) at the same X: the absolute error grows only to second
+    # order (E|e - 0.25| - E|e| = 0.025 for standard normal e), the mean residual to first.
+    rng = np.random.default_rng(21)
+    xb, yb = _window(rng, 6_000, regression=True)
+    xc, yc = _window(rng, 1_000, regression=True)
+    result = concept_drift(
+        xb, yb, xc, yc - 0.25, task="regression", seed=0, max_rows=FAST_ROWS, explain=False
+    )
+    assert result.p_value_bias is not None
+    assert result.p_value_loss is not None
+    assert result.statistic_bias is not None
+    assert result.statistic_bias < 0  # current y below the baseline model's prediction
+    assert result.p_value_bias < 1e-3
+    assert result.p_value_loss > 0.01
+    # Bonferroni over the two tests.
+    assert result.p_value == pytest.approx(min(1.0, 2 * result.p_value_bias))
+    assert result.drift_detected
+
+
+def test_more_than_two_classes_use_the_loss_test_alone() -> None:
+    rng = np.random.default_rng(22)
+    xb, yb = _window(rng, 3_000, regression=True)
+    xc, yc = _window(rng, 800, regression=True)
+    bins = np.array([-1.0, 1.0])
+    result = concept_drift(
+        xb, np.digitize(yb, bins), xc, np.digitize(yc, bins), max_rows=FAST_ROWS, explain=False
+    )
+    assert result.p_value_bias is None
+    assert result.statistic_bias is None
+    assert result.p_value == result.p_value_loss
 
 
 def test_defaults_are_deterministic_and_order_free() -> None:
@@ -249,3 +287,43 @@ def test_holm_adjustment() -> None:
     # Hand computation: sorted p (0.01, 0.02, 0.04) * (3, 2, 1) = (0.03, 0.04, 0.04).
     got = _holm(np.array([0.04, 0.01, 0.02]))
     assert got.tolist() == pytest.approx([0.04, 0.03, 0.04])
+
+
+def _breast_cancer(
+    rng: np.random.Generator, n: int, condition: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """A real table (scikit-learn's bundled Wisconsin breast-cancer data, 569 rows, 30
+    features), resampled to n rows with 5% jitter of each column's spread. "covariate":
+    rows drawn with probability rising with the worst perimeter (the feature most tied to the
+    label), labels attached to their rows, so P(y | X) is untouched. "concept": 30% of the
+    labels flipped where that feature is above its 60% quantile."""
+    data, target = load_breast_cancer(return_X_y=True)
+    sd = data.std(axis=0)
+    strong = int(np.argmax([abs(np.corrcoef(data[:, j], target)[0, 1]) for j in range(30)]))
+    z = (data[:, strong] - data[:, strong].mean()) / sd[strong]
+    weight = 1.0 / (1.0 + np.exp(-1.5 * z)) if condition == "covariate" else np.ones(569)
+    rows = rng.choice(569, size=n, p=weight / weight.sum())
+    x = data[rows] + rng.normal(size=(n, 30)) * 0.05 * sd
+    y = target[rows]
+    if condition == "concept":
+        flip = (x[:, strong] > np.quantile(data[:, strong], 0.6)) & (rng.random(n) < 0.3)
+        y = np.where(flip, 1.0 - y, y)
+    return x, y
+
+
+def test_real_table_calibrated_without_drift_and_under_covariate_shift_and_finds_concept() -> None:
+    counts = {"no drift": 0, "covariate": 0, "concept": 0}
+    for condition, seeds in (("no drift", 6), ("covariate", 6), ("concept", 3)):
+        for seed in range(seeds):
+            rng = np.random.default_rng(300 + seed)
+            xb, yb = _breast_cancer(rng, 5_000, "no drift")
+            xc, yc = _breast_cancer(rng, 1_000, condition)
+            result = concept_drift(xb, yb, xc, yc, seed=seed, max_rows=FAST_ROWS, explain=False)
+            counts[condition] += result.drift_detected
+            if condition == "covariate":
+                assert result.domain_auc is not None
+                assert result.domain_auc > 0.55  # X moved, and the domain classifier saw it
+    # At a calibrated 5% level P(more than 1 of 6) = 0.033; the seeds are fixed.
+    assert counts["no drift"] <= 1
+    assert counts["covariate"] <= 1
+    assert counts["concept"] == 3

@@ -335,7 +335,9 @@ def concept_section(
     baseline: WindowProfile,
     current: WindowProfile,
 ) -> SectionReport | None:
-    """Change of the feature-target relation (importances of a model fit per window)."""
+    """Change of the feature-target relation P(y | X): `stats.concept.concept_drift` (a
+    GCM test of a baseline model's loss, calibrated under covariate shift) decides; the
+    importance comparison names the features whose role changed."""
     if spec.labels is None or not features:
         return None
     # Here, not at the top: scikit-learn takes about a second to import, and only a
