@@ -14,8 +14,8 @@ Two ways to run it:
   own TLS connection upstream, so it sees each request. Every connection carries one request
   (the proxy asks the server for `Connection: close`), which keeps the parsing to a request
   head. `requests` records each
-  request line. `expire_watches(resource, answer)` severs the open watch streams of a
-  resource and holds every new watch request of it (the watch is down, nothing is lost on
+  request line. `expire_watches(resources, answer)` severs the open watch streams of those
+  resources and holds every new watch request of them (the watch is down, nothing is lost on
   the server) until `release()`, which answers the held requests with a `410 Gone`, byte for
   byte as the API server answers a watch from an expired resourceVersion:
   - `answer="event"`: HTTP 200 and one `ERROR` watch event whose object is a `Status` with
@@ -101,7 +101,7 @@ class ProxyTLS:
 
 @dataclass
 class _Expiry:
-    resource: str
+    resources: frozenset[str]
     answer: Answer
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -133,13 +133,13 @@ class HttpFaultProxy:
 
     # --- faults -------------------------------------------------------------------------
 
-    def expire_watches(self, resource: str, answer: Answer) -> None:
-        """Sever the open watch streams of `resource` and hold its new watch requests until
-        `release()` answers them with a 410 Gone."""
+    def expire_watches(self, resources: tuple[str, ...], answer: Answer) -> None:
+        """Sever the open watch streams of `resources` (plurals) and hold their new watch
+        requests until `release()` answers them with a 410 Gone."""
         with self._lock:
-            self._expiry = _Expiry(resource, answer)
+            self._expiry = _Expiry(frozenset(resources), answer)
             self.held = 0
-            severed = [w for w, r in self._streams.items() if r == resource]
+            severed = [w for w, r in self._streams.items() if r in resources]
         for writer in severed:
             self._loop.call_soon_threadsafe(writer.transport.abort)
 
@@ -183,7 +183,7 @@ class HttpFaultProxy:
             with self._lock:
                 self.requests.append(f"{method} {target}")
                 expiry = self._expiry if resource else None
-                if expiry is not None and expiry.resource == resource:
+                if expiry is not None and resource in expiry.resources:
                     self.held += 1
                 else:
                     expiry = None

@@ -936,12 +936,12 @@ def test_a_410_gone_on_the_jobs_watch_relists_and_ingests_every_run_exactly_once
     tmp_path: Path,
     answer: str,
 ) -> None:
-    """The Jobs watch goes down while three run-now Jobs end, and its reconnection is
-    answered with 410 Gone (the version it would resume from has expired): as the API
-    server's own ERROR event (`event`) or as an HTTP 410 response (`http`). The Job events
-    in between are lost for good; the operator must re-list the Jobs, ingest each ended run
-    exactly once (one run row, one ingested mark, lastRun right, no Event twice) and carry
-    on watching."""
+    """The Jobs and Pods watches go down while three run-now Jobs end, and their
+    reconnections are answered with 410 Gone (the version they would resume from has
+    expired): as the API server's own ERROR event (`event`) or as an HTTP 410 response
+    (`http`). The events in between are lost for good; the operator must re-list, ingest
+    each ended run exactly once although the Job and its Pod both say it ended (one run
+    row, one ingested mark, lastRun right, no Event twice) and carry on watching."""
     plane = control_plane
     assert plane.pki is not None
     tls = ProxyTLS(plane.pki.serving_cert, plane.pki.serving_key, plane.ca_file)
@@ -979,8 +979,9 @@ def test_a_410_gone_on_the_jobs_watch_relists_and_ingests_every_run_exactly_once
                 60,
             )
         wait_for(jobs_watched, 30, "the operator never watched the Jobs")
-        proxy.expire_watches("jobs", answer)  # type: ignore[arg-type]
-        wait_for(lambda: proxy.held >= 1, 30, "the Jobs watch never reconnected")
+        # The Pods watch too: a Pod that Succeeded ends its run as well as its Job does.
+        proxy.expire_watches(("jobs", "pods"), answer)  # type: ignore[arg-type]
+        wait_for(lambda: proxy.held >= 2, 30, "the Jobs and Pods watches never reconnected")
         for name in names:
             _run_now(admin_api, namespace, name, "1")
 
@@ -991,7 +992,7 @@ def test_a_410_gone_on_the_jobs_watch_relists_and_ingests_every_run_exactly_once
             )
 
         wait_for(ended, RUN_TIMEOUT, lambda: f"the run-now Jobs did not end\n{operator.tail()}")
-        # The Jobs watch is down: nothing has seen the runs end yet.
+        # The watches are down: nothing has seen the runs end yet.
         assert not [n for n in names if _last_run(_get(admin_api, namespace, n))]
         before = len(proxy.requests)
         proxy.release()
@@ -1010,6 +1011,8 @@ def test_a_410_gone_on_the_jobs_watch_relists_and_ingests_every_run_exactly_once
             if r.startswith("GET ") and "/jobs?" in r and not watched_resource(r.split(" ", 1)[1])
         ]
         assert relists, proxy.requests[before:]
+        rewatched = [r for r in proxy.requests[before:] if watched_resource(r.split(" ", 1)[1])]
+        assert any("/jobs?" in r for r in rewatched), rewatched  # forwarded, not held
 
         ran = jobs()
         for name in names:
