@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import sys
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from kubernetes.client.exceptions import ApiException
 from pg import PostgresServer
 
 from cluster.controlplane import ControlPlane, free_port, wait_for
-from cluster.faultproxy import FaultProxy
+from cluster.faultproxy import FaultProxy, HttpFaultProxy, ProxyTLS, watched_resource
 from cluster.podrunner import PodRunner
 from driftwarden.detectors.storage import create_engine, upgrade
 from driftwarden.operator.api import GROUP, VERSION
@@ -857,6 +858,19 @@ def test_two_replicas_one_acts_and_the_other_takes_over_within_the_lease(
         second.stop()
 
 
+def _api_port(plane: ControlPlane) -> int:
+    return int(plane.server.rsplit(":", 1)[1])
+
+
+def _via_proxy(plane: ControlPlane, proxy: FaultProxy | HttpFaultProxy, folder: Path) -> Path:
+    """The operator's kubeconfig, pointed at the proxy."""
+    config = yaml.safe_load(plane.kubeconfig("operator").read_text())
+    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+    kubeconfig = folder / "via-proxy.yaml"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    return kubeconfig
+
+
 def test_a_black_holed_watch_reconnects_and_changes_made_meanwhile_are_handled(
     admin_api: k8s.ApiClient,
     control_plane: ControlPlane,
@@ -870,11 +884,8 @@ def test_a_black_holed_watch_reconnects_and_changes_made_meanwhile_are_handled(
     """Every connection of the operator silently dead for longer than the watch inactivity
     timeout (a dropped NAT entry): once the network is back, a run-now request made during
     the outage is acted on and ingested."""
-    proxy = FaultProxy(int(control_plane.server.rsplit(":", 1)[1]))
-    config = yaml.safe_load(control_plane.kubeconfig("operator").read_text())
-    config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
-    kubeconfig = tmp_path / "via-proxy.yaml"
-    kubeconfig.write_text(yaml.safe_dump(config))
+    proxy = FaultProxy(_api_port(control_plane))
+    kubeconfig = _via_proxy(control_plane, proxy, tmp_path)
     inactivity = 5
     operator = OperatorProcess(
         control_plane,
@@ -914,6 +925,134 @@ def test_a_black_holed_watch_reconnects_and_changes_made_meanwhile_are_handled(
             lambda o: bool(_last_run(o)) and _status(o).get("lastRunNowRequest") == "during-outage",
             operator,
         )
+    finally:
+        operator.stop()
+        proxy.stop()
+
+
+@pytest.mark.parametrize("answer", ["event", "http"])
+def test_a_410_gone_on_the_jobs_watch_relists_and_ingests_every_run_exactly_once(
+    admin_api: k8s.ApiClient,
+    control_plane: ControlPlane,
+    namespace: str,
+    monitor_class: str,
+    secrets_in: dict[str, str],
+    pod_runner: PodRunner,
+    operator_rights: None,
+    tmp_path: Path,
+    answer: str,
+) -> None:
+    """The Jobs and Pods watches go down while three run-now Jobs end, and their
+    reconnections are answered with 410 Gone (the version they would resume from has
+    expired): as the API server's own ERROR event (`event`) or as an HTTP 410 response
+    (`http`). The events in between are lost for good; the operator must re-list, ingest
+    each ended run exactly once although the Job and its Pod both say it ended (one run
+    row, one ingested mark, lastRun right, no Event twice) and carry on watching."""
+    plane = control_plane
+    assert plane.pki is not None
+    tls = ProxyTLS(plane.pki.serving_cert, plane.pki.serving_key, plane.ca_file)
+    proxy = HttpFaultProxy(_api_port(plane), tls)
+    operator = OperatorProcess(
+        plane,
+        namespace,
+        tmp_path / "operator.log",
+        "--watch-inactivity-timeout",
+        "120",  # longer than the outage: the held watch request must not give up first
+        kubeconfig=_via_proxy(plane, proxy, tmp_path),
+    )
+    names = [f"gone-{answer}-{i}" for i in range(3)]
+    batch = k8s.BatchV1Api(admin_api)
+    selector = "driftwarden.io/run-trigger=run-now"
+
+    def jobs() -> dict[str, Any]:
+        found = batch.list_namespaced_job(namespace, label_selector=selector).items
+        return {j.metadata.labels["driftwarden.io/monitor"]: j for j in found}
+
+    def jobs_watched() -> bool:
+        return any(watched_resource(r.split(" ", 1)[1]) == "jobs" for r in list(proxy.requests))
+
+    try:
+        operator.start()
+        for name in names:
+            _apply(admin_api, namespace, _monitor(name, monitor_class))
+        for name in names:
+            _await(
+                admin_api,
+                namespace,
+                name,
+                lambda o: _condition(o, "Ready").get("status") == "True",
+                operator,
+                60,
+            )
+        wait_for(jobs_watched, 30, "the operator never watched the Jobs")
+        # The Pods watch too: a Pod that Succeeded ends its run as well as its Job does.
+        proxy.expire_watches(("jobs", "pods"), answer)  # type: ignore[arg-type]
+        wait_for(lambda: proxy.held >= 2, 30, "the Jobs and Pods watches never reconnected")
+        for name in names:
+            _run_now(admin_api, namespace, name, "1")
+
+        def ended() -> bool:
+            found = jobs()
+            return len(found) == len(names) and all(
+                j.status.succeeded or j.status.failed for j in found.values()
+            )
+
+        wait_for(ended, RUN_TIMEOUT, lambda: f"the run-now Jobs did not end\n{operator.tail()}")
+        # The watches are down: nothing has seen the runs end yet.
+        assert not [n for n in names if _last_run(_get(admin_api, namespace, n))]
+        before = len(proxy.requests)
+        proxy.release()
+        wait_for(lambda: proxy.gone >= 1, 30, "no 410 Gone reached the operator")
+        for name in names:
+            _await(
+                admin_api,
+                namespace,
+                name,
+                lambda o: bool(_last_run(o)) and _status(o).get("lastRunNowRequest") == "1",
+                operator,
+            )
+        relists = [
+            r
+            for r in proxy.requests[before:]
+            if r.startswith("GET ") and "/jobs?" in r and not watched_resource(r.split(" ", 1)[1])
+        ]
+        assert relists, proxy.requests[before:]
+        rewatched = [r for r in proxy.requests[before:] if watched_resource(r.split(" ", 1)[1])]
+        assert any("/jobs?" in r for r in rewatched), rewatched  # forwarded, not held
+
+        ran = jobs()
+        for name in names:
+            job = ran[name]
+
+            def marked(name: str = name) -> Any:
+                job = jobs()[name]
+                mark = (job.metadata.annotations or {}).get("driftwarden.io/ingested-uid")
+                return job if mark == job.metadata.uid else None
+
+            wait_for(marked, 30, f"the Job of {name} was never marked as ingested")
+            done = _get(admin_api, namespace, name)
+            run_id = f"{namespace}/{job.metadata.name}"
+            assert _last_run(done) == run_id
+            assert _condition(done, "LastRunSucceeded")["status"] == "True", done["status"]
+            assert _run_rows(secrets_in["results_dsn"], run_id)[0] == 1
+
+        # It carries on: the next run's end comes through the re-established watch.
+        _run_now(admin_api, namespace, names[0], "2")
+        _await(
+            admin_api,
+            namespace,
+            names[0],
+            lambda o: _last_run(o) not in ("", f"{namespace}/{ran[names[0]].metadata.name}"),
+            operator,
+        )
+        made = batch.list_namespaced_job(namespace, label_selector=selector).items
+        assert len(made) == len(names) + 1  # no Job of the first requests was made again
+        for name in names:
+            events = _events(admin_api, namespace, name)
+            twice = [k for k, n in Counter((e.reason, e.message) for e in events).items() if n > 1]
+            assert not twice, twice
+            assert all((e.count or 1) == 1 for e in events), [(e.reason, e.count) for e in events]
+        assert operator.alive()  # carried on in the same process
     finally:
         operator.stop()
         proxy.stop()

@@ -248,3 +248,28 @@ def test_a_job_planned_by_an_older_operator_keeps_its_bare_run_id() -> None:
     assert ended is not None
     assert ended.summary.run_id == "m-29400000"
     assert ended.summary.outcome is RunOutcome.SUCCEEDED
+
+
+def _succeeded_pod(state: dict[str, Any]) -> dict[str, Any]:
+    pod = _pod(state)
+    pod["status"]["phase"] = "Succeeded"
+    return pod
+
+
+def test_a_succeeded_pod_ends_the_run_before_its_job_is_marked_complete() -> None:
+    # The Job controller marks the Job Complete about a second after the Pod succeeds.
+    summary = _summary()
+    ended = plan_ingest(_job(), [_succeeded_pod(_terminated(summary))], NOW)
+    assert ended is not None
+    assert ended.summary == summary
+    assert ended.reason == c.RUN_SUCCEEDED
+
+
+def test_only_a_succeeded_pod_with_this_runs_summary_ends_a_running_job() -> None:
+    failed = _pod(_terminated(_summary(), 1))
+    failed["status"]["phase"] = "Failed"  # the Job may start another Pod
+    other = _succeeded_pod(_terminated(_summary(run_id="another-run")))
+    unreadable = _succeeded_pod({"terminated": {"exitCode": 0, "message": "garbled"}})
+    terminated_but_not_succeeded = _pod(_terminated(_summary()))  # phase not yet written
+    for pod in (failed, other, unreadable, terminated_but_not_succeeded):
+        assert plan_ingest(_job(), [pod], NOW) is None

@@ -43,3 +43,23 @@ def test_children_are_watched_with_a_server_side_label_selector() -> None:
     ):
         assert list(selectors.collect(resource)) == [ours]
     assert list(selectors.collect(Resource("driftwarden.io", "v1alpha1", "modelmonitors"))) == []
+
+
+def test_watch_restarts_back_off_and_never_stop() -> None:
+    from driftwarden.operator.handlers.settings import RESTART_BACKOFF, restart_delay
+
+    delays = [restart_delay(n) for n in range(1, len(RESTART_BACKOFF) + 3)]
+    assert delays == sorted(delays)  # never shorter after another failure
+    assert delays[0] <= 1.0  # the first restart is quick: a 410 is routine
+    assert delays[-1] == delays[-2] == RESTART_BACKOFF[-1]  # capped, never given up
+
+
+def test_a_failed_watch_raises_the_error_the_supervisor_catches() -> None:
+    # kopf raises an HTTP error of a watch request out of `kopf.operator` as this class;
+    # `main._kopf_operator` restarts the watches on it (a kopf upgrade that moves it fails here).
+    from kopf._cogs.clients import errors
+
+    from driftwarden.operator.handlers.main import KopfAPIError
+
+    assert KopfAPIError is errors.APIError
+    assert issubclass(errors.APIClientError, KopfAPIError)

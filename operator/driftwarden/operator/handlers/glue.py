@@ -121,6 +121,35 @@ class OwnWrites:
             return self._versions.get((namespace, name)) == resource_version
 
 
+class Ingests:
+    """One ingest at a time per Job, and the Job UIDs this process has recorded. A run's end
+    reaches the operator by its Job's event, its Pod's and any re-list, possibly at once
+    in two handler threads; the second waits and finds it done. (The Job's annotation
+    says the same across restarts; this is the in-process half, before the annotation's
+    event arrives.)"""
+
+    STRIPES: Final = 64
+    LIMIT: Final = 100_000  # remembered UIDs; beyond it the oldest go (the annotation stays)
+
+    def __init__(self) -> None:
+        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
+        self._lock = threading.Lock()
+        self._done: dict[str, None] = {}
+
+    def lock(self, uid: str) -> threading.Lock:
+        return self._stripes[hash(uid) % self.STRIPES]
+
+    def done(self, uid: str) -> bool:
+        with self._lock:
+            return uid in self._done
+
+    def recorded(self, uid: str) -> None:
+        with self._lock:
+            if len(self._done) >= self.LIMIT:
+                self._done.pop(next(iter(self._done)))
+            self._done[uid] = None
+
+
 @dataclass(frozen=True)
 class Operator:
     """What every handler needs: the adapters, the planners' settings and, when configured,
@@ -139,6 +168,7 @@ class Operator:
     before_apply: list[Callable[[ModelMonitor], Stall | None]] = field(default_factory=list)
     """Called before a monitor's objects are applied (tenancy: its namespace's credentials
     exist); a Stall stops the apply, an ApiError retries it."""
+    ingests: Ingests = field(default_factory=Ingests)
 
 
 def _now() -> datetime:
@@ -292,6 +322,14 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
     owner = monitor_of(job)
     if owner is None:
         return
+    with op.ingests.lock(uid):
+        if not op.ingests.done(uid):
+            _ingest(op, job, owner)
+
+
+def _ingest(op: Operator, job: Mapping[str, Any], owner: tuple[str, str, str]) -> None:
+    metadata = _meta(job)
+    uid = str(metadata.get("uid"))
     namespace = str(metadata.get("namespace"))
     pods = op.cluster.list(POD, namespace, f"batch.kubernetes.io/controller-uid={uid}")
     fallback = None
@@ -313,6 +351,7 @@ def ingest_job(op: Operator, job: Mapping[str, Any]) -> None:
         str(metadata.get("name")),
         {"metadata": {"annotations": {ANNOTATION_INGESTED: uid}}},
     )
+    op.ingests.recorded(uid)
 
 
 def _recorded(results: Engine, run_id: str) -> RunSummary | None:

@@ -9,11 +9,16 @@ import logging
 import os
 import socket
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
 import kopf
+
+# kopf raises its API errors (the HTTP status of a failed request) from this module only.
+from kopf._cogs.clients.errors import APIError as KopfAPIError
 
 from driftwarden.detectors.storage import create_engine
 from driftwarden.operator.alerting.runtime import AlertingConfigError, start_alerting
@@ -29,7 +34,7 @@ from .glue import Operator, reconcile_monitor
 from .observe import start_metrics
 from .registration import build_registry
 from .retrain import Retraining, run_ingested
-from .settings import Tuning, operator_settings
+from .settings import STABLE_SECONDS, Tuning, operator_settings, restart_delay
 from .tenancy import TENANT_SECRET, Tenancy, register_tenancy, tenancy_problem
 
 log = logging.getLogger("driftwarden.operator")
@@ -96,8 +101,15 @@ def run(args: argparse.Namespace) -> int:
             alerting.silences.start_periodic(
                 namespaces, timedelta(seconds=args.alert_sync_interval)
             )
+        restarted = view.count_watch_restart if view is not None else None
         asyncio.run(
-            _kopf_operator(registry, operator_settings(tuning, instance), namespaces, args.liveness)
+            _kopf_operator(
+                registry,
+                operator_settings(tuning, instance),
+                namespaces,
+                args.liveness,
+                restarted,
+            )
         )
 
     if not args.leader_elect:
@@ -135,12 +147,36 @@ async def _kopf_operator(
     settings: kopf.OperatorSettings,
     namespaces: tuple[str, ...],
     liveness: str,
+    restarted: Callable[[], None] | None = None,
 ) -> None:
-    await kopf.operator(
-        registry=registry,
-        settings=settings,
-        standalone=True,
-        clusterwide=not namespaces,
-        namespaces=namespaces,
-        liveness_endpoint=liveness or None,
-    )
+    """Run kopf until a signal stops it. When a watch fails with an API error kopf does not
+    retry (kopf 1.45 re-lists on a `410 Gone` ERROR event in the stream, but an HTTP error
+    response to the watch request, such as `410 Gone` or `400`, ends the watcher and with it
+    the whole reactor), start it again in this process after a short backoff: every watch
+    re-lists, as at a start, and the handlers are level-based and idempotent, so nothing is
+    missed and nothing is done twice."""
+    failures, began = 0, time.monotonic()
+    while True:
+        try:
+            await kopf.operator(
+                registry=registry,
+                settings=settings,
+                standalone=True,
+                clusterwide=not namespaces,
+                namespaces=namespaces,
+                liveness_endpoint=liveness or None,
+            )
+            return  # stopped by a signal
+        except KopfAPIError as exc:
+            failures = 1 if time.monotonic() - began > STABLE_SECONDS else failures + 1
+            delay = restart_delay(failures)
+            log.warning(
+                "a watch failed (%s %s): restarting the watches in %.1f s; they re-list everything",
+                exc.status,
+                " ".join(str(exc.args[0] if exc.args else exc).split())[:300],
+                delay,
+            )
+            if restarted is not None:
+                restarted()
+            await asyncio.sleep(delay)
+            began = time.monotonic()

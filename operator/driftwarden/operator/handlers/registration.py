@@ -33,6 +33,10 @@ from .retry import Key, RetryQueue
 log = logging.getLogger("driftwarden.operator")
 
 
+def _succeeded(pod: kopf.Body) -> bool:
+    return (pod.get("status") or {}).get("phase") == "Succeeded"
+
+
 def _retry_work(op: glue.Operator, retraining: Retraining | None = None) -> Callable[[Key], None]:
     def work(key: Key) -> None:
         what, namespace, name = key
@@ -138,7 +142,10 @@ def build_registry(
 
     @kopf.on.event("", "v1", "pods", registry=registry)
     def pod_event(body: kopf.Body, type: str | None, **_: Any) -> None:
-        if type == "DELETED" or stuck_pod([dict(body)]) is None:
+        # A Pod that cannot start ends its run early; one that Succeeded ends it a second
+        # before the Job controller marks the Job Complete (the status shows it that much
+        # sooner; the Job's own event then finds it ingested).
+        if type == "DELETED" or (stuck_pod([dict(body)]) is None and not _succeeded(body)):
             return
         labels = body.metadata.labels or {}
         job_name = labels.get("batch.kubernetes.io/job-name") or labels.get("job-name")

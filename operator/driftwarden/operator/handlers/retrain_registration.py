@@ -39,16 +39,20 @@ class Sweeper:
     def __init__(self, rt: Retraining, namespaces: tuple[str, ...], seconds: float) -> None:
         self.rt, self.namespaces, self.seconds = rt, namespaces, seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="retrain-sweep", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        # A new thread each start: kopf runs the startup activities again when the operator
+        # restarts its watches in-process (`main._kopf_operator`).
+        self._stop = threading.Event()
+        threading.Thread(
+            target=self._loop, args=(self._stop,), name="retrain-sweep", daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._stop.set()
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.seconds):
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.seconds):
             try:
                 sweep(self.rt, self.namespaces)
             except Exception as exc:  # a sweep that fails is tried again at the next tick

@@ -82,3 +82,14 @@ def operator_settings(tuning: Tuning, reporting_instance: str) -> kopf.OperatorS
     settings.peering.standalone = True
     settings.scanning.disabled = True  # our CRDs are installed before the operator starts
     return settings
+
+
+#: Seconds between restarts of the watches after one of them failed (see `main.supervised`),
+#: the last one repeated; back to the first after STABLE_SECONDS without a failure.
+RESTART_BACKOFF: Final = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+STABLE_SECONDS: Final = 60.0
+
+
+def restart_delay(failures: int) -> float:
+    """The pause before the `failures`-th consecutive restart (1-based)."""
+    return RESTART_BACKOFF[min(max(failures, 1), len(RESTART_BACKOFF)) - 1]

@@ -5,8 +5,9 @@ has ended and what it found. The summary comes from the detector container's ter
 message; when there is none, the run is described from the Job's failure condition
 (`DeadlineExceeded`, `BackoffLimitExceeded`, `PodFailurePolicy`) or from a Pod that cannot
 start (a missing Secret or ConfigMap key, an image that cannot be pulled), each with a
-reason of its own for the `LastRunSucceeded` condition. The handler records an ended run
-once, keyed by the Job's UID (`ANNOTATION_INGESTED` on the Job holds that UID).
+reason of its own for the `LastRunSucceeded` condition. A run whose Pod has Succeeded has
+ended even before its Job is marked Complete. The handler records an ended run once, keyed
+by the Job's UID (`ANNOTATION_INGESTED` on the Job holds that UID).
 """
 
 from __future__ import annotations
@@ -188,6 +189,26 @@ def summary_from_record(record: RunRecord, drifted: Sequence[DriftResultRow]) ->
     )
 
 
+def succeeded_summary(
+    pods: Sequence[Mapping[str, Any]], run_ids: Sequence[str]
+) -> RunSummary | None:
+    """The run's summary when a Pod of it has Succeeded: the detector exited 0 and wrote
+    this run's summary. Exit 0 is final whatever the restart policy, so the run is over
+    although the Job is not marked Complete yet (the Job controller batches Pod updates and
+    marks it about a second later)."""
+    for pod in pods:
+        if (pod.get("status") or {}).get("phase") != "Succeeded":
+            continue
+        for status in _detector_statuses([pod]):
+            terminated = (status.get("state") or {}).get("terminated") or {}
+            if terminated.get("exitCode") != 0:
+                continue
+            summary = _summary_from([status])
+            if summary is not None and summary.run_id in run_ids:
+                return summary
+    return None
+
+
 def stuck_pod(pods: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
     """(reason, message) when the detector container cannot start: a missing Secret or
     ConfigMap key (SecretNotFound) or an image that cannot be pulled (ImagePullFailed)."""
@@ -222,6 +243,9 @@ def plan_ingest(
     failed = _condition(job, "Failed")
     summary = _summary_from(_detector_statuses(pods)) or fallback
     if complete is None and failed is None:
+        succeeded = succeeded_summary(pods, run_ids)
+        if succeeded is not None:
+            return RunEnded(succeeded, _reason_of(succeeded))
         stuck = stuck_pod(pods)
         if stuck is None:
             return None
