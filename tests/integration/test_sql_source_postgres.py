@@ -11,20 +11,19 @@ import pytest
 from pg import PostgresServer
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
+from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources import (
     AuthenticationFailedError,
     ColumnNotFoundError,
-    EmptyWindowError,
-    InsufficientData,
     InvalidNameError,
     QueryTimeoutError,
+    Source,
     SourceError,
     SourceUnreachableError,
     SqlSource,
     TableNotFoundError,
     TimestampTypeError,
     TimeWindow,
-    WindowData,
 )
 from driftwarden.detectors.sources import sql as sql_source
 
@@ -69,6 +68,16 @@ def data_url(postgres_server: PostgresServer) -> str:
     return url
 
 
+def _read(source: Source, window: TimeWindow, columns: list[str]) -> pd.DataFrame:
+    """The window's rows as the Job streams them (`iter_chunks`), in one frame."""
+    chunks = list(source.iter_chunks(window, columns))
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
+
+
+def _kinds(frame: pd.DataFrame) -> dict[str, FeatureKind]:
+    return {str(name): infer_kind(frame[name]) for name in frame.columns}
+
+
 def _window(length: str, end_offset: str = "0s") -> TimeWindow:
     spec = WindowSpec.model_validate({"relative": {"length": length, "endOffset": end_offset}})
     return TimeWindow.from_spec(spec, RUN_TIME)
@@ -76,39 +85,34 @@ def _window(length: str, end_offset: str = "0s") -> TimeWindow:
 
 def test_relative_windows_select_exactly_their_rows(data_url: str) -> None:
     with SqlSource(data_url, "inference_log", "ts") as source:
-        current = source.read(_window("24h"), ["age", "income", "region"])
-        baseline = source.read(_window("30d", "7d"), ["age", "income", "region"])
-    assert isinstance(current, WindowData)
-    assert isinstance(baseline, WindowData)
+        current = _read(source, _window("24h"), ["age", "income", "region"])
+        baseline = _read(source, _window("30d", "7d"), ["age", "income", "region"])
     # rows at RUN_TIME - i*30min for i >= 1; [start, end) includes i = 1..48
-    assert current.rows == 48
-    assert baseline.rows == 30 * 48
-    assert current.frame["income"].dtype == np.float64  # NUMERIC arrives as floats
-    assert current.kinds == {
+    assert len(current) == 48
+    assert len(baseline) == 30 * 48
+    assert current["income"].dtype == np.float64  # NUMERIC arrives as floats
+    assert _kinds(current) == {
         "age": FeatureKind.NUMERIC,
         "income": FeatureKind.NUMERIC,
         "region": FeatureKind.CATEGORICAL,
     }
-    assert set(current.arrays()) == {"age", "income", "region"}
 
 
 def test_absolute_window_on_a_timestamp_without_time_zone(data_url: str) -> None:
     window = TimeWindow(RUN_TIME - timedelta(hours=2), RUN_TIME - timedelta(minutes=30))
     with SqlSource(data_url, "inference_log", "ts_local") as source:
-        data = source.read(window, ["ts_local", "age"])
-    assert isinstance(data, WindowData)
-    assert data.rows == 3  # i = 4, 3, 2 (the end is exclusive: i = 1 is out)
-    assert "ts_local" not in data.kinds
+        data = _read(source, window, ["ts_local", "age"])
+    assert len(data) == 3  # i = 4, 3, 2 (the end is exclusive: i = 1 is out)
+    assert pd.api.types.is_datetime64_any_dtype(data["ts_local"])  # a time, not a feature
 
 
 def test_equality_filters_are_bound_values(data_url: str) -> None:
     filters = {"model_version": "3", "region": "north"}
     with SqlSource(data_url, "inference_log", "ts", filters=filters) as source:
-        data = source.read(_window("24h"), ["region", "model_version"])
-    assert isinstance(data, WindowData)
-    assert set(data.frame["model_version"]) == {"3"}
-    assert set(data.frame["region"]) == {"north"}
-    assert data.rows == 8  # i in 1..48 divisible by 6
+        data = _read(source, _window("24h"), ["region", "model_version"])
+    assert set(data["model_version"]) == {"3"}
+    assert set(data["region"]) == {"north"}
+    assert len(data) == 8  # i in 1..48 divisible by 6
 
 
 def test_streams_in_chunks(data_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,9 +129,8 @@ def test_streams_in_chunks(data_url: str, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_reserved_words_are_quoted(data_url: str) -> None:
     with SqlSource(data_url, "public.inference_log", "ts") as source:
-        data = source.read(_window("24h"), ["select"])
-    assert isinstance(data, WindowData)
-    assert sorted(data.frame["select"]) == list(range(1, 49))
+        data = _read(source, _window("24h"), ["select"])
+    assert sorted(data["select"]) == list(range(1, 49))
 
 
 @pytest.mark.parametrize("where", ["column", "table", "timestamp", "filter"])
@@ -143,7 +146,7 @@ def test_hostile_names_are_rejected_and_nothing_is_dropped(
             SqlSource(data_url, "inference_log", "ts", filters={HOSTILE: "1"})
         else:
             with SqlSource(data_url, "inference_log", "ts") as source:
-                source.read(_window("24h"), ["age", HOSTILE])
+                _read(source, _window("24h"), ["age", HOSTILE])
 
     with pytest.raises(InvalidNameError, match="invalid"):
         attempt()
@@ -155,11 +158,8 @@ def test_hostile_names_are_rejected_and_nothing_is_dropped(
 
 
 def test_hostile_filter_value_is_just_a_value(data_url: str) -> None:
-    with (
-        SqlSource(data_url, "inference_log", "ts", filters={"region": HOSTILE}) as source,
-        pytest.raises(EmptyWindowError),
-    ):
-        source.read(_window("24h"), ["age"])
+    with SqlSource(data_url, "inference_log", "ts", filters={"region": HOSTILE}) as source:
+        assert _read(source, _window("24h"), ["age"]).empty
 
 
 def test_missing_table_and_columns_are_named(data_url: str) -> None:
@@ -167,18 +167,18 @@ def test_missing_table_and_columns_are_named(data_url: str) -> None:
         SqlSource(data_url, "no_such_table", "ts") as source,
         pytest.raises(TableNotFoundError, match="no_such_table"),
     ):
-        source.read(_window("24h"), ["age"])
+        _read(source, _window("24h"), ["age"])
     with (
         SqlSource(data_url, "inference_log", "ts", filters={"shard": 1}) as source,
         pytest.raises(ColumnNotFoundError, match=r"'salary'.*'shard'"),
     ):
-        source.read(_window("24h"), ["age", "salary"])
+        _read(source, _window("24h"), ["age", "salary"])
     # views work, and are checked too
     with (
         SqlSource(data_url, "recent", "ts") as source,
         pytest.raises(ColumnNotFoundError, match="'income'"),
     ):
-        source.read(_window("24h"), ["income"])
+        _read(source, _window("24h"), ["income"])
 
 
 def test_timestamp_column_of_the_wrong_type(data_url: str) -> None:
@@ -186,17 +186,15 @@ def test_timestamp_column_of_the_wrong_type(data_url: str) -> None:
         SqlSource(data_url, "inference_log", "note") as source,
         pytest.raises(TimestampTypeError, match=r"'note'.*TEXT"),
     ):
-        source.read(_window("24h"), ["age"])
+        _read(source, _window("24h"), ["age"])
 
 
-def test_empty_window_and_too_few_rows(data_url: str) -> None:
+def test_an_empty_window_streams_no_chunk(data_url: str) -> None:
+    """The Job records such a run as InsufficientData (tests/integration/test_job_postgres)."""
     with SqlSource(data_url, "inference_log", "ts") as source:
-        with pytest.raises(EmptyWindowError, match="window is empty"):
-            source.read(TimeWindow(RUN_TIME, RUN_TIME + timedelta(days=1)), ["age"])
-        outcome = source.read(_window("24h"), ["age"], min_rows=200)
-    assert isinstance(outcome, InsufficientData)
-    assert (outcome.rows, outcome.minimum) == (48, 200)
-    assert "fewer than the minimum of 200" in outcome.message
+        empty = TimeWindow(RUN_TIME, RUN_TIME + timedelta(days=1))
+        assert not list(source.iter_chunks(empty, ["age"]))
+        assert not list(source.iter_profile_chunks(empty, ["age"]))
 
 
 def test_reads_run_in_a_read_only_transaction(data_url: str) -> None:
@@ -204,13 +202,13 @@ def test_reads_run_in_a_read_only_transaction(data_url: str) -> None:
         SqlSource(data_url, "sneaky", "ts") as source,
         pytest.raises(SourceError, match="read-only transaction"),
     ):
-        source.read(_window("24h"), ["age", "t"])
+        _read(source, _window("24h"), ["age", "t"])
 
 
 def test_statement_timeout(data_url: str) -> None:
     source = SqlSource(data_url, "slow", "ts", statement_timeout=timedelta(milliseconds=200))
     with source, pytest.raises(QueryTimeoutError, match="statement timeout"):
-        source.read(_window("24h"), ["age"])
+        _read(source, _window("24h"), ["age"])
 
 
 def test_wrong_password_is_its_own_error_and_hidden(postgres_server: PostgresServer) -> None:
@@ -220,7 +218,7 @@ def test_wrong_password_is_its_own_error_and_hidden(postgres_server: PostgresSer
         SqlSource(url, "inference_log", "ts") as source,
         pytest.raises(AuthenticationFailedError) as failed,
     ):
-        source.read(_window("24h"), ["age"])
+        _read(source, _window("24h"), ["age"])
     assert secret not in str(failed.value)
     assert "password authentication failed" in str(failed.value)
 
@@ -236,7 +234,7 @@ def test_a_server_that_is_not_there_is_unreachable(postgres_server: PostgresServ
         SqlSource(url, "inference_log", "ts") as source,
         pytest.raises(SourceUnreachableError) as failed,
     ):
-        source.read(_window("24h"), ["age"])
+        _read(source, _window("24h"), ["age"])
     assert postgres_server.password not in str(failed.value)
 
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
-from scipy import stats
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 from driftwarden.detectors.stats.concept import (
     ConceptTask,
     _auc,
-    _holm,
     concept_drift,
-    label_conditional_drift,
 )
 from driftwarden.detectors.stats.severity import Severity
 
@@ -244,49 +241,6 @@ def test_bad_input_names_the_argument() -> None:
     yb[3] = np.inf
     with pytest.raises(ValueError, match="finite"):
         concept_drift(xb, yb, xb[:500], yb[:500], task="regression", max_rows=100)
-
-
-def test_label_conditional_drift_equals_scipy_and_finds_the_shift() -> None:
-    rng = np.random.default_rng(5)
-    xb, yb = _window(rng, 3_000)
-    xc, yc = _window(rng, 2_000)
-    xc[yc == 1, 2] += 0.5  # feature 2 moves within class 1 only
-    result = label_conditional_drift(xb, yb, xc, yc, feature_names=list("abcdef"))
-    assert result.drift_detected
-    top = result.shifts[0]
-    assert (top.feature, top.label) == ("c", "1")
-    ks = stats.ks_2samp(xb[yb == 1, 2], xc[yc == 1, 2])
-    assert top.statistic == pytest.approx(ks.statistic, abs=1e-12)
-    assert top.p_value == pytest.approx(ks.pvalue, rel=1e-9)
-    assert top.p_value_adjusted == pytest.approx(min(1.0, 12 * ks.pvalue), rel=1e-9)
-    assert len(result.shifts) == 12
-    chi2 = stats.chi2_contingency(
-        [[np.sum(yb == 0), np.sum(yb == 1)], [np.sum(yc == 0), np.sum(yc == 1)]],
-        correction=False,
-    )
-    assert result.label_shift_p_value == pytest.approx(chi2.pvalue, rel=1e-9)
-
-
-def test_label_conditional_same_population_and_small_classes() -> None:
-    alarms = 0
-    for seed in range(10):
-        rng = np.random.default_rng(seed)
-        xb, yb = _window(rng, 2_000)
-        xc, yc = _window(rng, 1_000)
-        alarms += label_conditional_drift(xb, yb, xc, yc).drift_detected
-    assert alarms <= 1
-    rng = np.random.default_rng(0)
-    xb, yb = _window(rng, 200)
-    yc = np.r_[np.ones(10), np.zeros(90)]
-    small = label_conditional_drift(xb, yb, xb[:100], yc, min_rows=20)
-    assert ("x0", "1") in small.skipped
-    assert all(s.label == "0" for s in small.shifts)
-
-
-def test_holm_adjustment() -> None:
-    # Hand computation: sorted p (0.01, 0.02, 0.04) * (3, 2, 1) = (0.03, 0.04, 0.04).
-    got = _holm(np.array([0.04, 0.01, 0.02]))
-    assert got.tolist() == pytest.approx([0.04, 0.03, 0.04])
 
 
 def _breast_cancer(

@@ -29,7 +29,6 @@ INVALID = [
     source_errors.TableNotFoundError,
     source_errors.ColumnNotFoundError,
     source_errors.TimestampTypeError,
-    source_errors.EmptyWindowError,
 ]
 TRANSIENT = [
     DatabaseUnreachableError,

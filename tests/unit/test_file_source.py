@@ -12,16 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
+from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources import (
     ColumnNotFoundError,
-    EmptyWindowError,
     FileSource,
-    InsufficientData,
+    Source,
     SourceError,
     SourceUnreachableError,
     TimestampTypeError,
     TimeWindow,
-    WindowData,
 )
 
 RUN_TIME = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -69,6 +68,16 @@ def files(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path
     return root
 
 
+def _read(source: Source, window: TimeWindow, columns: list[str]) -> pd.DataFrame:
+    """The window's rows as the Job streams them (`iter_chunks`), in one frame."""
+    chunks = list(source.iter_chunks(window, columns))
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
+
+
+def _kinds(frame: pd.DataFrame) -> dict[str, FeatureKind]:
+    return {str(name): infer_kind(frame[name]) for name in frame.columns}
+
+
 def _window(length: str, end_offset: str = "0s") -> TimeWindow:
     spec = WindowSpec.model_validate({"relative": {"length": length, "endOffset": end_offset}})
     return TimeWindow.from_spec(spec, RUN_TIME)
@@ -77,31 +86,27 @@ def _window(length: str, end_offset: str = "0s") -> TimeWindow:
 @pytest.mark.parametrize("path", ["single.parquet", "single.csv", "many", "many/part-*.parquet"])
 def test_windows_select_exactly_their_rows(files: Path, path: str) -> None:
     source = FileSource(files / path, "ts")
-    current = source.read(_window("24h"), ["age", "region"])
-    baseline = source.read(_window("30d", "7d"), ["age", "region"])
-    assert isinstance(current, WindowData)
-    assert isinstance(baseline, WindowData)
-    assert current.rows == 24
-    assert baseline.rows == 30 * 24
-    assert list(current.frame.columns) == ["age", "region"]
-    assert current.kinds == {"age": FeatureKind.NUMERIC, "region": FeatureKind.CATEGORICAL}
+    current = _read(source, _window("24h"), ["age", "region"])
+    baseline = _read(source, _window("30d", "7d"), ["age", "region"])
+    assert len(current) == 24
+    assert len(baseline) == 30 * 24
+    assert list(current.columns) == ["age", "region"]
+    assert _kinds(current) == {"age": FeatureKind.NUMERIC, "region": FeatureKind.CATEGORICAL}
 
 
 def test_naive_timestamps_are_utc_and_filters_apply(files: Path) -> None:
     source = FileSource(files / "single.parquet", "ts_naive", filters={"model_version": "3"})
-    data = source.read(_window("24h"), ["model_version", "age"])
-    assert isinstance(data, WindowData)
-    assert data.rows == 12
-    assert set(data.frame["model_version"]) == {"3"}
+    data = _read(source, _window("24h"), ["model_version", "age"])
+    assert len(data) == 12
+    assert set(data["model_version"]) == {"3"}
 
 
 def test_date_partitions_outside_the_window_are_not_read(files: Path) -> None:
     source = FileSource(files / "hive", "ts", date_partition="date")
-    data = source.read(_window("3d", "1d"), ["age"])
-    assert isinstance(data, WindowData)
-    assert data.rows == 72
+    data = _read(source, _window("3d", "1d"), ["age"])
+    assert len(data) == 72
     with pytest.raises(SourceError, match="failed"):  # the broken file, once inside the window
-        source.read(_window("40d"), ["age"])
+        _read(source, _window("40d"), ["age"])
 
 
 def test_reads_in_bounded_chunks(files: Path) -> None:
@@ -113,16 +118,13 @@ def test_reads_in_bounded_chunks(files: Path) -> None:
 
 def test_errors_are_distinct_and_named(files: Path) -> None:
     with pytest.raises(SourceUnreachableError, match="does not exist"):
-        FileSource(files / "nope.parquet", "ts").read(_window("1d"), ["age"])
+        _read(FileSource(files / "nope.parquet", "ts"), _window("1d"), ["age"])
     with pytest.raises(SourceUnreachableError, match="no files match"):
-        FileSource(files / "many" / "*.csv", "ts").read(_window("1d"), ["age"])
+        _read(FileSource(files / "many" / "*.csv", "ts"), _window("1d"), ["age"])
     with pytest.raises(ColumnNotFoundError, match="'salary'"):
-        FileSource(files / "single.parquet", "ts").read(_window("1d"), ["age", "salary"])
+        _read(FileSource(files / "single.parquet", "ts"), _window("1d"), ["age", "salary"])
     with pytest.raises(TimestampTypeError, match="'note'"):
-        FileSource(files / "single.parquet", "note").read(_window("1d"), ["age"])
+        _read(FileSource(files / "single.parquet", "note"), _window("1d"), ["age"])
+    # An empty window streams no chunk: the Job records the run as InsufficientData.
     source = FileSource(files / "single.parquet", "ts")
-    with pytest.raises(EmptyWindowError, match="window is empty"):
-        source.read(TimeWindow(RUN_TIME, RUN_TIME + timedelta(days=1)), ["age"])
-    outcome = source.read(_window("24h"), ["age"], min_rows=100)
-    assert isinstance(outcome, InsufficientData)
-    assert (outcome.rows, outcome.minimum) == (24, 100)
+    assert not list(source.iter_chunks(TimeWindow(RUN_TIME, RUN_TIME + timedelta(days=1)), ["age"]))

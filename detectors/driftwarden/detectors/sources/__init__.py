@@ -1,8 +1,9 @@
 """Data sources: read a monitor's baseline and current windows from where the data lives.
 
 `SqlSource` (PostgreSQL or any SQLAlchemy URL) and `FileSource` (Parquet/CSV) share one
-interface (`Source`): `iter_chunks` streams pandas frames of bounded size, `read` returns the
-whole window with each column's kind, or `InsufficientData` when it has too few rows.
+interface (`Source`): `iter_chunks` streams pandas frames of bounded size and
+`iter_profile_chunks` the same rows as Arrow where the reader reads Arrow (what the Job
+profiles). A window without rows streams no chunk (the Job records InsufficientData).
 Independent of `driftwarden.detectors.storage` (import-linter enforces it).
 """
 
@@ -10,16 +11,13 @@ from driftwarden.detectors.kinds import infer_kind
 from driftwarden.detectors.sources.base import (
     DEFAULT_CHUNK_ROWS,
     FilterValue,
-    InsufficientData,
     Source,
     TimeWindow,
-    WindowData,
     validate_identifier,
 )
 from driftwarden.detectors.sources.errors import (
     AuthenticationFailedError,
     ColumnNotFoundError,
-    EmptyWindowError,
     InvalidNameError,
     QueryTimeoutError,
     SourceError,
@@ -34,10 +32,8 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "AuthenticationFailedError",
     "ColumnNotFoundError",
-    "EmptyWindowError",
     "FileSource",
     "FilterValue",
-    "InsufficientData",
     "InvalidNameError",
     "QueryTimeoutError",
     "Source",
@@ -47,7 +43,6 @@ __all__ = [
     "TableNotFoundError",
     "TimeWindow",
     "TimestampTypeError",
-    "WindowData",
     "infer_kind",
     "validate_identifier",
 ]

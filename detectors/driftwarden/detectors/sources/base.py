@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-import numpy as np
 import pandas as pd
 
 from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
-from driftwarden.detectors.config import FeatureKind, WindowSpec
-from driftwarden.detectors.kinds import infer_kind
-from driftwarden.detectors.sources.errors import EmptyWindowError, InvalidNameError
+from driftwarden.detectors.config import WindowSpec
+from driftwarden.detectors.sources.errors import InvalidNameError
 
 if TYPE_CHECKING:
     from driftwarden.detectors.profile import Chunk
@@ -71,39 +69,6 @@ class TimeWindow:
         return start.replace(tzinfo=None), end.replace(tzinfo=None)
 
 
-@dataclass(frozen=True)
-class WindowData:
-    """A whole window: one frame, the kind of each column (timestamp columns have none)."""
-
-    window: TimeWindow
-    frame: pd.DataFrame
-    kinds: dict[str, FeatureKind] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        return len(self.frame)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Columns as numpy arrays."""
-        return {str(name): self.frame[name].to_numpy() for name in self.frame.columns}
-
-
-@dataclass(frozen=True, slots=True)
-class InsufficientData:
-    """The window has rows, but fewer than the monitor's minimum: an outcome, not an error."""
-
-    window: TimeWindow
-    rows: int
-    minimum: int
-
-    @property
-    def message(self) -> str:
-        return (
-            f"{self.rows} rows between {self.window.start.isoformat()} and "
-            f"{self.window.end.isoformat()}, fewer than the minimum of {self.minimum}"
-        )
-
-
 class Source(ABC):
     """Where a monitor's data lives. Subclasses stream a window's rows in chunks."""
 
@@ -142,33 +107,3 @@ class Source(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def read(
-        self,
-        window: TimeWindow,
-        columns: Sequence[str],
-        *,
-        kinds: Mapping[str, FeatureKind] | None = None,
-        min_rows: int = 1,
-        chunk_rows: int | None = None,
-    ) -> WindowData | InsufficientData:
-        """The whole window in one frame (the chunks concatenated).
-
-        Raises EmptyWindowError when the window has no rows; returns InsufficientData when
-        it has fewer than `min_rows`.
-        """
-        if min_rows < 1:
-            raise ValueError(f"min_rows must be at least 1, got {min_rows}")
-        frames = list(self.iter_chunks(window, columns, chunk_rows=chunk_rows))
-        if not frames:
-            raise EmptyWindowError(window.start, window.end, self.describe())
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        if len(frame) < min_rows:
-            return InsufficientData(window=window, rows=len(frame), minimum=min_rows)
-        declared = dict(kinds or {})
-        column_kinds = {
-            str(name): declared.get(str(name)) or infer_kind(frame[name])
-            for name in frame.columns
-            if name != self.timestamp_column
-        }
-        return WindowData(window=window, frame=frame, kinds=column_kinds)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from driftwarden.detectors.errors import DriftwardenError, InputError, TransientError
 
@@ -50,15 +49,6 @@ class TimestampTypeError(SourceError, InputError):
         super().__init__(
             f"timestamp column {column!r} of {where} has type {actual}, "
             "expected a timestamp or date"
-        )
-
-
-class EmptyWindowError(SourceError, InputError):
-    def __init__(self, start: datetime, end: datetime, where: str) -> None:
-        self.start, self.end = start, end
-        super().__init__(
-            f"no rows in {where} between {start.isoformat()} and {end.isoformat()} "
-            "(window is empty)"
         )
 
 
