@@ -101,6 +101,22 @@ def test_an_empty_listing_is_exit_0_in_every_format(
     assert (code, out) == (0, "")
 
 
+def test_a_file_that_is_not_a_database_is_exit_2_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a transient failure (exit 3 would have a pipeline retry it forever)."""
+    monkeypatch.delenv("DRIFTWARDEN_DATABASE_URL", raising=False)
+    data = tmp_path / "base.csv"
+    data.write_text("a,b\n1,2\n" * 200)
+    monkeypatch.setenv("DRIFTWARDEN_SQLITE_PATH", str(data))
+    for argv in (["history", "runs", "--monitor", "a/b"], ["alerts"], ["report", "--run", "x"]):
+        code, out, err = run(argv, capsys)
+        assert (code, out) == (2, ""), err
+        assert f"sqlite:///{data} is not a driftwarden database" in err
+        assert "uri=" not in err
+        assert len(err.strip().splitlines()) == 1
+
+
 def test_no_database_at_all_is_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

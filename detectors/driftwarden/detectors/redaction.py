@@ -102,6 +102,10 @@ def mask_url(url: URL | str) -> str:
             url = parse_url(url)
         except ValueError:
             return "<invalid URL, not shown>"
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database.startswith("file:"):
+        # A SQLite URI (`sqlite_read_only_url`): the user set a path, show that path.
+        return f"sqlite:///{unquote(database.removeprefix('file:'))}"
     # The query is URL-encoded when rendered: show the mask as itself.
     return _mask_query(url).render_as_string(hide_password=True).replace("%2A%2A%2A", MASK)
 

@@ -230,12 +230,29 @@ def create_engine(
     return sa.create_engine(url, **kwargs)
 
 
+#: SQLite's result codes for a file that is not a database, or a damaged one: the path is
+#: wrong, and a retry (exit 3) would only fail again.
+_SQLITE_NOT_A_DATABASE = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _not_a_database(error: exc.DBAPIError, engine: Engine) -> DatabaseConfigError | None:
+    if getattr(error.orig, "sqlite_errorcode", None) not in _SQLITE_NOT_A_DATABASE:
+        return None
+    reason = describe_error(error, engine.url)
+    return DatabaseConfigError(
+        f"{mask_url(engine.url)} is not a driftwarden database ({reason}); point "
+        f"{ENV_SQLITE_PATH} or {ENV_URL} at one (`driftwarden db upgrade` creates one)"
+    )
+
+
 @contextmanager
 def connection(engine: Engine) -> Iterator[Connection]:
     """A connection whose failures surface as StorageError subclasses without secrets."""
     try:
         conn = engine.connect()
     except exc.DBAPIError as error:
+        if (wrong := _not_a_database(error, engine)) is not None:
+            raise wrong from None
         if _REFUSED_LOGIN.search(str(error.orig)):
             raise DatabaseAuthenticationError(
                 f"{mask_url(engine.url)} refused the connection: "
@@ -248,6 +265,8 @@ def connection(engine: Engine) -> Iterator[Connection]:
         try:
             yield conn
         except exc.DBAPIError as error:
+            if (wrong := _not_a_database(error, engine)) is not None:
+                raise wrong from None
             if getattr(error.orig, "pgcode", None) == INSUFFICIENT_PRIVILEGE:
                 raise DatabasePermissionError(
                     f"not permitted on {mask_url(engine.url)}: {describe_error(error, engine.url)}"
