@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from driftwarden.detectors.cli import main
@@ -312,3 +314,19 @@ def test_console_script_runs_as_a_process(data: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("driftwarden: error:")
+
+
+def test_a_column_without_a_usable_name_is_left_out_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Parquet allows a column named "" (pandas' CSV reader renames it; Arrow keeps it)."""
+    values = np.arange(300.0)
+    table = pa.table({"a": values, "": values, "b" * 300: values, "c": values})
+    pq.write_table(table, tmp_path / "b.parquet")
+    pq.write_table(table, tmp_path / "c.parquet")
+    argv = ["detect", "--baseline", str(tmp_path / "b.parquet")]
+    code, out, err = run([*argv, "--current", str(tmp_path / "c.parquet")], capsys)
+    assert (code, err) == (0, "")
+    assert "note: column 2 has no name: not compared (name it to compare it)" in out
+    assert "note: column 3's name is longer than 253 characters: not compared" in out
+    assert "0/2 features drifted" in out

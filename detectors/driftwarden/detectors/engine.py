@@ -140,6 +140,11 @@ def stored_kinds(profile: WindowProfile) -> dict[str, FeatureKind]:
     }
 
 
+#: The longest column name a feature may have (a Kubernetes object name's limit, as the
+#: settings' `features[].name`).
+MAX_COLUMN_NAME = 253
+
+
 def resolve_columns(
     spec: DetectionSpec,
     frame: pd.DataFrame,
@@ -174,13 +179,23 @@ def resolve_columns(
             )
     reserved = reserved_columns(spec, exclude)
     declared = bool(spec.features)
-    features = list(spec.features) or [
-        FeatureSpec(name=str(c), type=overrides.get(str(c)))
-        for c in frame.columns
-        if str(c) not in reserved
-    ]
-    resolved: list[ResolvedFeature] = []
     left_out: dict[str, str] = {}
+    features = list(spec.features)
+    if not features:
+        for position, c in enumerate(frame.columns, start=1):
+            name = str(c)
+            if name in reserved:
+                continue
+            if not 0 < len(name) <= MAX_COLUMN_NAME:  # a feature must be named to be reported
+                left_out[name] = (
+                    f"column {position} has no name: not compared (name it to compare it)"
+                    if not name
+                    else f"column {position}'s name is longer than {MAX_COLUMN_NAME} "
+                    "characters: not compared"
+                )
+                continue
+            features.append(FeatureSpec(name=name, type=overrides.get(name)))
+    resolved: list[ResolvedFeature] = []
     for feature in features:
         series = frame[feature.name]
         if is_time(series) and feature.type is not FeatureKind.CATEGORICAL:
