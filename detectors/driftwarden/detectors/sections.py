@@ -363,11 +363,19 @@ def concept_section(
         return SectionReport(Severity.NONE, f"concept drift not assessed: {exc}", None)
     if result.p_value is None:
         return SectionReport(Severity.NONE, f"concept drift: {result.reason}", None, _plain(result))
-    top = sorted(result.features, key=lambda f: -abs(f.change))[:3]
+    # Features are named only when the importances' own test says their roles moved: the
+    # verdict tests the relation as a whole, and the largest of unremarkable importance
+    # changes would name noise.
+    alpha = spec.decision.alpha
+    moved = result.importance_p_value is not None and result.importance_p_value < alpha
+    top = sorted(result.features, key=lambda f: -abs(f.change))[:3] if moved else []
+    named = (
+        "; " + ", ".join(f"{f.feature} {f.change:+.2f}" for f in top)
+        if top
+        else "; no single feature's role clearly changed"
+    )
     summary = (
-        f"feature-target relation changed (p={result.p_value:.3g}; "
-        + ", ".join(f"{f.feature} {f.change:+.2f}" for f in top)
-        + ")"
+        f"feature-target relation changed (p={result.p_value:.3g}{named})"
         if result.drift_detected
         else f"no concept drift (p={result.p_value:.3g})"
     )
