@@ -134,7 +134,7 @@ def test_no_drift_and_fail_on(data: Path, capsys: pytest.CaptureFixture[str]) ->
     ]
     code, out, _ = run(same, capsys)
     assert code == 0, out
-    assert "verdict: no drift" in out
+    assert "verdict: no data drift" in out
     drift = [
         "detect",
         "--baseline",

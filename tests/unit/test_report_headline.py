@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from driftwarden.detectors.cli import main
+from driftwarden.detectors.report import Report, SectionReport, verdict_line
+from driftwarden.detectors.stats.severity import Severity
 
 
 def _run(tmp_path: Path, shift: float, capsys: pytest.CaptureFixture[str]) -> str:
@@ -45,3 +47,20 @@ def test_a_clean_run_still_says_its_count(
     line = _run(tmp_path, 0.0, capsys)
     assert line.count("0/2 features drifted") == 1
     assert "no drift" in line
+
+
+def test_the_verdict_line_says_which_section_set_the_severity_without_data_drift() -> None:
+    def report(drift: bool, severity: Severity) -> Report:
+        return Report(
+            drift_detected=drift, severity=severity, health_score=40.0, status="ok",
+            verdict="no drift: the run's p-value 0.5 >= 0.05", p_value=0.5, alpha=0.05,
+            rows_baseline=100, rows_current=100, features=(), detector_version="test",
+            sections={
+                "performance": SectionReport(Severity.CRITICAL, "precision fell", 0.0),
+                "quality": SectionReport(Severity.NONE, "no quality findings", 1.0),
+            },
+        )  # fmt: skip
+
+    line = verdict_line(report(False, Severity.CRITICAL))
+    assert line.startswith("verdict: no data drift - severity critical (from performance),")
+    assert "(from" not in verdict_line(report(True, Severity.CRITICAL))

@@ -195,11 +195,18 @@ def headline(report: Report) -> str:
 
 
 def verdict_line(report: Report) -> str:
-    head = "DRIFT" if report.drift_detected else "no drift"
+    """The one line a terminal user reads: the data-drift verdict, then the run's severity
+    with the sections it came from when the features' drift is not what set it."""
+    head = "DRIFT" if report.drift_detected else "no data drift"
     if report.status != STATUS_OK:
         head = "INSUFFICIENT DATA"
+    severity = str(report.severity)
+    if report.severity is not Severity.NONE and not report.drift_detected:
+        worst = [name for name, sec in report.sections.items() if sec.severity is report.severity]
+        if worst:
+            severity += f" (from {', '.join(worst)})"
     return (
-        f"verdict: {head} - severity {report.severity}, health {report.health_score:.0f}/100, "
+        f"verdict: {head} - severity {severity}, health {report.health_score:.0f}/100, "
         f"rows {report.rows_baseline} baseline / {report.rows_current} current; "
         f"{headline(report)}"
     )
