@@ -146,8 +146,9 @@ def test_no_drift_and_fail_on(data: Path, capsys: pytest.CaptureFixture[str]) ->
         "--categorical",
         "label",
     ]
-    code, _, _ = run(drift, capsys)
+    code, _, err = run(drift, capsys)
     assert code == 1
+    assert err == "driftwarden: severity critical meets --fail-on critical\n"
 
 
 def test_insufficient_data_is_its_own_outcome(

@@ -238,6 +238,9 @@ def _detect(args: argparse.Namespace) -> int:
     else:
         print(text)
     if args.fail_on is not None and report.severity.rank >= Severity(args.fail_on).rank:
+        # On stderr: with the report redirected, the exit code alone would not say why.
+        print(f"driftwarden: severity {report.severity} meets --fail-on {args.fail_on}",
+              file=sys.stderr)  # fmt: skip
         return EXIT_FAIL_ON
     return EXIT_OK
 

@@ -37,7 +37,10 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--all-namespaces", "-A", action="store_true", help="(the default)")
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true",
+        help="watch every namespace (what happens without --namespace too)",
+    )  # fmt: skip
     scope.add_argument(
         "--namespace", "-n", action="append", default=[], help="watch only these namespaces"
     )
