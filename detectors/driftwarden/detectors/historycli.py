@@ -268,7 +268,9 @@ def _show(args: argparse.Namespace) -> int:
             "method": r.method,
             "statistic": r.statistic,
             "p_value": r.p_value,
-            "threshold": r.threshold,
+            # The threshold applies to the method's scale-free effect, not always to the
+            # statistic beside it (Wasserstein's is in the column's units).
+            "effect_threshold": r.threshold,
             "drift_detected": r.drift_detected,
             "severity": str(r.severity),
         }

@@ -158,7 +158,7 @@ def render_table(report: Report) -> str:
     for feature in ordered:
         kind = feature.kind + ("*" if feature.kind_inferred else "")
         if feature.status != STATUS_OK:
-            rows.append((feature.name, kind, "-", "-", "-", "-", feature.status))
+            rows.append((feature.name, kind, "-", "-", "-", "-", "-", "-", feature.status))
             continue
         for m in feature.methods:
             rows.append(
@@ -167,12 +167,19 @@ def render_table(report: Report) -> str:
                     kind,
                     m.method,
                     _fmt(m.statistic),
+                    _fmt(m.effect),
+                    _fmt(m.threshold),
                     _fmt(m.p_value),
                     _fmt(m.p_value_adjusted),
                     str(m.severity),
                 )
             )
-    header = ("feature", "kind", "method", "statistic", "p-value", "p-adjusted", "severity")
+    # `effect` is what the thresholds apply to; a statistic may be in the column's units
+    # (Wasserstein), so the threshold beside it alone would mislead.
+    header = (
+        "feature", "kind", "method", "statistic", "effect", "threshold", "p-value",
+        "p-adjusted", "severity",
+    )  # fmt: skip
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(header))]
     lines.append("  ".join("-" * w for w in widths))
