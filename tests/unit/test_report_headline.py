@@ -64,3 +64,24 @@ def test_the_verdict_line_says_which_section_set_the_severity_without_data_drift
     line = verdict_line(report(False, Severity.CRITICAL))
     assert line.startswith("verdict: no data drift - severity critical (from performance),")
     assert "(from" not in verdict_line(report(True, Severity.CRITICAL))
+
+
+def test_hostile_column_names_are_shown_escaped_not_obeyed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = ["\x1b[31mred\x1b[0m", "line\nbreak", "rtl\u202eabc"]
+    base = pd.DataFrame({n: np.arange(500.0) for n in names})
+    cur = base.copy()
+    cur["line\nbreak"] += 300
+    base.to_parquet(tmp_path / "b.parquet")
+    cur.to_parquet(tmp_path / "c.parquet")
+    code = main(["detect", "--baseline", str(tmp_path / "b.parquet"), "--current",
+                 str(tmp_path / "c.parquet")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    assert "\\x1b[31mred\\x1b[0m" in out
+    verdict = out.splitlines()[-1]
+    assert verdict.startswith("verdict: DRIFT")
+    assert verdict.endswith("(line\\nbreak)")

@@ -148,6 +148,12 @@ def _clean(value: JSON) -> JSON:
     return value
 
 
+def terminal_text(text: str) -> str:
+    """`text` for a terminal: control characters, line breaks and bidirectional overrides
+    in a column name (untrusted) are shown escaped, not obeyed."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def render_table(report: Report) -> str:
     """A readable table sorted by severity, then a one-line verdict."""
     rows: list[tuple[str, ...]] = []
@@ -157,13 +163,14 @@ def render_table(report: Report) -> str:
     )
     for feature in ordered:
         kind = feature.kind + ("*" if feature.kind_inferred else "")
+        name = terminal_text(feature.name)
         if feature.status != STATUS_OK:
-            rows.append((feature.name, kind, "-", "-", "-", "-", "-", "-", feature.status))
+            rows.append((name, kind, "-", "-", "-", "-", "-", "-", feature.status))
             continue
         for m in feature.methods:
             rows.append(
                 (
-                    feature.name,
+                    name,
                     kind,
                     m.method,
                     _fmt(m.statistic),
@@ -186,11 +193,11 @@ def render_table(report: Report) -> str:
     lines.extend("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
     if any(f.kind_inferred for f in report.features):
         lines.append("(* kind inferred from the data)")
-    for name, section in report.sections.items():
-        lines.append(f"{name}: {section.severity} - {section.summary}")
+    for title, section in report.sections.items():
+        lines.append(f"{title}: {section.severity} - {terminal_text(section.summary)}")
     for note in report.notes:
-        lines.append(f"note: {note}")
-    lines.append(verdict_line(report))
+        lines.append(f"note: {terminal_text(note)}")
+    lines.append(terminal_text(verdict_line(report)))
     return "\n".join(lines)
 
 
