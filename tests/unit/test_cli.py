@@ -331,3 +331,16 @@ def test_a_column_without_a_usable_name_is_left_out_with_a_note(
     assert "note: column 2 has no name: not compared (name it to compare it)" in out
     assert "note: column 3's name is longer than 253 characters: not compared" in out
     assert "0/2 features drifted" in out
+
+
+def test_profile_store_uses_the_local_database_like_db_and_history(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("DRIFTWARDEN_DATABASE_URL", "PGHOST", "PGDATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DRIFTWARDEN_SQLITE_PATH", str(tmp_path / "local.db"))
+    assert run(["db", "upgrade"], capsys)[0] == 0
+    argv = ["profile", "--input", str(data / "base.parquet"), "--store", "golden"]
+    code, out, err = run([*argv, "--namespace", "risk"], capsys)
+    assert code == 0, err
+    assert "stored baseline 'golden' in namespace 'risk'" in out + err

@@ -153,7 +153,11 @@ def _engine() -> Iterator[Engine]:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database).expanduser()
         if url.query.get("uri") is None and not path.is_file():
-            raise HistoryEmptyError(f"no history: the database {mask_url(url)} does not exist")
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise HistoryEmptyError(
+                f"no history: the database {mask_url(url)} {what} (set DRIFTWARDEN_DATABASE_URL"
+                " or DRIFTWARDEN_SQLITE_PATH; `driftwarden db upgrade` creates a local one)"
+            )
     engine = create_engine(url, read_only=True)
     try:
         check_schema_compatible(engine)

@@ -217,6 +217,8 @@ def store_profile_from_args(
 ) -> str:
     # Storage's messages show URLs masked (mask_url) and driver errors redacted.
     url = args.database_url or os.environ.get(ENV_DATABASE_URL)
+    if not url:  # from the command line, the database `db` and `history` use (PG*, SQLite)
+        url = resolve_database_url().render_as_string(hide_password=False)
     stored = store_profile(
         profile, spec, name=args.store, namespace=args.namespace, database_url=url
     )
