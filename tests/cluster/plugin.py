@@ -127,14 +127,9 @@ def _namespace_name(test_name: str) -> str:
     return f"t-{stem}-{secrets.token_hex(3)}"
 
 
-@pytest.fixture
-def namespace(request: pytest.FixtureRequest, admin_api: k8s.ApiClient) -> Iterator[str]:
-    """A fresh namespace for one test, with its ``default`` ServiceAccount; deleted afterwards.
-
-    The deletion is not awaited: the namespace controller finishes it in the background.
-    """
-    core = k8s.CoreV1Api(admin_api)
-    name = _namespace_name(request.node.name)
+def create_test_namespace(core: k8s.CoreV1Api, name: str) -> None:
+    """Create namespace `name`, labelled as the tests', and wait for its ``default``
+    ServiceAccount (Pods cannot be created before the controller makes it)."""
     core.create_namespace({"metadata": {"name": name, "labels": {"driftwarden.io/test": "true"}}})
 
     def has_default_sa() -> bool:
@@ -147,6 +142,17 @@ def namespace(request: pytest.FixtureRequest, admin_api: k8s.ApiClient) -> Itera
         return True
 
     wait_for(has_default_sa, 30, f"no default ServiceAccount in {name}")
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, admin_api: k8s.ApiClient) -> Iterator[str]:
+    """A fresh namespace for one test, with its ``default`` ServiceAccount; deleted afterwards.
+
+    The deletion is not awaited: the namespace controller finishes it in the background.
+    """
+    core = k8s.CoreV1Api(admin_api)
+    name = _namespace_name(request.node.name)
+    create_test_namespace(core, name)
     yield name
     try:
         core.delete_namespace(name)

@@ -21,6 +21,7 @@ from pg import PostgresServer
 
 from cluster.chartops import LocalOperator, helm, service_account_kubeconfig
 from cluster.controlplane import ControlPlane, wait_for
+from cluster.plugin import create_test_namespace
 from cluster.podrunner import PodRunner
 from cluster.test_operator import _condition, _last_run, _run_now, source_tables
 from driftwarden.detectors.storage import create_engine, upgrade
@@ -39,21 +40,6 @@ def databases() -> Iterator[dict[str, str]]:
         results = server.create_database("chart_results")
         source_tables(server.dsn("chart_source"))
         yield {"source": source, "results": results, "results_dsn": server.dsn("chart_results")}
-
-
-def _namespace(core: k8s.CoreV1Api, name: str) -> None:
-    core.create_namespace({"metadata": {"name": name, "labels": {"driftwarden.io/test": "true"}}})
-
-    def has_default_sa() -> bool:
-        try:
-            core.read_namespaced_service_account("default", name)
-        except ApiException as e:
-            if e.status == 404:
-                return False
-            raise
-        return True
-
-    wait_for(has_default_sa, 30, f"no default ServiceAccount in {name}")
 
 
 def _secret(core: k8s.CoreV1Api, namespace: str, name: str, url: str) -> None:
@@ -147,7 +133,7 @@ def test_helm_install_then_the_operator_runs_a_monitor_with_the_chart_rights_onl
     suffix = tmp_path.name[-6:].lower().replace("_", "-").strip("-") or "x"
     system, watched, other = f"dw-system-{suffix}", f"dw-risk-{suffix}", f"dw-other-{suffix}"
     for name in (system, watched, other):
-        _namespace(core, name)
+        create_test_namespace(core, name)
     _secret(core, system, "results", databases["results"])
     _secret(core, watched, "inference-db", databases["source"])
     _secret(core, watched, "driftwarden-results", databases["results"])

@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from sqlalchemy.engine import make_url
 
 from cluster.controlplane import ControlPlane, wait_for
+from cluster.plugin import create_test_namespace
 from cluster.podrunner import PodRunner
 from cluster.test_operator import (  # fixtures too
     OperatorProcess,
@@ -52,28 +53,13 @@ OPERATOR_ROLE = "driftwarden-operator-test"  # OPERATOR_RULES (test_operator.ope
 TENANCY_ROLE = "driftwarden-operator-tenancy-test"
 
 
-def _create_namespace(core: k8s.CoreV1Api, name: str) -> None:
-    core.create_namespace({"metadata": {"name": name, "labels": {"driftwarden.io/test": "true"}}})
-
-    def has_default_sa() -> bool:
-        try:
-            core.read_namespaced_service_account("default", name)
-        except ApiException as e:
-            if e.status == 404:
-                return False
-            raise
-        return True
-
-    wait_for(has_default_sa, 30, f"no default ServiceAccount in {name}")
-
-
 @pytest.fixture
 def other_namespaces(admin_api: k8s.ApiClient) -> Iterator[tuple[str, str]]:
     """Two more namespaces (B and C) beside the test's own (A)."""
     core = k8s.CoreV1Api(admin_api)
     names = (f"t-tenant-b-{secrets.token_hex(3)}", f"t-tenant-c-{secrets.token_hex(3)}")
     for name in names:
-        _create_namespace(core, name)
+        create_test_namespace(core, name)
     yield names
     for name in names:
         try:
