@@ -506,7 +506,9 @@ _OWN_FIELD_ALIASES = (
 class LastRun(CamelModel):
     """The most recent finished detector run (its outcome is the LastRunSucceeded condition)."""
 
-    id: str = Field(max_length=253, description="Run id (the Job name); the key in Postgres.")
+    id: str = Field(
+        max_length=253, description="Run id, <namespace>/<Job name>; the key in Postgres."
+    )
     start_time: datetime | None = Field(default=None, description="When the run started.")
     completion_time: datetime | None = Field(default=None, description="When the run finished.")
     rows: WindowRows | None = Field(default=None, description="Rows read per window.")
