@@ -14,7 +14,8 @@ from kubernetes.client.exceptions import ApiException
 
 from cluster.chartops import helm
 from cluster.controlplane import ControlPlane, wait_for
-from cluster.test_chart import CHART, _namespace, can_i
+from cluster.plugin import create_test_namespace
+from cluster.test_chart import CHART, can_i
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -37,7 +38,7 @@ def test_tenancy_enabled_grants_the_one_secret_name_everywhere_and_nothing_more(
     suffix = secrets.token_hex(3)
     release, system, tenant = "dwtenancy", f"dw-tsys-{suffix}", f"dw-tenant-{suffix}"
     for name in (system, tenant):
-        _namespace(core, name)
+        create_test_namespace(core, name)
     core.create_namespaced_secret(
         tenant, {"metadata": {"name": "inference-db"}, "stringData": {"url": "postgresql://x"}}
     )
