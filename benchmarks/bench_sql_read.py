@@ -44,6 +44,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_e2e import extract  # noqa: E402  (the baseline tree, as the detect benchmark takes it)
 
 END = datetime(2026, 11, 29, tzinfo=UTC)
 FLOATS = 18
@@ -173,23 +176,6 @@ def _measure(
     output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
     result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
     return result
-
-
-def _extract(revision: str, into: Path) -> str:
-    """The baseline's detectors package, extracted from git; returns its commit."""
-    commit = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--verify", f"{revision}^{{commit}}"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", commit, "detectors/driftwarden"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return commit
 
 
 def _span(seconds: int) -> str:
@@ -325,7 +311,7 @@ def main() -> None:
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as scratch, PostgresServer.start(durable=True) as server:
         baseline = Path(scratch)
-        commit = _extract(args.baseline, baseline)
+        commit = extract(args.baseline, baseline)
         print(f"baseline: {args.baseline} = {commit[:12]}; this tree: {REPO}")
         url = server.create_database("bench")
         started = time.perf_counter()
