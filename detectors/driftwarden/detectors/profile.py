@@ -403,17 +403,7 @@ class _NumericBuilder:
             # union) and its scalars folded now, in the same order.
             self.runs.append(chunk.values)
             self.stored = size
-            self.profile = NumericProfile(
-                values=_EMPTY,
-                weights=None,
-                count=current.count + chunk.count,
-                missing=current.missing + chunk.missing,
-                minimum=float(np.fmin(current.minimum, chunk.minimum)),
-                maximum=float(np.fmax(current.maximum, chunk.maximum)),
-                total=current.total + chunk.total,
-                total_squares=current.total_squares + chunk.total_squares,
-                type_errors=current.type_errors + chunk.type_errors,
-            )
+            self.profile = _folded(current, chunk, _EMPTY, None)
             return
         merged = merge_numeric(self.finish(), chunk, self.max_points)
         self.profile = merged
@@ -648,7 +638,15 @@ def merge_numeric(a: NumericProfile, b: NumericProfile, max_points: int) -> Nume
         wa = a.weights if a.weights is not None else np.ones(a.values.shape[0])
         wb = b.weights if b.weights is not None else np.ones(b.values.shape[0])
         values, weights = _merge_compress(a.values, wa, b.values, wb, min(size, max_points))
-    merged = NumericProfile(
+    return _compress(_folded(a, b, values, weights), max_points)
+
+
+def _folded(
+    a: NumericProfile, b: NumericProfile, values: F64, weights: F64 | None
+) -> NumericProfile:
+    """`a` and `b`'s counts and moments added (in this order: a merge's scalars must not
+    depend on which path merged it), over the merged `values` and `weights`."""
+    return NumericProfile(
         values=values,
         weights=weights,
         count=a.count + b.count,
@@ -659,7 +657,6 @@ def merge_numeric(a: NumericProfile, b: NumericProfile, max_points: int) -> Nume
         total_squares=a.total_squares + b.total_squares,
         type_errors=a.type_errors + b.type_errors,
     )
-    return _compress(merged, max_points)
 
 
 def merge_categorical(
