@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftwarden.detectors.errors import InputError
+from driftwarden.detectors.terminal import terminal_text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -413,8 +414,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     text = str(value) if not isinstance(value, Mapping) else json.dumps(_plain(value))
-    # One line per row, control characters shown, not obeyed (a name is untrusted).
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return terminal_text(text)  # one line per row: a name is untrusted
 
 
 def _print(rows: Sequence[Mapping[str, Any]], fmt: str, *, empty: str = "") -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from driftwarden.detectors.stats.decision import MethodVerdict
 from driftwarden.detectors.stats.severity import Severity
+from driftwarden.detectors.terminal import terminal_text
 
 JSON = Any  # a value json.dumps accepts
 
@@ -146,12 +147,6 @@ def _clean(value: JSON) -> JSON:
     if isinstance(value, Severity):
         return str(value)
     return value
-
-
-def terminal_text(text: str) -> str:
-    """`text` for a terminal: control characters, line breaks and bidirectional overrides
-    in a column name (untrusted) are shown escaped, not obeyed."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def render_table(report: Report) -> str:
