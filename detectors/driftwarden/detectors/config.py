@@ -156,10 +156,16 @@ DEFAULT_THRESHOLDS: dict[Method, Thresholds] = {
 }
 
 
+#: The longest feature (column) name the settings take: a Kubernetes object name's limit.
+MAX_FEATURE_NAME = 253
+
+
 class FeatureSpec(CamelModel):
     """One monitored input column."""
 
-    name: str = Field(min_length=1, max_length=253, description="Column name in the data.")
+    name: str = Field(
+        min_length=1, max_length=MAX_FEATURE_NAME, description="Column name in the data."
+    )
     type: FeatureKind | None = Field(
         default=None, description="numeric or categorical; inferred from the data when omitted."
     )

@@ -21,6 +21,7 @@ from driftwarden.detectors import __version__
 from driftwarden.detectors.config import (
     DEFAULT_CATEGORICAL_METHODS,
     DEFAULT_NUMERIC_METHODS,
+    MAX_FEATURE_NAME,
     DetectionSpec,
     FeatureKind,
     FeatureSpec,
@@ -140,11 +141,6 @@ def stored_kinds(profile: WindowProfile) -> dict[str, FeatureKind]:
     }
 
 
-#: The longest column name a feature may have (a Kubernetes object name's limit, as the
-#: settings' `features[].name`).
-MAX_COLUMN_NAME = 253
-
-
 def resolve_columns(
     spec: DetectionSpec,
     frame: pd.DataFrame,
@@ -186,11 +182,11 @@ def resolve_columns(
             name = str(c)
             if name in reserved:
                 continue
-            if not 0 < len(name) <= MAX_COLUMN_NAME:  # a feature must be named to be reported
+            if not 0 < len(name) <= MAX_FEATURE_NAME:  # a feature must be named to be reported
                 left_out[name] = (
                     f"column {position} has no name: not compared (name it to compare it)"
                     if not name
-                    else f"column {position}'s name is longer than {MAX_COLUMN_NAME} "
+                    else f"column {position}'s name is longer than {MAX_FEATURE_NAME} "
                     "characters: not compared"
                 )
                 continue
