@@ -27,7 +27,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -37,6 +36,7 @@ from types import TracebackType
 from typing import Self
 
 import psycopg2
+from ports import free_port
 
 
 def _default_bin() -> Path:
@@ -54,13 +54,6 @@ def _default_bin() -> Path:
 PG_BIN = Path(os.environ.get("DRIFTWARDEN_PG_BIN", str(_default_bin())))
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _run_as() -> tuple[int, int] | None:
@@ -161,7 +154,7 @@ class PostgresServer:
             **user_kwargs,  # type: ignore[arg-type]
         )
         pwfile.unlink()
-        port = _free_port()
+        port = free_port()
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(port),

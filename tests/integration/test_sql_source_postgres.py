@@ -9,6 +9,7 @@ import pandas as pd
 import psycopg2
 import pytest
 from pg import PostgresServer
+from ports import free_port
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.kinds import infer_kind
@@ -224,11 +225,7 @@ def test_wrong_password_is_its_own_error_and_hidden(postgres_server: PostgresSer
 
 
 def test_a_server_that_is_not_there_is_unreachable(postgres_server: PostgresServer) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     url = f"postgresql+psycopg2://postgres:{postgres_server.password}@127.0.0.1:{port}/inference"
     with (
         SqlSource(url, "inference_log", "ts") as source,
