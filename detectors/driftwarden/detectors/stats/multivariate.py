@@ -55,6 +55,9 @@ MAX_PERMUTATIONS = 9_999
 # Exceedances after which the permutations stop (Besag & Clifford's h): the p-value is then
 # at least 10 / 199 = 0.05, far above any level this test is used at.
 _STOP_AFTER = 10
+#: Permutations drawn and summed per matrix product: about 2 h, so a no-drift run, which
+#: stops after about 2 h draws, computes few sums it does not need.
+_PERMUTATION_BLOCK = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +159,23 @@ def _permutation_p_value(scores: F64, n_current: int, permutations: int, seed: i
     rng = np.random.default_rng(seed)
     exceed = 0
     tolerance = 1e-9 * max(observed, 1e-300)
-    for done in range(1, permutations + 1):
-        rows = rng.choice(total, size=take, replace=False)
-        exceed += float(np.sum(whitened[rows].sum(axis=0) ** 2)) >= observed - tolerance
-        if exceed == _STOP_AFTER:
-            # Besag & Clifford (1991): stopping at h exceedances after l draws, p = h / l
-            # is an exact p-value; no-drift runs stop after about 2 h draws.
-            return _STOP_AFTER / done
+    done = 0
+    while done < permutations:
+        # A block of draws at once: their sums are one product of a 0/1 selection matrix
+        # with the whitened scores (one BLAS call instead of a gather and a sum per draw,
+        # 0.5 s of a 1M-row run before). The draws and their order are the loop's as before.
+        block = min(_PERMUTATION_BLOCK, permutations - done)
+        selection = np.zeros((block, total))
+        for k in range(block):
+            selection[k, rng.choice(total, size=take, replace=False)] = 1.0
+        sums = selection @ whitened
+        for statistic in np.einsum("ij,ij->i", sums, sums):
+            done += 1
+            exceed += float(statistic) >= observed - tolerance
+            if exceed == _STOP_AFTER:
+                # Besag & Clifford (1991): stopping at h exceedances after l draws, p = h / l
+                # is an exact p-value; no-drift runs stop after about 2 h draws.
+                return _STOP_AFTER / done
     return (1 + exceed) / (permutations + 1)
 
 
