@@ -433,9 +433,14 @@ def _arrow_floats(column: pa.ChunkedArray) -> F64 | None:
 
 
 def _arrow_counts(column: pa.ChunkedArray) -> CategoricalProfile | None:
-    """Counts of a text column (first-seen order, as pandas' Arrow strings count), or None
-    for any other type."""
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    """Counts of a text column, plain or dictionary-encoded (first-seen order, as pandas'
+    Arrow strings count), or None for any other type."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        # Counted on the indices, in order of first appearance: the strings' order. A
+        # string listed twice in a dictionary is added up below.
+        kind = kind.value_type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
     found = pc.value_counts(column)
     counts: dict[str, float] = {}

@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -158,8 +158,8 @@ def iter_chunks(
     fmt, available, wanted = _checked(path, columns, chunk_rows)
     decided = dict(types or {})
     if fmt == "parquet":
-        for batch in _parquet_batches(path, wanted, chunk_rows):
-            yield _from_arrow(path, batch, decided)
+        for table in _regrouped(_parquet_batches(path, wanted, chunk_rows), chunk_rows):
+            yield _from_arrow(path, _one_batch(table), decided)
             if head_only:
                 return
         return
@@ -221,13 +221,30 @@ def _checked(
 
 
 def _parquet_batches(
-    path: Path, wanted: Sequence[str], chunk_rows: int
+    path: Path, wanted: Sequence[str], chunk_rows: int, *, text_as_dictionary: bool = False
 ) -> Iterator[pa.RecordBatch]:
-    """A Parquet file's `wanted` columns in record batches of at most `chunk_rows` rows."""
+    """A Parquet file's `wanted` columns in record batches of at most `chunk_rows` rows;
+    with `text_as_dictionary`, its string columns as dictionary arrays (indices into each
+    batch's distinct strings)."""
     try:
         # pre_buffer (pyarrow's default) reads ahead the whole file: 760 MB of buffers
         # for a 4M x 20 window. Reading row group by row group keeps memory at a chunk.
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        if text_as_dictionary:
+            # Parquet writers store text dictionary-encoded: kept so, a category column is
+            # read without building a string per row, and counted on its indices (a fifth
+            # of the read and half the count of 1M strings).
+            schema = parquet.schema_arrow
+            text = [
+                name
+                for name in wanted
+                if pa.types.is_string(schema.field(name).type)
+                or pa.types.is_large_string(schema.field(name).type)
+            ]
+            if text:
+                parquet = pq.ParquetFile(
+                    path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text
+                )
         yield from parquet.iter_batches(batch_size=chunk_rows, columns=list(wanted))
     except (OSError, ValueError, OverflowError, pa.ArrowException) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
@@ -261,17 +278,47 @@ def iter_arrow_chunks(
             table = table.take(pa.array(rows, type=pa.int64()))
         return _from_arrow(path, _one_batch(table), decided)
 
-    for batch in _parquet_batches(path, wanted, chunk_rows):
+    batches = _parquet_batches(path, wanted, chunk_rows, text_as_dictionary=True)
+    for table in _regrouped(batches, chunk_rows):
         plain = frozenset(
-            name
-            for name, array in zip(batch.schema.names, batch.columns, strict=True)
-            if _plain(array.type, decided.get(name))
+            field.name for field in table.schema if _plain(field.type, decided.get(field.name))
         )
-        yield pa.Table.from_batches([batch]), to_frame, plain
+        yield table, to_frame, plain
+
+
+def _regrouped(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly `chunk_rows` rows (the last one: the rest) from `batches`.
+
+    pyarrow ends a batch wherever a dictionary-encoded column's dictionary changes (each
+    row group has its own), so without this a window's chunks, and the row sample drawn
+    chunk by chunk, would depend on how the file was written and on whether its text is
+    read as dictionaries (`iter_arrow_chunks`) or not (`iter_chunks`). Each table's
+    dictionaries are unified, so a column's chunks index one list of strings.
+    """
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    yielded = False
+    for batch in batches:
+        if batch.num_rows == 0:
+            pending.append(batch)  # kept for its schema: a file without rows, one empty chunk
+            continue
+        while batch.num_rows:
+            take = min(batch.num_rows, chunk_rows - held)
+            pending.append(batch.slice(0, take))
+            held += take
+            batch = batch.slice(take)
+            if held == chunk_rows:
+                yield pa.Table.from_batches(pending).unify_dictionaries()
+                pending, held, yielded = [], 0, True
+    if pending and (held or not yielded):
+        yield pa.Table.from_batches(pending).unify_dictionaries()
 
 
 def _one_batch(table: pa.Table) -> pa.RecordBatch:
     """A table as one record batch (a taken table may hold several chunks, or none)."""
+    batches = table.to_batches()
+    if len(batches) == 1:
+        return batches[0]  # no copy
     arrays = [
         column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
         for column in table.columns
@@ -285,6 +332,8 @@ def _plain(kind: pa.DataType, wanted: ColumnType | None) -> bool:
     own = wanted or _arrow_type(kind)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return own is ColumnType.NUMBER
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type  # text read as a dictionary (`_parquet_batches`)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return own is ColumnType.TEXT
     return False
