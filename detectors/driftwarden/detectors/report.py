@@ -1,7 +1,8 @@
 """The result of one comparison, as the CLI, the Job and the storage layer see it.
 
 `Report.to_dict()` is the JSON contract of `driftwarden detect --format json`: the field
-names below are stable (add, never rename).
+names below and in `report_sections` (the typed sections, each written by its own
+`to_dict`) are stable (add, never rename).
 """
 
 from __future__ import annotations
