@@ -21,6 +21,7 @@ from driftwarden.detectors.job.contract import (
 from driftwarden.detectors.job.summary import evaluated_summary
 from driftwarden.detectors.outcome import RunOutcome
 from driftwarden.detectors.report import FeatureReport, Report
+from driftwarden.detectors.report_sections import PerformanceSection, Sections
 from driftwarden.detectors.stats.decision import MethodVerdict
 from driftwarden.detectors.stats.severity import Severity
 
@@ -68,7 +69,7 @@ def _report(features: list[FeatureReport]) -> Report:
         rows_baseline=1000,
         rows_current=1000,
         features=tuple(features),
-        sections={},
+        sections=Sections(),
         detector_version="test",
     )
 
@@ -195,21 +196,23 @@ def test_only_the_deciding_metrics_make_the_summarys_performance_severe() -> Non
     PerformanceDegraded critical while the report says none (the census demo did)."""
     from dataclasses import replace
 
-    from driftwarden.detectors.report import SectionReport
+    from driftwarden.detectors.stats.performance import MetricChange
 
-    changes = [
-        {"metric": "roc_auc", "baseline": 0.80, "current": 0.79, "severity": "none"},
-        {"metric": "ece", "baseline": 0.0063, "current": 0.0129, "severity": "critical",
-         "higher_is_better": False},
-    ]  # fmt: skip
-    section = SectionReport(
+    changes = (
+        MetricChange("roc_auc", 0.80, 0.79, -0.01, 0.0125, True, Severity.NONE, p_value=0.4),
+        MetricChange("ece", 0.0063, 0.0129, 0.0066, 1.05, False, Severity.CRITICAL),
+    )
+    section = PerformanceSection(
         Severity.NONE,
         "no performance drop",
         0.0,
-        {"changes": changes, "deciding_metrics": ["roc_auc"]},
+        rows_baseline=1000,
+        rows_current=1000,
+        changes=changes,
+        deciding_metrics=("roc_auc",),
     )
     report = replace(
-        _report([_feature("a", Severity.NONE, 0.5)]), sections={"performance": section}
+        _report([_feature("a", Severity.NONE, 0.5)]), sections=Sections(performance=section)
     )
     summary = evaluated_summary(
         report,

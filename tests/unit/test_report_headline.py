@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from driftwarden.detectors.cli import main
-from driftwarden.detectors.report import Report, SectionReport, verdict_line
+from driftwarden.detectors.report import Report, verdict_line
+from driftwarden.detectors.report_sections import PerformanceSection, QualitySection, Sections
 from driftwarden.detectors.stats.severity import Severity
 
 
@@ -55,10 +56,12 @@ def test_the_verdict_line_says_which_section_set_the_severity_without_data_drift
             drift_detected=drift, severity=severity, health_score=40.0, status="ok",
             verdict="no drift: the run's p-value 0.5 >= 0.05", p_value=0.5, alpha=0.05,
             rows_baseline=100, rows_current=100, features=(), detector_version="test",
-            sections={
-                "performance": SectionReport(Severity.CRITICAL, "precision fell", 0.0),
-                "quality": SectionReport(Severity.NONE, "no quality findings", 1.0),
-            },
+            sections=Sections(
+                performance=PerformanceSection(
+                    Severity.CRITICAL, "precision fell", 0.0, rows_baseline=100, rows_current=100
+                ),
+                quality=QualitySection(Severity.NONE, "no quality findings", 1.0),
+            ),
         )  # fmt: skip
 
     line = verdict_line(report(False, Severity.CRITICAL))

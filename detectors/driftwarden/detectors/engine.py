@@ -39,13 +39,8 @@ from driftwarden.detectors.profile import (
     chunk_columns,
 )
 from driftwarden.detectors.registry import methods_for
-from driftwarden.detectors.report import (
-    STATUS_INSUFFICIENT,
-    STATUS_OK,
-    FeatureReport,
-    Report,
-    SectionReport,
-)
+from driftwarden.detectors.report import STATUS_INSUFFICIENT, STATUS_OK, FeatureReport, Report
+from driftwarden.detectors.report_sections import Sections
 from driftwarden.detectors.sections import (
     concept_section,
     operational_section,
@@ -399,7 +394,7 @@ def compare(
             "neither drift nor no drift can be said"
         )
     severity = Severity.worst([case.severity, *(s.severity for s in sections.values())])
-    prediction = sections.get("prediction")
+    prediction = sections.prediction
     drift = case.drift_detected or (
         prediction is not None and prediction.severity is not Severity.NONE
     )
@@ -503,19 +498,17 @@ def _sections(
     evaluable: Sequence[ResolvedFeature],
     baseline: WindowProfile,
     current: WindowProfile,
-) -> dict[str, SectionReport]:
-    """The report's sections that apply to this spec, in the report's order."""
-    sections: dict[str, SectionReport] = {}
-    if spec.prediction is not None:
-        sections["prediction"] = prediction_section(spec, baseline, current)
-    optional = {
-        "performance": performance_section(spec, baseline, current),
-        "concept": concept_section(spec, evaluable, baseline, current),
-        "quality": quality_section(_quality_columns(spec, features), baseline, current),
-        "operational": operational_section(spec, baseline, current),
-    }
-    sections.update({name: section for name, section in optional.items() if section is not None})
-    return sections
+) -> Sections:
+    """The report's sections that apply to this spec."""
+    return Sections(
+        prediction=(
+            None if spec.prediction is None else prediction_section(spec, baseline, current)
+        ),
+        performance=performance_section(spec, baseline, current),
+        concept=concept_section(spec, evaluable, baseline, current),
+        quality=quality_section(_quality_columns(spec, features), baseline, current),
+        operational=operational_section(spec, baseline, current),
+    )
 
 
 def detect_frames(
@@ -653,7 +646,7 @@ def _feature_note(feature: ResolvedFeature, baseline: WindowProfile, current: Wi
 def _health(
     spec: DetectionSpec,
     case: CaseVerdict,
-    sections: Mapping[str, SectionReport],
+    sections: Sections,
     status: str,
 ) -> float:
     """The health score (stats.health): part scores weighted by spec.healthWeights.
@@ -665,22 +658,12 @@ def _health(
     if status == STATUS_OK and case.features:
         share = sum(f.drift_detected for f in case.features) / len(case.features)
         parts["data_drift"] = severity_score(case.severity) * (1.0 - 0.5 * share)
-    for name, section in sections.items():
-        if name in _SECTION_PART:
-            parts[_SECTION_PART[name]] = section.score
+    for section in sections.values():
+        parts[section.health_part] = section.score
     weights = spec.health_weights.model_dump()
     if not any(score is not None and weights[name] > 0 for name, score in parts.items()):
         return 100.0
     return health_score(parts, weights)
-
-
-_SECTION_PART = {
-    "prediction": "prediction_drift",
-    "performance": "performance",
-    "concept": "concept_drift",
-    "quality": "data_quality",
-    "operational": "operational",
-}
 
 
 def _quality_columns(

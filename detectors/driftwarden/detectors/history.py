@@ -7,13 +7,12 @@ that trends can be queried per feature and metric across runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from driftwarden.detectors.distributions import Overlay
 from driftwarden.detectors.report import STATUS_OK, Report
-from driftwarden.detectors.stats.severity import Severity
+from driftwarden.detectors.stats.decision import MethodVerdict
 from driftwarden.detectors.storage.types import (
     DistributionRow,
     DriftResultRow,
@@ -62,55 +61,53 @@ def run_record(
 def drift_rows(report: Report) -> list[DriftResultRow]:
     """Data, prediction and concept drift rows of one report."""
     rows = [
-        DriftResultRow(
-            feature=feature.name,
-            method=method.method,
-            statistic=method.statistic,
-            p_value=method.p_value,
-            threshold=method.threshold,
-            drift_detected=method.drift_detected,
-            severity=method.severity,
-            feature_kind=feature.kind,
-            drift_type=DriftType.DATA,
-            p_value_adjusted=method.p_value_adjusted,
-        )
+        row
         for feature in report.features
-        for method in feature.methods
+        for row in _method_rows(feature.name, feature.kind, DriftType.DATA, feature.methods)
     ]
-    prediction = report.sections.get("prediction")
+    prediction = report.sections.prediction
     if prediction is not None:
-        column = str(prediction.data.get("column", "prediction"))
-        for method in _list(prediction.data.get("methods")):
-            rows.append(
-                DriftResultRow(
-                    feature=column,
-                    method=str(method["method"]),
-                    statistic=_float(method.get("statistic")),
-                    p_value=_float(method.get("p_value")),
-                    threshold=_float(method.get("threshold")),
-                    drift_detected=bool(method.get("drift_detected")),
-                    severity=Severity(str(method.get("severity", "none"))),
-                    feature_kind="prediction",
-                    drift_type=DriftType.PREDICTION,
-                    p_value_adjusted=_float(method.get("p_value_adjusted")),
-                )
-            )
-    concept = report.sections.get("concept")
-    if concept is not None and concept.data.get("p_value") is not None:
+        rows += _method_rows(
+            prediction.column, "prediction", DriftType.PREDICTION, prediction.methods
+        )
+    concept = report.sections.concept
+    result = None if concept is None else concept.result
+    if concept is not None and result is not None and result.p_value is not None:
         rows.append(
             DriftResultRow(
                 feature="__model__",
-                method=str(concept.data.get("method", "importance")),
-                statistic=_float(concept.data.get("statistic")),
-                p_value=_float(concept.data.get("p_value")),
-                threshold=_float(concept.data.get("threshold")),
-                drift_detected=bool(concept.data.get("drift_detected")),
+                method=result.method,
+                statistic=_float(result.statistic),
+                p_value=float(result.p_value),
+                threshold=None,  # the verdict is its p-value against alpha
+                drift_detected=result.drift_detected,
                 severity=concept.severity,
                 feature_kind=None,
                 drift_type=DriftType.CONCEPT,
             )
         )
     return rows
+
+
+def _method_rows(
+    feature: str, kind: str, drift_type: DriftType, methods: Iterable[MethodVerdict]
+) -> list[DriftResultRow]:
+    """One row per method's verdict on a column (a feature or the prediction)."""
+    return [
+        DriftResultRow(
+            feature=feature,
+            method=method.method,
+            statistic=method.statistic,
+            p_value=method.p_value,
+            threshold=method.threshold,
+            drift_detected=method.drift_detected,
+            severity=method.severity,
+            feature_kind=kind,
+            drift_type=drift_type,
+            p_value_adjusted=method.p_value_adjusted,
+        )
+        for method in methods
+    ]
 
 
 def distribution_rows(overlays: Mapping[str, Overlay]) -> list[DistributionRow]:
@@ -123,41 +120,35 @@ def distribution_rows(overlays: Mapping[str, Overlay]) -> list[DistributionRow]:
 
 def performance_rows(report: Report) -> list[PerformanceRow]:
     """One row per metric with its baseline value."""
-    section = report.sections.get("performance")
+    section = report.sections.performance
     if section is None:
         return []
     return [
         PerformanceRow(
-            metric=str(change["metric"]),
-            value=_float(change.get("current")),
-            baseline_value=_float(change.get("baseline")),
+            metric=change.metric,
+            value=_float(change.current),
+            baseline_value=_float(change.baseline),
         )
-        for change in _list(section.data.get("changes"))
+        for change in section.changes
     ]
 
 
 def quality_rows(report: Report) -> list[QualityRow]:
     """One row per column with data-quality findings, its checks as details."""
-    section = report.sections.get("quality")
-    if section is None:
+    section = report.sections.quality
+    if section is None or section.findings is None:
         return []
-    rows: list[QualityRow] = []
-    for finding in _list(section.data.get("columns")):
-        details = {k: v for k, v in finding.items() if k not in ("column", "kind", "severity")}
-        rows.append(
-            QualityRow(
-                column=str(finding["column"]),
-                kind=None if finding.get("kind") is None else str(finding["kind"]),
-                severity=Severity(str(finding.get("severity", "none"))),
-                details=details,
-            )
+    return [
+        QualityRow(
+            column=finding.column,
+            kind=finding.kind,
+            severity=finding.severity,
+            details=finding.details(),
         )
-    return rows
+        for finding in section.findings
+    ]
 
 
-def _list(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
-
-
-def _float(value: Any) -> float | None:
+def _float(value: float | None) -> float | None:
+    """A statistic as a Python float (numpy's scalars are floats of another type)."""
     return None if value is None else float(value)

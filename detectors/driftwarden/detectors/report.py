@@ -1,21 +1,26 @@
 """The result of one comparison, as the CLI, the Job and the storage layer see it.
 
 `Report.to_dict()` is the JSON contract of `driftwarden detect --format json`: the field
-names below are stable (add, never rename).
+names below and in `report_sections` (the typed sections, each written by its own
+`to_dict`) are stable (add, never rename).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from driftwarden.detectors.report_sections import (
+    JSON,
+    Sections,
+    json_number,
+    json_value,
+    method_dict,
+)
 from driftwarden.detectors.stats.decision import MethodVerdict
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.terminal import terminal_text
-
-JSON = Any  # a value json.dumps accepts
 
 STATUS_OK = "ok"
 STATUS_INSUFFICIENT = "insufficient_data"
@@ -44,30 +49,12 @@ class FeatureReport:
             "status": self.status,
             "drift_detected": self.drift_detected,
             "severity": str(self.severity),
-            "p_value": _num(self.p_value),
-            "p_value_adjusted": _num(self.p_value_adjusted),
+            "p_value": json_number(self.p_value),
+            "p_value_adjusted": json_number(self.p_value_adjusted),
             "n_baseline": self.n_baseline,
             "n_current": self.n_current,
             "note": self.note,
             "methods": [method_dict(m) for m in self.methods],
-        }
-
-
-@dataclass(frozen=True)
-class SectionReport:
-    """Prediction, performance, concept, quality or operational findings."""
-
-    severity: Severity
-    summary: str
-    score: float | None  # 0..1 part of the health score (1 = healthy); None = not assessed
-    data: Mapping[str, JSON] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, JSON]:
-        return {
-            "severity": str(self.severity),
-            "summary": self.summary,
-            "score": _num(self.score),
-            **{k: _clean(v) for k, v in self.data.items()},
         }
 
 
@@ -83,7 +70,7 @@ class Report:
     rows_baseline: int
     rows_current: int
     features: tuple[FeatureReport, ...]
-    sections: Mapping[str, SectionReport]
+    sections: Sections
     detector_version: str
     notes: tuple[str, ...] = ()
     multivariate: Mapping[str, JSON] | None = None
@@ -99,54 +86,19 @@ class Report:
             "health_score": round(self.health_score, 2),
             "status": self.status,
             "verdict": self.verdict,
-            "p_value": _num(self.p_value),
+            "p_value": json_number(self.p_value),
             "alpha": self.alpha,
             "rows": {"baseline": self.rows_baseline, "current": self.rows_current},
             "drifted_features": len(self.drifted_features),
             "total_features": len(self.features),
             "features": [f.to_dict() for f in self.features],
-            "multivariate": None if self.multivariate is None else _clean(self.multivariate),
+            "multivariate": None if self.multivariate is None else json_value(self.multivariate),
             "detector_version": self.detector_version,
             "notes": list(self.notes),
         }
         for name, section in self.sections.items():
             result[name] = section.to_dict()
         return result
-
-
-def method_dict(m: MethodVerdict) -> dict[str, JSON]:
-    """One method's verdict as the JSON contract writes it (features and prediction)."""
-    return {
-        "method": m.method,
-        "statistic": _num(m.statistic),
-        "effect": _num(m.effect),
-        "p_value": _num(m.p_value),
-        "p_value_adjusted": _num(m.p_value_adjusted),
-        "threshold": _num(m.threshold),
-        "critical_threshold": _num(m.critical_threshold),
-        "drift_detected": m.drift_detected,
-        "severity": str(m.severity),
-    }
-
-
-def _num(value: float | None) -> float | None:
-    """JSON has no NaN or infinity: report them as null."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _clean(value: JSON) -> JSON:
-    if isinstance(value, float):
-        return _num(value)
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, Severity):
-        return str(value)
-    return value
 
 
 def render_table(report: Report) -> str:

@@ -1,9 +1,10 @@
 """The report's sections besides data drift: prediction, quality, operational, performance,
 concept.
 
-Each function turns two window profiles into a `SectionReport` (severity, a one-line
-summary, a 0..1 part score for the health score, and JSON-ready details), using the pure
-statistics in `stats.quality`, `stats.operational`, `stats.performance` and `stats.concept`.
+Each function turns two window profiles into its section's type (`report_sections`: a
+severity, a one-line summary, a 0..1 part score for the health score, and the statistics'
+results), using the pure statistics in `stats.quality`, `stats.operational`,
+`stats.performance` and `stats.concept`.
 
 What comes from where (bounded memory, see `profile`):
 - prediction drift: from the prediction column's profile, like a feature's.
@@ -18,8 +19,8 @@ What comes from where (bounded memory, see `profile`):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,15 @@ from driftwarden.detectors.config import (
 )
 from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.profile import CategoricalProfile, NumericProfile, WindowProfile
-from driftwarden.detectors.report import SectionReport, method_dict
+from driftwarden.detectors.report_sections import (
+    ConceptSection,
+    OperationalSection,
+    PerformanceSection,
+    PositiveRate,
+    PredictionSection,
+    QualityFinding,
+    QualitySection,
+)
 from driftwarden.detectors.stats import operational, performance, quality
 from driftwarden.detectors.stats.decision import FeatureEvidence, Levels, decide
 from driftwarden.detectors.stats.health import aggregate_score, severity_score
@@ -57,15 +66,18 @@ class _Feature(Protocol):  # what engine.ResolvedFeature offers (no import cycle
 
 def prediction_section(
     spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
-) -> SectionReport:
+) -> PredictionSection:
     """Drift of the model's output: the feature methods with the feature thresholds on the
     prediction column, and for probabilities the positive rate at the decision threshold."""
     assert spec.prediction is not None
     column = spec.prediction.column
     b_col, c_col = baseline.columns[column], current.columns[column]
     if b_col.count < spec.min_samples or c_col.count < spec.min_samples:
-        return SectionReport(
-            Severity.NONE, f"insufficient data for prediction drift on {column!r}", None
+        return PredictionSection(
+            Severity.NONE,
+            f"insufficient data for prediction drift on {column!r}",
+            None,
+            column=column,
         )
     if isinstance(b_col, NumericProfile) and isinstance(c_col, NumericProfile):
         methods = [str(m) for m in DEFAULT_NUMERIC_METHODS]
@@ -81,28 +93,31 @@ def prediction_section(
         levels[m] = Levels(t.warning, t.critical)
     case = decide([FeatureEvidence(column, "prediction", stats, levels)], spec.decision.alpha)
     verdict = case.features[0]
-    data: dict[str, object] = {
-        "column": column,
-        "drift_detected": verdict.drift_detected,
-        "p_value": verdict.p_value,
-        "methods": [method_dict(m) for m in verdict.methods],
-    }
     summary = (
         f"prediction drift on {column!r} ({verdict.severity})"
         if verdict.drift_detected
         else f"no prediction drift on {column!r}"
     )
+    rate = None
     if spec.prediction.type is PredictionType.PROBABILITY:
         rate = _positive_rate(spec, baseline, current)
         if rate is not None:
-            data["positive_rate"] = rate
-            summary += f"; positive rate {rate['baseline_rate']:.1%} -> {rate['current_rate']:.1%}"
-    return SectionReport(verdict.severity, summary, severity_score(verdict.severity), data)
+            summary += (
+                f"; positive rate {rate.test.baseline_rate:.1%} -> {rate.test.current_rate:.1%}"
+            )
+    return PredictionSection(
+        verdict.severity,
+        summary,
+        severity_score(verdict.severity),
+        column=column,
+        verdict=verdict,
+        positive_rate=rate,
+    )
 
 
 def _positive_rate(
     spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
-) -> dict[str, object] | None:
+) -> PositiveRate | None:
     """Share of predictions at or above the decision threshold, baseline vs current."""
     assert spec.prediction is not None
     column, threshold = spec.prediction.column, spec.prediction.threshold
@@ -112,15 +127,7 @@ def _positive_rate(
     # Counts from the sorted profiles; the test needs nothing else.
     b_pos = round(b.count - _below(b, threshold))
     c_pos = round(c.count - _below(c, threshold))
-    test = two_proportion_test(b_pos, b.count, c_pos, c.count)
-    return {
-        "threshold": threshold,
-        "baseline_rate": test.baseline_rate,
-        "current_rate": test.current_rate,
-        "difference": test.difference,
-        "p_value": test.p_value,
-        "test": test.method,
-    }
+    return PositiveRate(threshold, two_proportion_test(b_pos, b.count, c_pos, c.count))
 
 
 def _below(profile: NumericProfile, threshold: float) -> float:
@@ -132,7 +139,7 @@ def _below(profile: NumericProfile, threshold: float) -> float:
 
 def quality_section(
     columns: Sequence[tuple[str, str]], baseline: WindowProfile, current: WindowProfile
-) -> SectionReport:
+) -> QualitySection:
     """Missing rates, out-of-range values, new/vanished categories and type errors.
 
     False alarms on unchanged data are controlled like the headline verdict's: every check
@@ -141,10 +148,10 @@ def quality_section(
     alpha / (number of such checks in the section), Bonferroni over the columns (see
     `stats.quality`'s chance allowance). Type errors are not chance: any alarms.
     """
-    findings: list[dict[str, Any]] = []
+    findings: list[QualityFinding] = []
     severities: list[Severity] = []
     if baseline.rows == 0 or current.rows == 0:
-        return SectionReport(Severity.NONE, "no rows to check", None)
+        return QualitySection(Severity.NONE, "no rows to check", None)
     gated = sum(
         1 + (2 if isinstance(baseline.columns[name], CategoricalProfile) else 1)
         for name, _ in columns
@@ -155,29 +162,22 @@ def quality_section(
         result = column_quality(name, baseline, current, levels=levels, chance_alpha=chance_alpha)
         severities.append(result.severity)
         if result.severity is not Severity.NONE:
-            checks = {
-                "missing": result.missing,
-                "out_of_range": result.out_of_range,
-                "type_errors": result.type_errors,
-                "categories": result.categories,
-            }
-            findings.append(
-                {
-                    "column": name,
-                    "kind": kind,
-                    "severity": result.severity,
-                    **_plain({k: v for k, v in checks.items() if v is not None}),
-                }
-            )
+            findings.append(QualityFinding(kind, result))
     worst = Severity.worst(severities)
     flagged = len(findings)
     summary = (
         f"{flagged}/{len(severities)} columns with quality findings: "
-        + ", ".join(f"{f['column']} ({f['severity']})" for f in findings[:5])
+        + ", ".join(f"{f.column} ({f.severity})" for f in findings[:5])
         if flagged
         else f"no quality findings in {len(severities)} columns"
     )
-    return SectionReport(worst, summary, aggregate_score(severities), {"columns": findings})
+    return QualitySection(
+        worst,
+        summary,
+        aggregate_score(severities),
+        columns_checked=len(severities),
+        findings=tuple(findings),
+    )
 
 
 def column_quality(
@@ -236,19 +236,18 @@ def column_quality(
 
 def operational_section(
     spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
-) -> SectionReport | None:
+) -> OperationalSection | None:
     """Latency percentiles and error rate, when the inference log has those columns."""
     ops = spec.operational
     if ops is None or (ops.latency_column is None and ops.error_column is None):
         return None
-    data: dict[str, Any] = {}
+    latency, errors = None, None
     severities: list[Severity] = []
     parts: list[str] = []
     if ops.latency_column is not None:
         latency = operational.latency_change(
             _values(baseline, ops.latency_column), _values(current, ops.latency_column)
         )
-        data["latency"] = _plain(latency)
         severities.append(latency.severity)
         p95 = next((p for p in latency.percentiles if p.percentile == 95), None)
         if p95 is not None and p95.relative_change is not None:
@@ -257,12 +256,16 @@ def operational_section(
         errors = operational.error_rate_change(
             _values(baseline, ops.error_column), _values(current, ops.error_column)
         )
-        data["error_rate"] = _plain(errors)
         severities.append(errors.severity)
         parts.append(f"error rate {errors.baseline_rate:.2%} -> {errors.current_rate:.2%}")
     worst = Severity.worst(severities)
-    return SectionReport(worst, ", ".join(parts) or "operational columns checked",
-                         severity_score(worst), data)  # fmt: skip
+    return OperationalSection(
+        worst,
+        ", ".join(parts) or "operational columns checked",
+        severity_score(worst),
+        latency=latency,
+        error_rate=errors,
+    )
 
 
 class LabelError(InputError, ValueError):
@@ -271,7 +274,7 @@ class LabelError(InputError, ValueError):
 
 def performance_section(
     spec: DetectionSpec, baseline: WindowProfile, current: WindowProfile
-) -> SectionReport | None:
+) -> PerformanceSection | None:
     """Model quality with labels, current against baseline (on the row samples)."""
     if spec.labels is None or spec.prediction is None:
         return None
@@ -279,12 +282,13 @@ def performance_section(
     b_rows = _labelled(baseline.row_sample, label, prediction)
     c_rows = _labelled(current.row_sample, label, prediction)
     if len(b_rows) < spec.min_samples or len(c_rows) < spec.min_samples:
-        return SectionReport(
+        return PerformanceSection(
             Severity.NONE,
             f"insufficient labelled rows ({len(b_rows)} baseline, {len(c_rows)} current; "
             f"minSamples={spec.min_samples})",
             None,
-            {"rows": {"baseline": len(b_rows), "current": len(c_rows)}},
+            rows_baseline=len(b_rows),
+            rows_current=len(c_rows),
         )
     try:
         b_metrics = _metrics(spec, b_rows, label, prediction)
@@ -308,25 +312,24 @@ def performance_section(
     deciding = [ch for ch in changes if ch.p_value is not None or ch.metric in _REGRESSION]
     worst = Severity.worst(ch.severity for ch in deciding)
     dropped = [ch for ch in deciding if ch.severity is not Severity.NONE]
-    headline = next((ch for ch in changes if ch.metric in ("roc_auc", "rmse", "accuracy")), None)
     summary = (
         f"{len(dropped)} metric(s) dropped: "
         + ", ".join(f"{ch.metric} {ch.baseline:.3g} -> {ch.current:.3g}" for ch in dropped[:3])
         if dropped
         else "no performance drop"
     )
-    data: dict[str, Any] = {
-        "task": str(spec.labels.task),
-        "rows": {"baseline": len(b_rows), "current": len(c_rows)},
-        "baseline": b_metrics.metrics(),
-        "current": c_metrics.metrics(),
-        "changes": [_plain(ch) for ch in changes],
-        "deciding_metrics": [ch.metric for ch in deciding],
-        "headline": None if headline is None else _plain(headline),
-    }
-    if isinstance(c_metrics, performance.ClassificationMetrics):
-        data["confusion_matrix"] = _plain(c_metrics.confusion)
-    return SectionReport(worst, summary, severity_score(worst), data)
+    return PerformanceSection(
+        worst,
+        summary,
+        severity_score(worst),
+        rows_baseline=len(b_rows),
+        rows_current=len(c_rows),
+        task=str(spec.labels.task),
+        baseline=b_metrics,
+        current=c_metrics,
+        changes=tuple(changes),
+        deciding_metrics=tuple(ch.metric for ch in deciding),
+    )
 
 
 def concept_section(
@@ -334,7 +337,7 @@ def concept_section(
     features: Sequence[_Feature],
     baseline: WindowProfile,
     current: WindowProfile,
-) -> SectionReport | None:
+) -> ConceptSection | None:
     """Change of the feature-target relation P(y | X): `stats.concept.concept_drift` (a
     GCM test of a baseline model's loss, calibrated under covariate shift) decides; the
     importance comparison names the features whose role changed."""
@@ -360,9 +363,9 @@ def concept_section(
             task=task, feature_names=names, alpha=spec.decision.alpha,
         )  # fmt: skip
     except ValueError as exc:  # e.g. a non-numeric regression target: say so, do not crash
-        return SectionReport(Severity.NONE, f"concept drift not assessed: {exc}", None)
+        return ConceptSection(Severity.NONE, f"concept drift not assessed: {exc}", None)
     if result.p_value is None:
-        return SectionReport(Severity.NONE, f"concept drift: {result.reason}", None, _plain(result))
+        return ConceptSection(Severity.NONE, f"concept drift: {result.reason}", None, result=result)
     # Features are named only when the importances' own test says their roles moved: the
     # verdict tests the relation as a whole, and the largest of unremarkable importance
     # changes would name noise.
@@ -379,7 +382,7 @@ def concept_section(
         if result.drift_detected
         else f"no concept drift (p={result.p_value:.3g})"
     )
-    return SectionReport(result.severity, summary, severity_score(result.severity), _plain(result))
+    return ConceptSection(result.severity, summary, severity_score(result.severity), result=result)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -482,18 +485,3 @@ def _encode(
             b_cols.append(codes(b_rows[feature.name]))
             c_cols.append(codes(c_rows[feature.name]))
     return np.column_stack(b_cols), np.column_stack(c_cols)
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses (and containers of them) as JSON-ready dicts."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Severity):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

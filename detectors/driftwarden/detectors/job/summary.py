@@ -51,33 +51,27 @@ def top_drifted(features: tuple[FeatureReport, ...] | list[FeatureReport]) -> li
 
 
 def performance_changes(report: Report) -> list[MetricChange]:
-    section = report.sections.get("performance")
+    """The performance section's metric changes, the most severe drops first."""
+    section = report.sections.performance
     if section is None:
         return []
-    changes = section.data.get("changes")
     # Only the metrics that decide the section may raise an alarm (`sections`: F1, PR-AUC,
     # Brier and calibration error are reported, not tested); the others say `none` here, so
     # the operator's PerformanceDegraded agrees with the report's performance verdict.
-    deciding = section.data.get("deciding_metrics")
-    alarming = set(deciding) if isinstance(deciding, list) else None
     out: list[MetricChange] = []
-    for change in changes if isinstance(changes, list) else []:
-        baseline, current = change.get("baseline"), change.get("current")
+    for change in section.changes:
+        baseline, current = change.baseline, change.current
         if baseline is None or current is None:
             continue
-        drop = (
-            (baseline - current) if change.get("higher_is_better", True) else (current - baseline)
-        )
+        drop = (baseline - current) if change.higher_is_better else (current - baseline)
         out.append(
             MetricChange(
-                metric=str(change["metric"])[:64],
+                metric=change.metric[:64],
                 baseline=float(baseline),
                 current=float(current),
                 drop=float(drop),
                 severity=(
-                    Severity(str(change.get("severity", "none")))
-                    if alarming is None or change.get("metric") in alarming
-                    else Severity.NONE
+                    change.severity if change.metric in section.deciding_metrics else Severity.NONE
                 ),
             )
         )
@@ -97,7 +91,7 @@ def evaluated_summary(
 ) -> RunSummary:
     """The summary of a run whose windows were compared (drift or not)."""
     ok = report.status == STATUS_OK
-    prediction = report.sections.get("prediction")
+    prediction = report.sections.prediction
     drift_severity = Severity.worst(
         [
             *(f.severity for f in report.features),
