@@ -272,6 +272,16 @@ def import_cost(command: list[str]) -> tuple[dict[str, float], list[str]]:
     return dict(per_package), loaded
 
 
+def _peer_names(text: str) -> list[str]:
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in PEERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}"
+        )
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -279,7 +289,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--baseline", default="main", help="git revision timed beside ours")
-    parser.add_argument("--peers", default="alibi,nannyml,evidently")
+    parser.add_argument(
+        "--peers",
+        default="alibi,nannyml,evidently",
+        type=_peer_names,
+        help="comma-separated peers to time, from alibi, nannyml, evidently ('' for none)",
+    )
     parser.add_argument(
         "--peers-venv",
         type=Path,
@@ -374,7 +389,7 @@ def main() -> None:
     )
 
     modules = {"alibi": "alibi_detect", "nannyml": "nannyml", "evidently": "evidently"}
-    for peer in (p for p in args.peers.split(",") if p):
+    for peer in args.peers:
         title, code = PEERS[peer]
         python = peer_python(args.peers_venv, modules[peer])
         if python is None:
