@@ -342,7 +342,7 @@ def profile_frames(
             )
         builder.add(frame)
     if not builder.chunks:
-        raise DetectionInputError("the window has no data")
+        raise DetectionInputError("the window is empty (no rows)")
     return builder.profile()
 
 
