@@ -16,7 +16,16 @@ import json
 from typing import Any
 
 from driftwarden.detectors.errors import InputError
-from driftwarden.detectors.historycli import _engine, _limit, _plain, _print, _since, _start
+from driftwarden.detectors.historycli import (
+    LIMIT_HELP,
+    SINCE_HELP,
+    _engine,
+    _limit,
+    _plain,
+    _print,
+    _since,
+    _start,
+)
 
 STATES = {
     "open": ("firing", "acknowledged"),
@@ -36,12 +45,23 @@ def add_alerts_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParse
     )
     parser.add_argument("--namespace", "-n", help="only this namespace")
     parser.add_argument("--monitor", help="only this monitor: NAME (with -n) or NAMESPACE/NAME")
-    parser.add_argument("--state", choices=sorted(STATES), default="open", help="default: open")
-    parser.add_argument("--since", type=_since, default=DEFAULT_SINCE, help="e.g. 7d, 12h")
-    parser.add_argument("--limit", type=_limit, default=100)
+    parser.add_argument(
+        "--state",
+        choices=sorted(STATES),
+        default="open",
+        help="open is firing or acknowledged (default: %(default)s)",
+    )
+    parser.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
+    parser.add_argument("--limit", type=_limit, default=100, help=LIMIT_HELP)
     # --format as in `driftwarden history`; -o as kubectl users type it. (--output names a
     # file in `detect`, `profile` and `report`, so it is not an alias here.)
-    parser.add_argument("--format", "-o", choices=("table", "json", "csv"), default="table")
+    parser.add_argument(
+        "--format",
+        "-o",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="the output's form (default: %(default)s)",
+    )
     parser.set_defaults(handler=_alerts)
 
 

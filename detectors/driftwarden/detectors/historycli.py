@@ -42,6 +42,8 @@ DEFAULT_SINCE = "30d"
 #: The longest `--since`: ten years; longer is a typo.
 MAX_SINCE = timedelta(days=3653)
 MAX_LIMIT = 100_000
+SINCE_HELP = "how far back, e.g. 30d, 12h or 2w (default: %(default)s)"
+LIMIT_HELP = f"at most this many, newest first (1 to {MAX_LIMIT}; default: %(default)s)"
 
 
 def add_report_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +56,7 @@ def add_report_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     which = report.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="a run id (as `history runs` lists them)")
     which.add_argument("--monitor", type=_monitor, help="NAMESPACE/NAME")
-    report.add_argument("--since", type=_since, default=DEFAULT_SINCE, help="e.g. 30d, 12h")
+    report.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
     report.add_argument("--output", type=Path, help="the HTML file (default: stdout)")
     report.set_defaults(handler=_report)
 
@@ -68,31 +70,36 @@ def add_report_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
     def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> Any:
         parser = commands.add_parser(name, help=help_text)
-        parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+        parser.add_argument(
+            "--format",
+            choices=("table", "json", "csv"),
+            default="table",
+            help="the output's form (default: %(default)s)",
+        )
         parser.set_defaults(handler=handler)
         return parser
 
     runs = command("runs", "list a monitor's runs, newest first", _runs)
     runs.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    runs.add_argument("--since", type=_since, default=DEFAULT_SINCE)
-    runs.add_argument("--limit", type=_limit, default=100)
+    runs.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
+    runs.add_argument("--limit", type=_limit, default=100, help=LIMIT_HELP)
 
     show = command("show", "one run in full: record, drift results, metrics, quality", _show)
     show.add_argument("run", help="the run id")
 
     feature = command("feature", "a feature's statistic over time", _feature)
     feature.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    feature.add_argument("--feature", required=True)
-    feature.add_argument("--method", help="one method (default: all)")
-    feature.add_argument("--since", type=_since, default=DEFAULT_SINCE)
+    feature.add_argument("--feature", required=True, help="the feature's name (a column)")
+    feature.add_argument("--method", help="one method, e.g. psi or ks (default: all)")
+    feature.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
 
     alerts = command("alerts", "a monitor's alerts in every state", _alerts)
     alerts.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    alerts.add_argument("--since", type=_since, default=DEFAULT_SINCE)
+    alerts.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
 
     retrains = command("retrains", "retraining decisions about a monitor", _retrains)
     retrains.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    retrains.add_argument("--since", type=_since, default=DEFAULT_SINCE)
+    retrains.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
 
 
 # --- argument types ---------------------------------------------------------------------------

@@ -74,22 +74,25 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--keep-feature-rows",
         type=_retention_duration,
         default="90d",
-        help="drift results and metrics (default 90d)",
+        help="drift results and metrics (default: %(default)s)",
     )
     retention.add_argument(
-        "--keep-runs", type=_retention_duration, default="365d", help="run summaries (default 365d)"
+        "--keep-runs",
+        type=_retention_duration,
+        default="365d",
+        help="run summaries (default: %(default)s)",
     )
     retention.add_argument(
         "--keep-resolved-alerts",
         type=_retention_duration,
         default="365d",
-        help="resolved alerts (default 365d)",
+        help="resolved alerts (default: %(default)s)",
     )
     retention.add_argument(
         "--keep-retrain-events",
         type=_retention_duration,
         default="365d",
-        help="retrain decisions (default 365d)",
+        help="retrain decisions (default: %(default)s)",
     )
     retention.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
@@ -107,13 +110,15 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     tenant.set_defaults(handler=_needs_subcommand(tenant))
     tenants = tenant.add_subparsers(title="commands", metavar="COMMAND")
     grant = tenants.add_parser("grant", help="create or rotate a namespace's role")
-    grant.add_argument("namespace")
+    grant.add_argument("namespace", help="the Kubernetes namespace")
     grant.add_argument(
-        "--secret", default="driftwarden-results/url", help="NAME/KEY of the Secret to print"
+        "--secret",
+        default="driftwarden-results/url",
+        help="NAME/KEY of the Secret to print (default: %(default)s)",
     )
     grant.set_defaults(handler=_guarded(_tenant_grant))
     revoke = tenants.add_parser("revoke", help="drop a namespace's role (its rows stay)")
-    revoke.add_argument("namespace")
+    revoke.add_argument("namespace", help="the Kubernetes namespace")
     revoke.set_defaults(handler=_guarded(_tenant_revoke))
     listing = tenants.add_parser("list", help="namespaces with a role")
     listing.set_defaults(handler=_guarded(_tenant_list))
