@@ -6,6 +6,12 @@
 
 The database is the one `driftwarden db` and `driftwarden history` use, opened read-only.
 Invalid options exit 2 with one line; no match prints "(no alerts match)" and exits 0.
+
+`--monitor NAME` without `-n` means the one monitor of that name: when monitors of that
+name live in two or more namespaces (staging and production, say) it exits 2 listing them
+rather than mixing their alerts; a monitor the history does not hold exits 2 with the
+closest name (`historycli.resolve_monitor`, as `history --monitor` does). `-n` alone is a
+filter, as in kubectl: a namespace without alerts lists none.
 Only the standard library is imported here: storage loads when the command runs.
 """
 
@@ -25,6 +31,7 @@ from driftwarden.detectors.historycli import (
     _print,
     _since,
     _start,
+    resolve_monitor,
 )
 
 STATES = {
@@ -44,7 +51,11 @@ def add_alerts_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParse
         description="List the alert history, newest first.",
     )
     parser.add_argument("--namespace", "-n", help="only this namespace")
-    parser.add_argument("--monitor", help="only this monitor: NAME (with -n) or NAMESPACE/NAME")
+    parser.add_argument(
+        "--monitor",
+        help="only this monitor: NAMESPACE/NAME, or NAME (with -n, or when one namespace has "
+        "a monitor of that name)",
+    )
     parser.add_argument(
         "--state",
         choices=sorted(STATES),
@@ -88,6 +99,8 @@ def _alerts(args: argparse.Namespace) -> int:
     namespace, monitor = _scope(args)
     states = [AlertState(s) for s in STATES[args.state]]
     with _engine() as engine:
+        if monitor is not None:
+            namespace, monitor = resolve_monitor(engine, namespace, monitor, namespace_option="-n")
         found = list_alerts(
             engine,
             namespace=namespace,
