@@ -24,6 +24,7 @@ from pathlib import Path
 
 from driftwarden.detectors.config import DURATION_PATTERN, parse_duration
 from driftwarden.detectors.errors import DriftwardenError, ExitCode
+from driftwarden.detectors.hints import hint
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -248,14 +249,20 @@ def _tenant_grant(args: argparse.Namespace) -> int:
 
 def _tenant_revoke(args: argparse.Namespace) -> int:
     from driftwarden.detectors.storage.database import create_engine, resolve_database_url
-    from driftwarden.detectors.storage.tenancy import revoke_tenant
+    from driftwarden.detectors.storage.tenancy import revoke_tenant, tenants
 
     engine = create_engine(resolve_database_url())
     try:
         dropped = revoke_tenant(engine, args.namespace)
+        # Still exit 0 (revoking twice is no error), but a misspelt namespace is named.
+        others = [] if dropped else sorted(tenants(engine))
     finally:
         engine.dispose()
-    print(f"namespace {args.namespace}: " + ("role dropped" if dropped else "had no role"))
+    if dropped:
+        print(f"namespace {args.namespace}: role dropped")
+    else:
+        found = hint(args.namespace, others, "namespaces with a role") if others else ""
+        print(f"namespace {args.namespace}: had no role{found}")
     return 0
 
 
