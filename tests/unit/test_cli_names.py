@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -288,3 +290,18 @@ def test_a_misspelt_run_is_exit_2_with_the_closest(
         "driftwarden: error: run 'prod-scoring-l' is not in the history database "
         "(did you mean 'prod-scoring-1'?)"
     )
+
+
+def test_the_history_commands_stay_light_to_import() -> None:
+    """`hints` joined the history commands' imports: still no pandas, numba or SQLAlchemy
+    before a handler runs (every `driftwarden` command builds their parsers)."""
+    code = (
+        "import sys\n"
+        "import driftwarden.detectors.alertscli, driftwarden.detectors.historycli\n"
+        "heavy = {'pandas', 'numba', 'numpy', 'sqlalchemy', 'pyarrow'} & set(sys.modules)\n"
+        "print(sorted(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
