@@ -83,10 +83,14 @@ def test_unknown_or_empty_is_exit_2_with_one_line(
 @pytest.mark.parametrize(
     ("argv", "table"),
     [
-        (["history", "runs", "--monitor", "nobody/none"], "(no runs of monitor 'nobody/none'"),
-        (["history", "feature", "--monitor", MON, "--feature", "nope"], "(no results for"),
-        (["history", "alerts", "--monitor", "nobody/none"], "(no alerts"),
-        (["history", "retrains", "--monitor", "nobody/none"], "(no retraining"),
+        # The newest run is an hour old, its alert 58 minutes, the retrain decision 30.
+        (["history", "runs", "--monitor", MON, "--since", "20m"], f"(no runs of monitor '{MON}'"),
+        (
+            ["history", "feature", "--monitor", MON, "--feature", "income", "--since", "20m"],
+            "(no results for",
+        ),
+        (["history", "alerts", "--monitor", MON, "--since", "20m"], "(no alerts"),
+        (["history", "retrains", "--monitor", MON, "--since", "20m"], "(no retraining"),
     ],
 )
 def test_an_empty_listing_is_exit_0_in_every_format(

@@ -6,6 +6,12 @@
 
 The database is the one `driftwarden db` and `driftwarden history` use, opened read-only.
 Invalid options exit 2 with one line; no match prints "(no alerts match)" and exits 0.
+
+`--monitor NAME` without `-n` means the one monitor of that name: when monitors of that
+name live in two or more namespaces (staging and production, say) it exits 2 listing them
+rather than mixing their alerts; a monitor the history does not hold exits 2 with the
+closest name (`historycli.resolve_monitor`, as `history --monitor` does). `-n` alone is a
+filter, as in kubectl: a namespace without alerts lists none.
 Only the standard library is imported here: storage loads when the command runs.
 """
 
@@ -16,7 +22,17 @@ import json
 from typing import Any
 
 from driftwarden.detectors.errors import InputError
-from driftwarden.detectors.historycli import _engine, _limit, _plain, _print, _since, _start
+from driftwarden.detectors.historycli import (
+    LIMIT_HELP,
+    SINCE_HELP,
+    _engine,
+    _limit,
+    _plain,
+    _print,
+    _since,
+    _start,
+    resolve_monitor,
+)
 
 STATES = {
     "open": ("firing", "acknowledged"),
@@ -35,13 +51,28 @@ def add_alerts_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParse
         description="List the alert history, newest first.",
     )
     parser.add_argument("--namespace", "-n", help="only this namespace")
-    parser.add_argument("--monitor", help="only this monitor: NAME (with -n) or NAMESPACE/NAME")
-    parser.add_argument("--state", choices=sorted(STATES), default="open", help="default: open")
-    parser.add_argument("--since", type=_since, default=DEFAULT_SINCE, help="e.g. 7d, 12h")
-    parser.add_argument("--limit", type=_limit, default=100)
+    parser.add_argument(
+        "--monitor",
+        help="only this monitor: NAMESPACE/NAME, or NAME (with -n, or when one namespace has "
+        "a monitor of that name)",
+    )
+    parser.add_argument(
+        "--state",
+        choices=sorted(STATES),
+        default="open",
+        help="open is firing or acknowledged (default: %(default)s)",
+    )
+    parser.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
+    parser.add_argument("--limit", type=_limit, default=100, help=LIMIT_HELP)
     # --format as in `driftwarden history`; -o as kubectl users type it. (--output names a
     # file in `detect`, `profile` and `report`, so it is not an alias here.)
-    parser.add_argument("--format", "-o", choices=("table", "json", "csv"), default="table")
+    parser.add_argument(
+        "--format",
+        "-o",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="the output's form (default: %(default)s)",
+    )
     parser.set_defaults(handler=_alerts)
 
 
@@ -68,6 +99,8 @@ def _alerts(args: argparse.Namespace) -> int:
     namespace, monitor = _scope(args)
     states = [AlertState(s) for s in STATES[args.state]]
     with _engine() as engine:
+        if monitor is not None:
+            namespace, monitor = resolve_monitor(engine, namespace, monitor, namespace_option="-n")
         found = list_alerts(
             engine,
             namespace=namespace,

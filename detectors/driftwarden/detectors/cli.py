@@ -51,6 +51,7 @@ EXIT_FAIL_ON = ExitCode.FAIL_ON
 EXIT_BAD_INPUT = ExitCode.INVALID_INPUT
 PROFILE_SUFFIX = ".dwprofile"
 DEBUG_ENV = "DRIFTWARDEN_DEBUG"
+CHUNK_ROWS_HELP = "rows read at a time; more rows, more memory (default: %(default)s)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,25 +116,36 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--baseline", required=True, type=Path, help="CSV, Parquet or .dwprofile")
     detect.add_argument("--current", required=True, type=Path, help="CSV or Parquet")
     _add_spec_options(detect)
-    detect.add_argument("--format", choices=("table", "json", "html"), default="table")
+    detect.add_argument(
+        "--format",
+        choices=("table", "json", "html"),
+        default="table",
+        help="the report's form (default: %(default)s)",
+    )
     detect.add_argument("--output", type=Path, help="write the report here instead of stdout")
     detect.add_argument(
         "--max-plots",
         type=_bounded_int("max-plots"),
         default=200,
-        help="--format html: draw the distributions of this many most severe features",
+        help="--format html: draw the distributions of this many most severe features "
+        "(default: %(default)s)",
     )
     detect.add_argument(
         "--fail-on",
         choices=("warning", "critical"),
         help="exit 1 when the run's severity reaches this level (for CI pipelines)",
     )
-    detect.add_argument("--chunk-rows", type=_bounded_int("chunk-rows"), default=DEFAULT_CHUNK_ROWS)
+    detect.add_argument(
+        "--chunk-rows",
+        type=_bounded_int("chunk-rows"),
+        default=DEFAULT_CHUNK_ROWS,
+        help=CHUNK_ROWS_HELP,
+    )
     detect.add_argument(
         "--workers",
         type=_bounded_int("workers"),
         default=os.cpu_count() or 1,
-        help="threads for features",
+        help="threads for features (default: the number of CPUs, %(default)s here)",
     )
     detect.set_defaults(handler=_detect)
 
@@ -147,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_options(profile)
     _add_spec_options(profile)
     profile.add_argument(
-        "--chunk-rows", type=_bounded_int("chunk-rows"), default=DEFAULT_CHUNK_ROWS
+        "--chunk-rows",
+        type=_bounded_int("chunk-rows"),
+        default=DEFAULT_CHUNK_ROWS,
+        help=CHUNK_ROWS_HELP,
     )
     profile.set_defaults(handler=_profile)
     add_db_subcommands(sub)
@@ -183,7 +198,10 @@ def _add_spec_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--prediction", help="the model output column (prediction drift)")
     parser.add_argument(
-        "--prediction-type", choices=[t.value for t in PredictionType], default=None
+        "--prediction-type",
+        choices=[t.value for t in PredictionType],
+        default=None,
+        help=f"what --prediction holds (default: {PredictionType.PROBABILITY.value})",
     )
     parser.add_argument("--label", help="the ground-truth column (performance, concept drift)")
     parser.add_argument("--task", choices=[t.value for t in Task], help="required with --label")

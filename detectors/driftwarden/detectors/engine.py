@@ -8,7 +8,6 @@ profile.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from driftwarden.detectors.config import (
     PredictionType,
 )
 from driftwarden.detectors.errors import InputError
+from driftwarden.detectors.hints import hint as _hint
 from driftwarden.detectors.kinds import identifier_note, infer_kind, is_time, time_note
 from driftwarden.detectors.profile import (
     DEFAULT_MAX_POINTS,
@@ -291,15 +291,6 @@ def check_columns(spec: DetectionSpec, columns: Iterable[object], where: str = "
             raise DetectionInputError(f"{role} {name!r} is not in {where}{_hint(name, available)}")
 
 
-def _hint(name: str, available: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, available, n=1, cutoff=0.7)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    shown = ", ".join(repr(c) for c in available[:8])
-    more = " ..." if len(available) > 8 else ""
-    return f" (its columns: {shown}{more})" if available else " (it has no columns)"
-
-
 def profile_columns(
     spec: DetectionSpec, features: Sequence[ResolvedFeature]
 ) -> tuple[dict[str, str], list[str]]:
@@ -351,7 +342,7 @@ def profile_frames(
             )
         builder.add(frame)
     if not builder.chunks:
-        raise DetectionInputError("the window has no data")
+        raise DetectionInputError("the window is empty (no rows)")
     return builder.profile()
 
 

@@ -10,11 +10,17 @@ command line.
     driftwarden history retrains --monitor NS/NAME
     (history: --format table|json|csv)
 
+`--monitor` takes NAMESPACE/NAME, or a bare NAME when one namespace holds a monitor of that
+name (in two or more it is refused, listing them: one never reads staging's history for
+production's).
+
 The database is the one `driftwarden db` uses (DRIFTWARDEN_DATABASE_URL, the PG* variables,
 else the local SQLite file), opened read-only where the backend allows; nothing is written.
-A run or a monitor report that is not there is invalid input (exit 2, one line); a listing
-(`history runs`, `feature`, `alerts`, `retrains`, and `driftwarden alerts`) with nothing in
-its period prints an empty result (`(no ...)`, `[]` or no CSV rows) and exits 0.
+A name that is not there (a run, a monitor, a feature of the monitor, a method of the
+feature) is invalid input: exit 2, one line naming it, with the closest stored name as a
+hint (`hints.hint`). A listing (`history runs`, `feature`, `alerts`, `retrains`, and
+`driftwarden alerts`) of names that exist with nothing in its period prints an empty result
+(`(no ...)`, `[]` or no CSV rows) and exits 0.
 This module imports only the standard library at the top: the storage, the renderers and
 matplotlib load when a command runs, so `driftwarden --help` stays fast.
 """
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftwarden.detectors.errors import InputError
+from driftwarden.detectors.hints import hint
 from driftwarden.detectors.terminal import terminal_text
 
 if TYPE_CHECKING:
@@ -42,6 +49,11 @@ DEFAULT_SINCE = "30d"
 #: The longest `--since`: ten years; longer is a typo.
 MAX_SINCE = timedelta(days=3653)
 MAX_LIMIT = 100_000
+MONITOR_HELP = "NAMESPACE/NAME, or NAME when one namespace has a monitor of that name"
+#: A name typed on the command line is cut to this length in messages.
+SHOWN_NAME = 253
+SINCE_HELP = "how far back, e.g. 30d, 12h or 2w (default: %(default)s)"
+LIMIT_HELP = f"at most this many, newest first (1 to {MAX_LIMIT}; default: %(default)s)"
 
 
 def add_report_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,8 +65,8 @@ def add_report_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     which = report.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", help="a run id (as `history runs` lists them)")
-    which.add_argument("--monitor", type=_monitor, help="NAMESPACE/NAME")
-    report.add_argument("--since", type=_since, default=DEFAULT_SINCE, help="e.g. 30d, 12h")
+    which.add_argument("--monitor", type=_monitor, help=MONITOR_HELP)
+    report.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
     report.add_argument("--output", type=Path, help="the HTML file (default: stdout)")
     report.set_defaults(handler=_report)
 
@@ -68,41 +80,50 @@ def add_report_subcommands(sub: argparse._SubParsersAction[argparse.ArgumentPars
 
     def command(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> Any:
         parser = commands.add_parser(name, help=help_text)
-        parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+        parser.add_argument(
+            "--format",
+            choices=("table", "json", "csv"),
+            default="table",
+            help="the output's form (default: %(default)s)",
+        )
         parser.set_defaults(handler=handler)
         return parser
 
     runs = command("runs", "list a monitor's runs, newest first", _runs)
-    runs.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    runs.add_argument("--since", type=_since, default=DEFAULT_SINCE)
-    runs.add_argument("--limit", type=_limit, default=100)
+    runs.add_argument("--monitor", type=_monitor, required=True, help=MONITOR_HELP)
+    runs.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
+    runs.add_argument("--limit", type=_limit, default=100, help=LIMIT_HELP)
 
     show = command("show", "one run in full: record, drift results, metrics, quality", _show)
     show.add_argument("run", help="the run id")
 
     feature = command("feature", "a feature's statistic over time", _feature)
-    feature.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    feature.add_argument("--feature", required=True)
-    feature.add_argument("--method", help="one method (default: all)")
-    feature.add_argument("--since", type=_since, default=DEFAULT_SINCE)
+    feature.add_argument("--monitor", type=_monitor, required=True, help=MONITOR_HELP)
+    feature.add_argument("--feature", required=True, help="the feature's name (a column)")
+    feature.add_argument("--method", help="one method, e.g. psi or ks (default: all)")
+    feature.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
 
     alerts = command("alerts", "a monitor's alerts in every state", _alerts)
-    alerts.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    alerts.add_argument("--since", type=_since, default=DEFAULT_SINCE)
+    alerts.add_argument("--monitor", type=_monitor, required=True, help=MONITOR_HELP)
+    alerts.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
 
     retrains = command("retrains", "retraining decisions about a monitor", _retrains)
-    retrains.add_argument("--monitor", type=_monitor, required=True, help="NAMESPACE/NAME")
-    retrains.add_argument("--since", type=_since, default=DEFAULT_SINCE)
+    retrains.add_argument("--monitor", type=_monitor, required=True, help=MONITOR_HELP)
+    retrains.add_argument("--since", type=_since, default=DEFAULT_SINCE, help=SINCE_HELP)
 
 
 # --- argument types ---------------------------------------------------------------------------
 
 
-def _monitor(text: str) -> tuple[str, str]:
-    namespace, slash, name = text.partition("/")
-    if not slash or not namespace or not name or "/" in name or len(text) > 507:
-        raise argparse.ArgumentTypeError(f"expected NAMESPACE/NAME, got {text[:60]!r}")
-    return namespace, name
+#: `--monitor` as typed: (namespace or None for a bare name, name).
+Monitor = tuple[str | None, str]
+
+
+def _monitor(text: str) -> Monitor:
+    namespace, slash, name = text.rpartition("/")
+    if (slash and not namespace) or not name or "/" in namespace or len(text) > 507:
+        raise argparse.ArgumentTypeError(f"expected NAMESPACE/NAME or NAME, got {text[:60]!r}")
+    return (namespace if slash else None), name
 
 
 def _since(text: str) -> timedelta:
@@ -175,6 +196,54 @@ def _name(monitor: tuple[str, str]) -> str:
     return f"{monitor[0]}/{monitor[1]}"
 
 
+def resolve_monitor(
+    engine: Engine, namespace: str | None, name: str, *, namespace_option: str = ""
+) -> tuple[str, str]:
+    """The monitor a command names: NAMESPACE/NAME when it exists; a bare NAME when exactly
+    one namespace holds a monitor of that name. Anything else is an InputError naming it,
+    with the closest stored name or the namespaces to choose from. `namespace_option` is
+    the command's namespace option, offered beside NAMESPACE/NAME when a name is ambiguous.
+    """
+    from driftwarden.detectors.storage import names
+
+    shown = name[:SHOWN_NAME]
+    if namespace is not None:
+        if names.monitor_exists(engine, namespace, name):
+            return namespace, name
+        label = f"{namespace[:SHOWN_NAME]}/{shown}"
+        known = [_name(m) for m in names.monitors(engine)]
+        raise HistoryEmptyError(
+            f"monitor {label!r} is not in the history database{hint(label, known, 'monitors')}"
+        )
+    found = names.monitor_namespaces(engine, name)
+    if len(found) == 1:
+        return found[0], name
+    if found:
+        listed = ", ".join(found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+        also = f" or {namespace_option}" if namespace_option else ""
+        raise HistoryEmptyError(
+            f"monitor {shown!r} exists in namespaces {listed}: give NAMESPACE/NAME{also}"
+        )
+    known = sorted({n for _, n in names.monitors(engine)})
+    raise HistoryEmptyError(
+        f"monitor {shown!r} is not in the history database{hint(name, known, 'monitors')}"
+    )
+
+
+def _resolve(engine: Engine, monitor: Monitor) -> tuple[str, str]:
+    return resolve_monitor(engine, monitor[0], monitor[1])
+
+
+def _unknown_run(engine: Engine, run_id: str) -> HistoryEmptyError:
+    from driftwarden.detectors.storage.names import recent_run_ids
+
+    recent = recent_run_ids(engine)
+    return HistoryEmptyError(
+        f"run {run_id[:SHOWN_NAME]!r} is not in the history database"
+        f"{hint(run_id, recent, 'newest runs')}"
+    )
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -188,15 +257,16 @@ def _report(args: argparse.Namespace) -> int:
         if args.run is not None:
             run = get_run(engine, args.run)
             if run is None:
-                raise HistoryEmptyError(f"run {args.run[:253]!r} is not in the history database")
+                raise _unknown_run(engine, args.run)
             text = render_stored_run(run, reads.run_rows(engine, run.run_id), now=now)
         else:
-            namespace, name = args.monitor
+            namespace, name = _resolve(engine, args.monitor)
             start = _start(args.since)
             runs = monitor_history(engine, namespace, name, since=start, limit=MAX_LIMIT)
             if not runs:
                 raise HistoryEmptyError(
-                    f"no runs of monitor {_name(args.monitor)!r} since {start:%Y-%m-%d %H:%M} UTC"
+                    f"no runs of monitor {_name((namespace, name))!r} "
+                    f"since {start:%Y-%m-%d %H:%M} UTC"
                 )
             text = render_monitor(
                 namespace,
@@ -235,8 +305,8 @@ def _duration_text(value: timedelta) -> str:
 def _runs(args: argparse.Namespace) -> int:
     from driftwarden.detectors.storage.repository import monitor_history
 
-    namespace, name = args.monitor
     with _engine() as engine:
+        namespace, name = _resolve(engine, args.monitor)
         runs = monitor_history(engine, namespace, name, since=_start(args.since), limit=args.limit)
     rows = [
         {
@@ -251,7 +321,8 @@ def _runs(args: argparse.Namespace) -> int:
         }
         for r in runs
     ]
-    _print(rows, args.format, empty=f"no runs of monitor {_name(args.monitor)!r} in that period")
+    monitor = _name((namespace, name))
+    _print(rows, args.format, empty=f"no runs of monitor {monitor!r} in that period")
     return 0
 
 
@@ -262,7 +333,7 @@ def _show(args: argparse.Namespace) -> int:
     with _engine() as engine:
         run = get_run(engine, args.run)
         if run is None:
-            raise HistoryEmptyError(f"run {args.run[:253]!r} is not in the history database")
+            raise _unknown_run(engine, args.run)
         rows = reads.run_rows(engine, run.run_id)
     record = {k: getattr(run, k) for k in run.__dataclass_fields__ if getattr(run, k) is not None}
     drift = [
@@ -314,17 +385,20 @@ def _show(args: argparse.Namespace) -> int:
 def _feature(args: argparse.Namespace) -> int:
     from driftwarden.detectors.storage.repository import feature_trend
 
-    namespace, name = args.monitor
     with _engine() as engine:
+        namespace, name = _resolve(engine, args.monitor)
+        start = _start(args.since)
         points = feature_trend(
             engine,
             namespace,
             name,
             args.feature,
             method=args.method,
-            since=_start(args.since),
+            since=start,
             limit=MAX_LIMIT,
         )
+        if not points:
+            _check_feature(engine, (namespace, name), args.feature, args.method, start)
     rows = [
         {
             "observed_at": p.observed_at,
@@ -342,11 +416,34 @@ def _feature(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_feature(
+    engine: Engine, monitor: tuple[str, str], feature: str, method: str | None, since: datetime
+) -> None:
+    """Refuse a feature (or a method of it) that the monitor never stored a result of; one
+    that it did, with nothing in the period, is an empty listing."""
+    from driftwarden.detectors.storage import names
+
+    if names.feature_exists(engine, *monitor, feature, method):
+        return
+    label = f"{feature[:SHOWN_NAME]!r} of monitor {_name(monitor)!r}"
+    if method is not None and names.feature_exists(engine, *monitor, feature):
+        methods = names.monitor_features(engine, *monitor, feature=feature)
+        raise HistoryEmptyError(
+            f"method {method[:SHOWN_NAME]!r} has no results for feature {label}"
+            f"{hint(method, methods, 'methods')}"
+        )
+    features = names.monitor_features(engine, *monitor, since=since)
+    raise HistoryEmptyError(
+        f"feature {label} is not in the history database"
+        f"{hint(feature, features, 'features in that period')}"
+    )
+
+
 def _alerts(args: argparse.Namespace) -> int:
     from driftwarden.detectors.storage.reads import monitor_alerts
 
-    namespace, name = args.monitor
     with _engine() as engine:
+        namespace, name = _resolve(engine, args.monitor)
         alerts = monitor_alerts(engine, namespace, name, since=_start(args.since))
     rows = [
         {
@@ -369,8 +466,8 @@ def _alerts(args: argparse.Namespace) -> int:
 def _retrains(args: argparse.Namespace) -> int:
     from driftwarden.detectors.storage.reads import monitor_retrain_events
 
-    namespace, name = args.monitor
     with _engine() as engine:
+        namespace, name = _resolve(engine, args.monitor)
         events = monitor_retrain_events(engine, namespace, name, since=_start(args.since))
     rows = [
         {

@@ -35,14 +35,32 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         f"{ENV_RUN_ID}, {ENV_SOURCE_URL}, {ENV_DATABASE_URL}, {ENV_SCHEDULED_TIME}, "
         f"{ENV_SUMMARY_PATH}. See docs/job.md.",
     )
-    parser.add_argument("--config", type=Path, default=Path(CONFIG_PATH))
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(CONFIG_PATH),
+        help="the run's settings, mounted from the monitor's ConfigMap (default: %(default)s)",
+    )
     parser.add_argument("--run-id", help=f"the run id (default ${ENV_RUN_ID})")
     parser.add_argument(
         "--scheduled-time", help=f"RFC 3339 or Unix seconds (default ${ENV_SCHEDULED_TIME})"
     )
-    parser.add_argument("--summary-path", type=Path, help=f"(default ${ENV_SUMMARY_PATH})")
-    parser.add_argument("--statement-timeout", default=DEFAULT_STATEMENT_TIMEOUT)
-    parser.add_argument("--chunk-rows", type=int, default=SOURCE_CHUNK_ROWS)
+    parser.add_argument(
+        "--summary-path",
+        type=Path,
+        help=f"where the run's summary is written (default ${ENV_SUMMARY_PATH})",
+    )
+    parser.add_argument(
+        "--statement-timeout",
+        default=DEFAULT_STATEMENT_TIMEOUT,
+        help="the longest one query of the source may run, e.g. 10m (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=SOURCE_CHUNK_ROWS,
+        help="rows fetched from the source at a time (default: %(default)s)",
+    )
     parser.add_argument(
         "--store-baseline",
         metavar="NAME",
@@ -82,7 +100,11 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url", help=f"results database for --store (default ${ENV_DATABASE_URL})"
     )
-    parser.add_argument("--namespace", default="default", help="namespace of the stored baseline")
+    parser.add_argument(
+        "--namespace",
+        default="default",
+        help="namespace of the stored baseline (default: %(default)s)",
+    )
 
 
 def _run_command(args: argparse.Namespace) -> int:

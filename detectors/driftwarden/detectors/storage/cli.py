@@ -24,6 +24,7 @@ from pathlib import Path
 
 from driftwarden.detectors.config import DURATION_PATTERN, parse_duration
 from driftwarden.detectors.errors import DriftwardenError, ExitCode
+from driftwarden.detectors.hints import hint
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -74,22 +75,25 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--keep-feature-rows",
         type=_retention_duration,
         default="90d",
-        help="drift results and metrics (default 90d)",
+        help="drift results and metrics (default: %(default)s)",
     )
     retention.add_argument(
-        "--keep-runs", type=_retention_duration, default="365d", help="run summaries (default 365d)"
+        "--keep-runs",
+        type=_retention_duration,
+        default="365d",
+        help="run summaries (default: %(default)s)",
     )
     retention.add_argument(
         "--keep-resolved-alerts",
         type=_retention_duration,
         default="365d",
-        help="resolved alerts (default 365d)",
+        help="resolved alerts (default: %(default)s)",
     )
     retention.add_argument(
         "--keep-retrain-events",
         type=_retention_duration,
         default="365d",
-        help="retrain decisions (default 365d)",
+        help="retrain decisions (default: %(default)s)",
     )
     retention.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted, delete nothing"
@@ -107,13 +111,15 @@ def add_db_subcommands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     tenant.set_defaults(handler=_needs_subcommand(tenant))
     tenants = tenant.add_subparsers(title="commands", metavar="COMMAND")
     grant = tenants.add_parser("grant", help="create or rotate a namespace's role")
-    grant.add_argument("namespace")
+    grant.add_argument("namespace", help="the Kubernetes namespace")
     grant.add_argument(
-        "--secret", default="driftwarden-results/url", help="NAME/KEY of the Secret to print"
+        "--secret",
+        default="driftwarden-results/url",
+        help="NAME/KEY of the Secret to print (default: %(default)s)",
     )
     grant.set_defaults(handler=_guarded(_tenant_grant))
     revoke = tenants.add_parser("revoke", help="drop a namespace's role (its rows stay)")
-    revoke.add_argument("namespace")
+    revoke.add_argument("namespace", help="the Kubernetes namespace")
     revoke.set_defaults(handler=_guarded(_tenant_revoke))
     listing = tenants.add_parser("list", help="namespaces with a role")
     listing.set_defaults(handler=_guarded(_tenant_list))
@@ -243,14 +249,20 @@ def _tenant_grant(args: argparse.Namespace) -> int:
 
 def _tenant_revoke(args: argparse.Namespace) -> int:
     from driftwarden.detectors.storage.database import create_engine, resolve_database_url
-    from driftwarden.detectors.storage.tenancy import revoke_tenant
+    from driftwarden.detectors.storage.tenancy import revoke_tenant, tenants
 
     engine = create_engine(resolve_database_url())
     try:
         dropped = revoke_tenant(engine, args.namespace)
+        # Still exit 0 (revoking twice is no error), but a misspelt namespace is named.
+        others = [] if dropped else sorted(tenants(engine))
     finally:
         engine.dispose()
-    print(f"namespace {args.namespace}: " + ("role dropped" if dropped else "had no role"))
+    if dropped:
+        print(f"namespace {args.namespace}: role dropped")
+    else:
+        found = hint(args.namespace, others, "namespaces with a role") if others else ""
+        print(f"namespace {args.namespace}: had no role{found}")
     return 0
 
 
