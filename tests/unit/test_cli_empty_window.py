@@ -52,8 +52,16 @@ def _parquet_no_row_groups(path: Path, table: pa.Table) -> Path:
     return path
 
 
+def _csv_header_only_no_line_break(path: Path, table: pa.Table) -> Path:
+    """A CSV file of just its header, without a final line break (pyarrow's CSV reader
+    calls that "Empty CSV file or block"; a new user met that wording)."""
+    path.write_text(",".join(table.column_names))
+    return path
+
+
 WRITERS: dict[str, Callable[[Path, pa.Table], Path]] = {
     "empty.csv": _csv,
+    "header-no-line-break.csv": _csv_header_only_no_line_break,
     "empty.parquet": _parquet,
     "no-row-groups.parquet": _parquet_no_row_groups,
 }
@@ -114,3 +122,24 @@ def test_an_empty_current_window_against_a_stored_profile(
     code, out, err = run(["detect", "--baseline", str(profile), "--current", str(empty)], capsys)
     assert (code, out) == (2, "")
     assert err == f"driftwarden: error: {empty}: the window is empty (no rows)\n"
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"\r\n\n", None])
+@pytest.mark.parametrize("role", ["baseline", "current"])
+def test_a_file_without_columns_is_one_message_in_either_role(
+    content: bytes | None, role: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 0-byte or blank CSV and a Parquet file without columns: one wording, as baseline
+    or as current (before: "No columns to parse from file", "the file has no columns" and
+    "column(s) not found: ..." for the same fault)."""
+    if content is None:
+        bad = tmp_path / "nocolumns.parquet"
+        pq.write_table(pa.table({}), bad)
+    else:
+        bad = tmp_path / "nocolumns.csv"
+        bad.write_bytes(content)
+    good = _parquet(tmp_path / "good.parquet", _full())
+    pair = [str(bad), str(good)] if role == "baseline" else [str(good), str(bad)]
+    code, out, err = run(["detect", "--baseline", pair[0], "--current", pair[1]], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"driftwarden: error: {bad}: the file has no columns\n"

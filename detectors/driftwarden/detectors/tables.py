@@ -101,8 +101,12 @@ def read_columns(path: Path) -> list[str]:
             names = [str(c) for c in pd.read_csv(path, nrows=0, dtype=str).columns]
     except TableError:
         raise
+    except pd.errors.EmptyDataError:
+        names = []  # an empty file, or one of blank lines: said below, as for Parquet
     except (OSError, ValueError, pa.ArrowException, UnicodeDecodeError) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+    if not names:
+        raise TableError(f"{path}: the file has no columns")
     names = [n for n in names if not _PANDAS_INDEX.match(n)]
     _check_unique(path, names)
     if len(names) == 1 and table_format(path) == "csv":
@@ -554,6 +558,8 @@ def _check_field_counts(path: Path, header: Sequence[str], *, head_only: bool = 
             if head_only:
                 break
     except pa.ArrowInvalid as exc:
+        if not invalid and _one_line_file(path):
+            return  # only a header without a line break: no row to check (an empty window)
         if not invalid:
             raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
         row = invalid[0]
@@ -562,6 +568,15 @@ def _check_field_counts(path: Path, header: Sequence[str], *, head_only: bool = 
             f"{path}: a row has {row.actual_columns} field(s) where the header has "
             f"{row.expected_columns}: {text!r}"
         ) from None
+
+
+def _one_line_file(path: Path) -> bool:
+    """Whether the file holds at most one line (pyarrow's CSV reader refuses a header that
+    ends without a line break as "Empty CSV file or block"; pandas reads it as no rows)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+        more = handle.read(1)
+    return not more and b"\n" not in head.rstrip(b"\r\n") and b"\r" not in head.rstrip(b"\r\n")
 
 
 def _check_unique(path: Path, names: Sequence[str]) -> None:
