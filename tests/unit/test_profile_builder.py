@@ -64,7 +64,11 @@ def _folded(frames: Sequence[pd.DataFrame], **options: object) -> WindowProfile:
             max_points=options["max_points"],  # type: ignore[arg-type]
             seed=3 + index,
         )
-        profile = chunk if profile is None else merge_windows(profile, chunk)
+        profile = (
+            chunk
+            if profile is None
+            else merge_windows(profile, chunk, options["row_sample_size"])  # type: ignore[arg-type]
+        )
     assert profile is not None
     return profile
 
@@ -146,6 +150,7 @@ def test_builder_without_row_sample_columns() -> None:
     folded = merge_windows(
         window_profile(frames[0], {"f": "numeric"}, row_sample_size=30, seed=3),
         window_profile(frames[1], {"f": "numeric"}, row_sample_size=30, seed=4),
+        30,
     )
     ours = builder.profile()
     assert ours.row_sample.shape == folded.row_sample.shape == (30, 0)

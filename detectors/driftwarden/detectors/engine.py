@@ -537,8 +537,8 @@ def _multivariate(
     None when it cannot run (too few rows)."""
     if len(features) < 2:
         return None
-    b_rows = baseline.row_sample.iloc[:MULTIVARIATE_ROWS]
-    c_rows = current.row_sample.iloc[:MULTIVARIATE_ROWS]
+    b_rows = _subsample(baseline, MULTIVARIATE_ROWS)
+    c_rows = _subsample(current, MULTIVARIATE_ROWS)
     b_parts: list[np.ndarray] = []
     c_parts: list[np.ndarray] = []
     for feature in features:
@@ -566,6 +566,17 @@ def _multivariate(
             np.hstack(c_parts),
             permutations=permutations_for(MULTIVARIATE_WEIGHT * alpha),
         )
+
+
+def _subsample(profile: WindowProfile, rows: int) -> pd.DataFrame:
+    """A uniform sample of at most `rows` of the window's rows: the row sample's rows with
+    the smallest keys (bottom-k of uniform keys), in row order. Not the sample's first rows:
+    the sample is kept in row order, so those are the window's oldest."""
+    sample = profile.row_sample
+    if len(sample) <= rows:
+        return sample
+    keep = np.sort(np.argpartition(profile.row_sample_keys, rows)[:rows])
+    return sample.iloc[keep].reset_index(drop=True)
 
 
 def _objects(series: pd.Series) -> np.ndarray:
