@@ -105,7 +105,7 @@ from driftwarden.detectors.storage import (
     write_run,
 )
 from driftwarden.detectors.storage.database import ENV_URL as DATABASE_URL_VARIABLE
-from driftwarden.detectors.storage.names import recent_run_ids
+from driftwarden.detectors.storage.names import recent_run_ids, reference_profile_names
 from driftwarden.detectors.storage.repository import DEFAULT_BATCH_ROWS, ProgressHook
 
 CONNECT_TIMEOUT_S = 10
@@ -737,8 +737,10 @@ def _labelled_in_profile(spec: DetectionSpec, profile: WindowProfile) -> int:
 def _stored_profile(engine: Engine, config: RunConfig, name: str) -> WindowProfile:
     stored = load_reference_profile(engine, config.metadata.namespace, name)
     if stored is None:
+        known = reference_profile_names(engine, config.metadata.namespace)
         raise InvalidRunConfigError(
             f"stored baseline {name!r} not found in namespace {config.metadata.namespace!r}"
+            f"{hint(name, known, 'stored baselines')}"
         )
     try:
         return loads(stored.profile)
@@ -753,7 +755,10 @@ def _features_for_profile(
     for feature in features:
         stored = profile.columns.get(feature.name)
         if stored is None:
-            raise DetectionInputError(f"feature {feature.name!r} is not in the stored baseline")
+            raise DetectionInputError(
+                f"feature {feature.name!r} is not in the stored baseline"
+                f"{hint(feature.name, sorted(profile.columns), 'columns')}"
+            )
         stored_kind = "numeric" if isinstance(stored, NumericProfile) else "categorical"
         if stored_kind != str(feature.kind):
             raise DetectionInputError(

@@ -111,3 +111,16 @@ def recent_run_ids(engine: Engine, *, namespace: str | None = None, limit: int =
     query = query.order_by(runs.c.started_at.desc(), runs.c.run_id).limit(limit)
     with connection(engine) as conn:
         return [str(r) for r in conn.execute(query).scalars()]
+
+
+def reference_profile_names(engine: Engine, namespace: str, *, limit: int = 1000) -> list[str]:
+    """The names of the namespace's stored baselines, sorted."""
+    table = m.reference_profiles
+    query = (
+        sa.select(table.c.name)
+        .where(table.c.namespace == namespace)
+        .order_by(table.c.name)
+        .limit(limit)
+    )
+    with connection(engine) as conn:
+        return [str(r) for r in conn.execute(query).scalars()]

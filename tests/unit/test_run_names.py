@@ -1,7 +1,12 @@
-"""`driftwarden run --store-baseline NAME --from-run RUN_ID` against a real SQLite results
-database: a run id the namespace does not hold is exit 2 with one line naming the closest of
-its newest runs (never a run of another namespace); `--from-run` alone is refused, not
-ignored."""
+"""Names `driftwarden run` is given, against a real SQLite results database:
+
+- `--store-baseline NAME --from-run RUN_ID`: a run id the namespace does not hold is exit 2
+  with one line naming the closest of its newest runs (never a run of another namespace);
+  `--from-run` alone is refused, not ignored;
+- `baseline: {profileRef: {name: NAME}}` (files source, a real run): a stored baseline the
+  namespace does not hold names the closest stored one; a feature the stored baseline lacks
+  names its columns.
+"""
 
 from __future__ import annotations
 
@@ -149,4 +154,67 @@ def test_from_run_without_store_baseline_is_refused(
     argv.remove("pinned")
     assert _refused(argv, capsys) == (
         "driftwarden: error: InvalidRunConfig: --from-run needs --store-baseline NAME"
+    )
+
+
+# --- stored baselines (a real run over a files source) ----------------------------------
+
+RUN_TIME = datetime(2026, 11, 29, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    """An inference log: 20 days of hourly rows."""
+    rng = np.random.default_rng(11)
+    hours = 20 * 24
+    frame = pd.DataFrame(
+        {
+            "ts": pd.date_range(RUN_TIME - timedelta(days=20), periods=hours, freq="h", tz=UTC),
+            "age": rng.normal(40, 10, hours),
+            "income": rng.normal(50, 10, hours),
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _files_config(log: Path, baseline: dict[str, Any], features: list[str]) -> dict[str, Any]:
+    config = _config("prod")
+    config["spec"]["source"] = {"files": {"path": str(log), "timestampColumn": "ts"}}
+    config["spec"]["baseline"] = baseline
+    config["spec"]["features"] = [{"name": f, "type": "numeric"} for f in features]
+    config["spec"]["minSamples"] = 10
+    return config
+
+
+def _run(tmp_path: Path, config: dict[str, Any], *extra: str) -> tuple[int, str]:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    argv = ["run", "--config", str(path), "--scheduled-time", RUN_TIME.isoformat(), *extra]
+    argv += ["--summary-path", str(tmp_path / "summary")]
+    return main(argv), str(tmp_path / "summary")
+
+
+def test_an_unknown_stored_baseline_names_the_closest(
+    results: Path, log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    window = {"relative": {"length": "14d", "endOffset": "2d"}}
+    code, _ = _run(tmp_path, _files_config(log, window, ["age"]), "--store-baseline", "golden")
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("stored baseline 'golden' in namespace 'prod'")
+    config = _files_config(log, {"profileRef": {"name": "goldn"}}, ["age"])
+    code, _ = _run(tmp_path, config, "--run-id", "r-1")
+    err = capsys.readouterr().err
+    assert (code, len(err.splitlines())) == (2, 1), err
+    assert err.strip().endswith(
+        "stored baseline 'goldn' not found in namespace 'prod' (did you mean 'golden'?)"
+    )
+    config = _files_config(log, {"profileRef": {"name": "golden"}}, ["age", "income"])
+    code, _ = _run(tmp_path, config, "--run-id", "r-2")
+    err = capsys.readouterr().err
+    assert (code, len(err.splitlines())) == (2, 1), err
+    assert err.strip().endswith(
+        "feature 'income' is not in the stored baseline (its columns: 'age')"
     )
