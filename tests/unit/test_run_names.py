@@ -218,3 +218,16 @@ def test_an_unknown_stored_baseline_names_the_closest(
     assert err.strip().endswith(
         "feature 'income' is not in the stored baseline (its columns: 'age')"
     )
+
+
+def test_a_feature_the_source_lacks_names_its_closest_column(
+    results: Path, log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A misspelt feature in the monitor's spec: the run's one line names the column."""
+    window = {"relative": {"length": "14d", "endOffset": "2d"}}
+    code, _ = _run(tmp_path, _files_config(log, window, ["age", "incme"]), "--run-id", "r-3")
+    err = capsys.readouterr().err
+    assert (code, len(err.splitlines())) == (2, 1), err
+    assert err.strip().endswith(
+        f"column(s) 'incme' not found in files {log} (did you mean 'income'?)"
+    )
