@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     to_pg = sub.add_parser("postgres", help="load the inference log into a Postgres database")
     to_pg.add_argument("url", help="postgresql://user:password@host:port/db")
     to_files = sub.add_parser("files", help="write census-2015.parquet and census-2018.parquet")
-    to_files.add_argument("folder", type=Path)
+    to_files.add_argument("folder", type=Path, help="where the two Parquet files are written")
     args = parser.parse_args(argv)
     frame = read_census(fetch_wheel())
     if args.command == "postgres":

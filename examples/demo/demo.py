@@ -488,8 +488,15 @@ def up(state: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("command", choices=("up", "down", "serve"))
-    parser.add_argument("--state", type=Path, default=STATE, help="where pids and logs go")
+    parser.add_argument(
+        "command",
+        choices=("up", "down", "serve"),
+        help="up: start the demo (make demo); down: stop it all (make demo-down); serve: "
+        "Postgres, the control plane and the pod runner until SIGTERM (what up starts)",
+    )
+    parser.add_argument(
+        "--state", type=Path, default=STATE, help="where pids and logs go (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args.state)

@@ -174,6 +174,11 @@ def test_missing_table_and_columns_are_named(data_url: str) -> None:
         pytest.raises(ColumnNotFoundError, match=r"'salary'.*'shard'"),
     ):
         _read(source, _window("24h"), ["age", "salary"])
+    with (  # a misspelt column: the closest of the table's columns
+        SqlSource(data_url, "inference_log", "ts") as source,
+        pytest.raises(ColumnNotFoundError, match=r"'agee' not found .*\(did you mean 'age'\?\)$"),
+    ):
+        _read(source, _window("24h"), ["agee"])
     # views work, and are checked too
     with (
         SqlSource(data_url, "recent", "ts") as source,

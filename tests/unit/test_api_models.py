@@ -376,6 +376,27 @@ def test_time_zone() -> None:
             check_time_zone(wrong)
 
 
+@pytest.mark.parametrize(
+    ("wrong", "closest"),
+    [
+        ("Europe/Berln", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("America/New_york", "America/New_York"),
+        ("Asia/Calcuta", "Asia/Calcutta"),
+    ],
+)
+def test_a_misspelt_time_zone_names_the_closest(wrong: str, closest: str) -> None:
+    with pytest.raises(ValueError, match="did you mean") as refused:
+        check_time_zone(wrong)
+    assert str(refused.value) == f"unknown time zone {wrong!r}; did you mean {closest!r}?"
+
+
+def test_a_long_time_zone_is_refused_without_a_search_and_shown_cut() -> None:
+    with pytest.raises(ValueError, match="IANA") as refused:
+        check_time_zone("Europe/Berlin" * 1000)
+    assert len(str(refused.value)) < 200
+
+
 FIELD = st.one_of(
     st.just("*"),
     st.integers(0, 59).map(str),

@@ -2,8 +2,9 @@
 it (argparse's `%(default)s`, so the text cannot drift from the value). A new user met
 `driftwarden detect --help` listing `--chunk-rows CHUNK_ROWS` with no word and no default.
 
-The walker covers every subcommand the detectors register; plugin subcommands
-(`driftwarden.subcommands` entry points such as `operator`) belong to their own packages.
+The walker covers the top-level options, every subcommand the detectors register and the
+plugin subcommands (`driftwarden.subcommands` entry points: `operator`), registered the way
+`driftwarden` registers them at run time (`build_parser` loads the entry points).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from driftwarden.detectors.cli import PLUGIN_GROUP, build_parser
 
 #: The detectors' own subcommands; the walker checks this list is complete.
 OWN = {"detect", "profile", "run", "db", "report", "history", "alerts"}
-#: Defaults that are "not given" rather than a value to show.
-UNSHOWN = (None, False, argparse.SUPPRESS)
+#: Plugin subcommands installed with the package (pyproject.toml's entry points).
+PLUGINS = {"operator"}
+#: Defaults that are "not given" rather than a value to show ("": an empty text, e.g. no
+#: Alertmanager URL, which its help calls "off").
+UNSHOWN = (None, False, "", argparse.SUPPRESS)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> Iterator[argparse._SubParsersAction[Any]]:
@@ -42,11 +46,14 @@ def _walk(
 def _commands() -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     top = build_parser()
     plugins = {e.name for e in entry_points(group=PLUGIN_GROUP)}
-    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+    assert plugins == PLUGINS, f"update PLUGINS: {sorted(plugins ^ PLUGINS)}"
+    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = [((), top)]
     for action in _subparsers(top):
         registered = set(action.choices) - plugins
         assert registered == OWN, f"update OWN: {sorted(registered ^ OWN)}"
-        for name in sorted(OWN):
+        # a plugin whose import failed is skipped at run time; here it must be there
+        assert plugins <= set(action.choices), sorted(plugins - set(action.choices))
+        for name in sorted(OWN | plugins):
             found.extend(_walk(action.choices[name], (name,)))
     return found
 
@@ -59,7 +66,7 @@ def _options(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
 
 
 def _label(path: tuple[str, ...], action: argparse.Action) -> str:
-    return f"driftwarden {' '.join(path)} {'/'.join(action.option_strings) or action.dest}"
+    return " ".join(["driftwarden", *path, "/".join(action.option_strings) or action.dest])
 
 
 def _problems(action: argparse.Action) -> list[str]:
@@ -98,6 +105,11 @@ def test_the_walker_sees_the_options_a_user_met() -> None:
         "driftwarden report --since",
         "driftwarden db retention --keep-runs",
         "driftwarden db tenant grant namespace",
+        "driftwarden --version",
+        "driftwarden operator --watch-inactivity-timeout",
+        "driftwarden operator --lease-seconds",
+        "driftwarden operator --verbose/-v",
+        "driftwarden operator --maintenance-lookahead",  # in an argument group
     ):
         assert expected in seen
 
@@ -132,6 +144,9 @@ def test_the_check_passes_what_is_right(action: argparse.Action) -> None:
         (["detect", "--help"], f"(default: {FILE_CHUNK_ROWS})"),
         (["history", "runs", "--help"], "(default: 30d)"),
         (["alerts", "--help"], "(default: 7d)"),
+        (["operator", "--help"], "(default: 9808)"),
+        (["operator", "--help"], "(default: driftwarden-operator)"),
+        (["operator", "--help"], "(default: 70.0)"),
     ],
 )
 def test_help_prints_the_default(
@@ -141,3 +156,24 @@ def test_help_prints_the_default(
         build_parser().parse_args(argv)
     assert exit_info.value.code == 0
     assert shown in " ".join(capsys.readouterr().out.split())
+
+
+def test_operator_help_never_prints_the_database_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The URL was the option's default, so --help (ArgumentDefaultsHelpFormatter) printed
+    it, password and all; the operator reads the variable when it starts instead."""
+    from driftwarden.operator.command import ENV_DATABASE_URL, database_url
+
+    url = "postgresql://alice:s3cr3t@db/results"
+    monkeypatch.setenv(ENV_DATABASE_URL, url)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["operator", "--help"])
+    out = capsys.readouterr().out
+    assert "s3cr3t" not in out
+    assert f"${ENV_DATABASE_URL}" in out
+    args = build_parser().parse_args(["operator"])
+    assert database_url(args) == url
+    given = build_parser().parse_args(["operator", "--database-url", "sqlite:///x.db"])
+    assert database_url(given) == "sqlite:///x.db"
+    assert database_url(args, environ={}) is None

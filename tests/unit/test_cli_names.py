@@ -5,7 +5,9 @@
 - a bare monitor NAME is the one monitor of that name; in two namespaces it is refused,
   listing them (a new user's `driftwarden alerts --monitor scoring` mixed staging's alerts
   with production's);
-- a name that exists with nothing in the period is an empty listing, exit 0.
+- a name that exists with nothing in the period is an empty listing, exit 0;
+- `detect`'s column names (`--categorical`, `--features`, `--prediction`, `--label`) not
+  among the features or the data name the closest one too.
 """
 
 from __future__ import annotations
@@ -305,3 +307,58 @@ def test_the_history_commands_stay_light_to_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- detect's column names ----------------------------------------------------------------
+
+
+@pytest.fixture
+def windows(tmp_path: Path) -> list[str]:
+    rng = np.random.default_rng(5)
+    paths = []
+    for name in ("baseline", "current"):
+        frame = _frame(rng, 0)
+        frame["score"] = rng.uniform(0, 1, len(frame))
+        frame["defaulted"] = rng.integers(0, 2, len(frame))
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        paths.append(str(tmp_path / f"{name}.csv"))
+    return ["detect", "--baseline", paths[0], "--current", paths[1]]
+
+
+def test_a_misspelt_categorical_feature_names_the_closest(
+    windows: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--features a,b --categorical regoin` said only which name was not a feature."""
+    argv = [*windows, "--features", "age,region", "--categorical", "regoin"]
+    assert refused(argv, capsys) == (
+        "driftwarden: error: --categorical names column(s) not among the features: regoin "
+        "(did you mean 'region'?)"
+    )
+    argv = [*windows, "--features", "age,income", "--categorical", "zzz"]
+    assert refused(argv, capsys).endswith("zzz (its features: 'age', 'income')")
+    config = tmp_path / "settings.yaml"
+    config.write_text("features:\n  - {name: age}\n  - {name: region}\n")
+    argv = [*windows, "--config", str(config), "--categorical", "agee"]
+    assert refused(argv, capsys).endswith("agee (did you mean 'age'?)")
+
+
+COLUMN_OPTIONS = [
+    (["--categorical", "regoin"], "categorical column 'regoin'", "region"),
+    (["--features", "agee,income"], "feature 'agee'", "age"),
+    (["--prediction", "scor"], "prediction column 'scor'", "score"),
+    (["--label", "defaultd", "--task", "binary"], "label column 'defaultd'", "defaulted"),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "named", "closest"), COLUMN_OPTIONS, ids=[o[0][0] for o in COLUMN_OPTIONS]
+)
+def test_a_column_not_in_the_data_names_the_closest(
+    windows: list[str],
+    options: list[str],
+    named: str,
+    closest: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    message = refused([*windows, *options], capsys)
+    assert message.endswith(f"{named} is not in the data (did you mean {closest!r}?)")

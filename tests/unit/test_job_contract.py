@@ -240,6 +240,6 @@ def test_an_invalid_configuration_names_each_place_in_one_line(tmp_path: Path) -
     assert message.startswith(f"{tmp_path}")
     assert "invalid run configuration: " in message
     assert "spec.features.0.name is required" in message
-    assert "spec.features.0.nme is not a known field" in message
+    assert "spec.features.0.nme is not a known field (did you mean 'name'?)" in message
     assert "\n" not in message
     assert caught.value.exit_code == 2

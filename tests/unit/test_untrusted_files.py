@@ -23,7 +23,9 @@ from driftwarden.detectors.config import DetectionSpec
 from driftwarden.detectors.configfile import (
     MAX_DEPTH,
     ConfigFileError,
+    MonitorManifest,
     MonitorManifestSpec,
+    known_fields,
     load_config,
     parse_config,
 )
@@ -108,7 +110,9 @@ def test_a_misspelt_key_in_a_modelmonitor_is_refused() -> None:
         b"apiVersion: driftwarden.io/v1alpha1\nkind: ModelMonitor\nmetadata: {name: m}\n"
         b"spec:\n  features: [{name: age}]\n  minSampels: 10\n"
     )
-    refused = r"invalid settings: spec\.minSampels is not a known field"
+    refused = (
+        r"invalid settings: spec\.minSampels is not a known field \(did you mean 'minSamples'\?\)$"
+    )
     with pytest.raises(ConfigFileError, match=refused):
         parse_config(manifest)
     good = manifest.replace(b"minSampels", b"minSamples")
@@ -116,11 +120,24 @@ def test_a_misspelt_key_in_a_modelmonitor_is_refused() -> None:
     with pytest.raises(ConfigFileError) as caught:
         parse_config(several, source="cfg.yaml")
     assert str(caught.value) == (
-        "cfg.yaml: invalid settings: features.0.methd is not a known field; "
+        "cfg.yaml: invalid settings: features.0.methd is not a known field (did you mean "
+        "'methods'?); "
         "features.1.name is required; at thresholds.warnng: Input should be 'psi', 'ks', "
         "'js', 'wasserstein', 'kl', 'hellinger' or 'chi2' (and 1 more)"
     )
     assert parse_config(good)["minSamples"] == 10
+
+
+def test_an_unknown_field_is_offered_the_closest_known_one_at_its_place() -> None:
+    """Where the location leads to no model (a mapping of anything) or nothing is close,
+    the message stays as it was."""
+    assert {"minSamples", "features", "schedule"} <= set(known_fields(MonitorManifest, ["spec"]))
+    assert "type" in known_fields(DetectionSpec, ["features", "0"])
+    assert known_fields(DetectionSpec, ["nope"]) == []
+    assert known_fields(MonitorManifest, ["metadata"]) == []  # dict[str, Any]
+    with pytest.raises(ConfigFileError) as caught:
+        parse_config(b"features: [{name: a}]\nzzz: 1\n", source="cfg.yaml")
+    assert str(caught.value) == "cfg.yaml: invalid settings: zzz is not a known field"
 
 
 @pytest.mark.parametrize(

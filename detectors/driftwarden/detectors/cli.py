@@ -428,10 +428,16 @@ def build_spec(args: argparse.Namespace) -> DetectionSpec:
             for f in features
         ]
         if known:
-            unknown = categorical - known
+            unknown = sorted(categorical - known)
             if unknown:
-                listed = ", ".join(sorted(unknown))
-                raise InputError(f"--categorical names column(s) not among the features: {listed}")
+                from driftwarden.detectors.hints import hint
+
+                listed = ", ".join(unknown)
+                names = [f.name for f in features]
+                raise InputError(
+                    f"--categorical names column(s) not among the features: {listed}"
+                    f"{hint(unknown[0], names, 'features')}"
+                )
         updates["features"] = features
     if args.prediction is not None:
         updates["prediction"] = PredictionSpec(

@@ -20,15 +20,18 @@ at most `MAX_FEATURES` features. Every violation is an `InputError` (exit 2) in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from driftwarden.detectors.config import CamelModel, DetectionSpec
 from driftwarden.detectors.errors import InputError
+from driftwarden.detectors.hints import closest
 from driftwarden.detectors.userfiles import CONFIG_MAX_BYTES, read_user_file
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "ConfigFileError",
     "MonitorManifest",
     "MonitorManifestSpec",
+    "known_fields",
     "load_config",
     "parse_config",
     "read_yaml",
@@ -195,14 +199,20 @@ def validation_message(
     *,
     what: str = "settings",
     folded: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> str:
     """One line naming the first problems of a settings document in the user's terms
     ("features.0.methd is not a known field"), with a count of the rest. `folded` maps a
     location prefix the model built (("spec", "detection")) to where the user wrote it
-    (("spec",))."""
+    (("spec",)). With the `model` validated, an unknown field names the closest known one
+    there ("(did you mean 'method'?)")."""
     problems: dict[str, str] = {}  # the first problem at each place (the rest follow from it)
     for error in exc.errors():
         parts = [str(part) for part in error["loc"]]
+        suggestion = ""
+        if error["type"] == "extra_forbidden" and model is not None and parts:
+            close = closest(parts[-1], known_fields(model, parts[:-1]))
+            suggestion = f" (did you mean {close!r}?)" if close else ""
         for built, written in (folded or {}).items():
             if tuple(parts[: len(built)]) == built:
                 parts = [*written, *parts[len(built) :]]
@@ -213,7 +223,7 @@ def validation_message(
         if where in problems:
             continue
         if error["type"] == "extra_forbidden":
-            problems[where] = f"{where} is not a known field"
+            problems[where] = f"{where} is not a known field{suggestion}"
         elif error["type"] == "missing":
             problems[where] = f"{where} is required"
         else:
@@ -221,6 +231,45 @@ def validation_message(
     shown = list(problems.values())[:_PROBLEMS_SHOWN]
     rest = len(problems) - len(shown)
     return f"invalid {what}: " + "; ".join(shown) + (f" (and {rest} more)" if rest else "")
+
+
+def known_fields(model: type[BaseModel], path: Sequence[str]) -> list[str]:
+    """The field names (as a user writes them: aliases) of the model found by following
+    `path`, a validation error's location, from `model`; [] where the path leads to no
+    model (a mapping of anything, a union the location does not name)."""
+    current: Any = model
+    for part in path:
+        current = _model_in(current, part)
+        if current is None:
+            return []
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return []
+    return [field.alias or name for name, field in current.model_fields.items()]
+
+
+def _model_in(annotation: Any, part: str) -> Any:
+    """What location step `part` leads to from `annotation`: a model's field, a list's
+    item, a mapping's value, a union's member (pydantic names it in the location)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for name, field in annotation.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _model_in(arguments[0], part)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in arguments if a is not type(None)]
+        named = [a for a in members if getattr(a, "__name__", None) == part]
+        if named:
+            return named[0]
+        return _model_in(members[0], part) if len(members) == 1 else None
+    if origin in (list, tuple, Sequence) and arguments and part.isdigit():
+        return arguments[0]
+    if origin in (dict, Mapping) and len(arguments) == 2:
+        return arguments[1]
+    return None
 
 
 def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
@@ -236,13 +285,15 @@ def parse_config(data: bytes, *, source: str = "config") -> dict[str, Any]:
         raise ConfigFileError(
             f"{source}: lists {len(features)} features, more than the limit of {MAX_FEATURES}"
         )
+    manifest = "kind" in document or "apiVersion" in document or "version" in document
+    model = MonitorManifest if manifest else DetectionSpec
     try:
-        if "kind" in document or "apiVersion" in document or "version" in document:
+        if manifest:
             detection = MonitorManifest.model_validate(document).spec.detection()
         else:
             detection = DetectionSpec.model_validate(document)
     except ValidationError as exc:
-        raise ConfigFileError(f"{source}: {validation_message(exc)}") from None
+        raise ConfigFileError(f"{source}: {validation_message(exc, model=model)}") from None
     dumped: dict[str, Any] = detection.model_dump(by_alias=True, exclude_none=True)
     return dumped
 

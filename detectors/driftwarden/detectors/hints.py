@@ -26,9 +26,16 @@ def hint(name: str, available: Sequence[str], noun: str = "columns") -> str:
     >>> hint("zzz", ["age", "income"], "features")
     " (its features: 'age', 'income')"
     """
-    close = difflib.get_close_matches(name, available, n=1, cutoff=CUTOFF)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
+    close = closest(name, available)
+    if close is not None:
+        return f" (did you mean {close!r}?)"
     shown = ", ".join(repr(c) for c in available[:SHOWN])
     more = " ..." if len(available) > SHOWN else ""
     return f" (its {noun}: {shown}{more})" if available else f" (it has no {noun})"
+
+
+def closest(name: str, available: Sequence[str]) -> str | None:
+    """The one of `available` most like `name` when one is alike enough (`CUTOFF`), else
+    None: for a message that has its own advice when nothing is close."""
+    close = difflib.get_close_matches(name, available, n=1, cutoff=CUTOFF)
+    return close[0] if close else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 
 from driftwarden.operator.alerting.options import add_alerting_options
 
@@ -33,36 +34,54 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "operator",
         help="run the Kubernetes operator",
         description="Reconcile ModelMonitors into CronJobs and ingest their runs' results.",
-        # every option's default in --help: the docs quote them (9808, 9809, 8 workers)
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    # Every option with a default says it through %(default)s (the docs quote 9808, 9809,
+    # 8 workers); tests/unit/test_cli_help.py checks it. Not ArgumentDefaultsHelpFormatter:
+    # it printed "(default: None)" after "default: in-cluster" and the database URL's password.
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
         "--all-namespaces", "-A", action="store_true",
         help="watch every namespace (what happens without --namespace too)",
     )  # fmt: skip
     scope.add_argument(
-        "--namespace", "-n", action="append", default=[], help="watch only these namespaces"
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        help="watch only this namespace; repeat for several (default: every namespace)",
     )
-    parser.add_argument("--kubeconfig", help="default: in-cluster, else $KUBECONFIG")
     parser.add_argument(
-        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL"
+        "--kubeconfig", help="kubeconfig file (default: in-cluster, else $KUBECONFIG)"
     )
     parser.add_argument(
-        "--workers", type=int, default=WORKERS, help="threads that run the handlers"
+        "--liveness",
+        default="http://0.0.0.0:8080/healthz",
+        help="URL the liveness probe reads (default: %(default)s)",
     )
-    parser.add_argument("--watch-inactivity-timeout", type=float, default=WATCH_INACTIVITY_SECONDS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        help="threads that run the handlers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--watch-inactivity-timeout",
+        type=float,
+        default=WATCH_INACTIVITY_SECONDS,
+        help="seconds a watch of the API server may stay silent before it is restarted "
+        "(default: %(default)s)",
+    )
     parser.add_argument(
         "--results-secret",
         default="driftwarden-results/url",
         help="NAME/KEY of the results-database Secret in each monitor's namespace, used "
-        "when the MonitorClass names none ('' for none)",
+        "when the MonitorClass names none ('' for none; default: %(default)s)",
     )
     parser.add_argument(
         "--database-url",
-        default=os.environ.get(ENV_DATABASE_URL),
         help=f"the results database, read to recover a run whose termination message was "
-        f"lost (default ${ENV_DATABASE_URL}; never passed to detector Pods)",
+        f"lost (default: ${ENV_DATABASE_URL}, read when the operator starts so that --help "
+        f"never prints its password; never passed to detector Pods)",
     )
     parser.add_argument(
         "--manage-tenant-credentials",
@@ -72,51 +91,76 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "rows only) and its URL in the Secret driftwarden-tenant-results there, which the "
         "detector Pods then read instead of the class's results Secret; needs --database-url "
         "(a role with CREATEROLE owning the tables) and Secret rights "
-        f"(${ENV_MANAGE_TENANT_CREDENTIALS}=true turns it on)",
+        f"(default: %(default)s; ${ENV_MANAGE_TENANT_CREDENTIALS}=true turns it on)",
     )
     parser.add_argument(
         "--leader-elect",
         action="store_true",
         help="act only while holding a coordination.k8s.io Lease (for several replicas); "
-        "losing it exits the process",
+        "losing it exits the process (default: off)",
     )
     parser.add_argument(
         "--lease-namespace",
         default=os.environ.get("POD_NAMESPACE", "default"),
-        help="namespace of the Lease (default $POD_NAMESPACE, else default)",
+        help="namespace of the Lease ($POD_NAMESPACE, else default; default: %(default)s)",
     )
-    parser.add_argument("--lease-name", default="driftwarden-operator")
-    parser.add_argument("--lease-seconds", type=int, default=15)
+    parser.add_argument(
+        "--lease-name",
+        default="driftwarden-operator",
+        help="name of the Lease (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=int,
+        default=15,
+        help="seconds the Lease lasts unless renewed; a standby replica takes over within "
+        "about that long after the leader stops (default: %(default)s)",
+    )
     parser.add_argument(
         "--enable-automatic-retraining",
         action="store_true",
         default=os.environ.get(ENV_AUTOMATIC_RETRAINING, "").strip().lower() == "true",
-        help="let RetrainPolicies with approval automatic start training Jobs (default off; "
-        f"${ENV_AUTOMATIC_RETRAINING}=true turns it on); manual approvals work either way",
+        help="let RetrainPolicies with approval automatic start training Jobs (default: "
+        f"%(default)s; ${ENV_AUTOMATIC_RETRAINING}=true turns it on); manual approvals work "
+        "either way",
     )
     parser.add_argument(
         "--retrain-sweep-interval",
         type=float,
         default=RETRAIN_SWEEP_SECONDS,
         help="seconds between two decisions over every RetrainPolicy (persistence and "
-        "model-age triggers, approval expiry)",
+        "model-age triggers, approval expiry; default: %(default)s)",
     )
     parser.add_argument(
         "--metrics-port",
         type=int,
         default=METRICS_PORT,
         help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics (0: none); see "
-        "docs/metrics.md",
+        "docs/metrics.md (default: %(default)s)",
     )
     parser.add_argument(
         "--metrics-feature-cap",
         type=int,
         default=METRICS_FEATURE_CAP,
-        help="feature series per monitor: the most drifted features keep theirs (0: no cap)",
+        help="feature series per monitor: the most drifted features keep theirs (0: no cap; "
+        "default: %(default)s)",
     )
-    parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="debug logging, a line per handled event included (default: info; kopf's "
+        "per-object lines only from warnings up)",
+    )
     add_alerting_options(parser)
     parser.set_defaults(handler=_run)
+
+
+def database_url(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> str | None:
+    """--database-url, else $DRIFTWARDEN_DATABASE_URL: read when the operator starts, not
+    as the option's default, so that `--help` never prints the URL (and its password)."""
+    url: str | None = args.database_url or environ.get(ENV_DATABASE_URL)
+    return url or None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -265,7 +265,7 @@ def load_run_config(path: Path) -> LoadedRunConfig:
         folded: dict[tuple[str, ...], tuple[str, ...]] = (
             {("spec", "detection"): ("spec",)} if flat else {}
         )
-        message = validation_message(exc, what="run configuration", folded=folded)
+        message = validation_message(exc, what="run configuration", folded=folded, model=RunConfig)
         raise InvalidRunConfigError(f"{path}: {message}") from None
     raw_spec = document.get("spec")
     return LoadedRunConfig(

@@ -42,6 +42,7 @@ from driftwarden.detectors.engine import (
     resolve_features,
 )
 from driftwarden.detectors.errors import DriftwardenError, ExitCode, InputError, TransientError
+from driftwarden.detectors.hints import hint
 from driftwarden.detectors.history import (
     distribution_rows,
     drift_rows,
@@ -104,9 +105,12 @@ from driftwarden.detectors.storage import (
     write_run,
 )
 from driftwarden.detectors.storage.database import ENV_URL as DATABASE_URL_VARIABLE
+from driftwarden.detectors.storage.names import recent_run_ids, reference_profile_names
 from driftwarden.detectors.storage.repository import DEFAULT_BATCH_ROWS, ProgressHook
 
 CONNECT_TIMEOUT_S = 10
+#: The most of a run id a message repeats (a Kubernetes name has at most 253 characters).
+SHOWN_RUN_ID = 253
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,11 @@ def run_command(args: argparse.Namespace) -> int:
         result = _failed(exc, run_id=args.run_id or os.environ.get(ENV_RUN_ID), started=started)
         _finish(result, None if summary_path is None else Path(summary_path), ())
         return result.exit_code
+    if args.from_run is not None and not args.store_baseline:
+        # once ignored: a run that read today's baseline window, not the pinned one
+        refused = InvalidRunConfigError("--from-run needs --store-baseline NAME")
+        print(f"driftwarden: error: {failure_reason(refused)}: {refused}", file=sys.stderr)
+        return _exit_code(refused)
     if args.store_baseline:
         secrets = tuple(_password(url) for url in (options.source_url, options.database_url))
         try:
@@ -281,9 +290,7 @@ def store_baseline(
         if from_run is not None:
             past = get_run(results, from_run)
             if past is None or past.monitor_namespace != config.metadata.namespace:
-                raise InvalidRunConfigError(
-                    f"run {from_run!r} not found in namespace {config.metadata.namespace!r}"
-                )
+                raise _unknown_run(results, from_run, config.metadata.namespace)
             if past.baseline_start is None or past.baseline_end is None:
                 raise InvalidRunConfigError(f"run {from_run!r} recorded no baseline window")
             window = TimeWindow(past.baseline_start, past.baseline_end)
@@ -333,6 +340,16 @@ def store_baseline(
         return stored
     finally:
         results.dispose()
+
+
+def _unknown_run(results: Engine, run_id: str, namespace: str) -> InvalidRunConfigError:
+    """`--from-run RUN_ID` names no run of the namespace: the closest of its newest runs
+    (a bounded query; runs of other namespaces are neither offered nor confirmed)."""
+    known = recent_run_ids(results, namespace=namespace)
+    return InvalidRunConfigError(
+        f"run {run_id[:SHOWN_RUN_ID]!r} not found in namespace {namespace!r}"
+        f"{hint(run_id, known, 'newest runs')}"
+    )
 
 
 def execute(
@@ -720,8 +737,10 @@ def _labelled_in_profile(spec: DetectionSpec, profile: WindowProfile) -> int:
 def _stored_profile(engine: Engine, config: RunConfig, name: str) -> WindowProfile:
     stored = load_reference_profile(engine, config.metadata.namespace, name)
     if stored is None:
+        known = reference_profile_names(engine, config.metadata.namespace)
         raise InvalidRunConfigError(
             f"stored baseline {name!r} not found in namespace {config.metadata.namespace!r}"
+            f"{hint(name, known, 'stored baselines')}"
         )
     try:
         return loads(stored.profile)
@@ -736,7 +755,10 @@ def _features_for_profile(
     for feature in features:
         stored = profile.columns.get(feature.name)
         if stored is None:
-            raise DetectionInputError(f"feature {feature.name!r} is not in the stored baseline")
+            raise DetectionInputError(
+                f"feature {feature.name!r} is not in the stored baseline"
+                f"{hint(feature.name, sorted(profile.columns), 'columns')}"
+            )
         stored_kind = "numeric" if isinstance(stored, NumericProfile) else "categorical"
         if stored_kind != str(feature.kind):
             raise DetectionInputError(

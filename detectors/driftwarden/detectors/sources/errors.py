@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from driftwarden.detectors.errors import DriftwardenError, InputError, TransientError
+from driftwarden.detectors.hints import hint
 
 
 class SourceError(DriftwardenError):
@@ -37,10 +38,14 @@ class TableNotFoundError(SourceError, InputError):
 
 
 class ColumnNotFoundError(SourceError, InputError):
-    def __init__(self, columns: Sequence[str], where: str) -> None:
+    """With the source's `available` columns, the message names the closest to the first
+    missing one (a misspelt feature in a monitor's spec)."""
+
+    def __init__(self, columns: Sequence[str], where: str, available: Sequence[str] = ()) -> None:
         self.columns = tuple(columns)
         names = ", ".join(repr(c) for c in columns)
-        super().__init__(f"column(s) {names} not found in {where}")
+        suffix = hint(columns[0], available) if columns and available else ""
+        super().__init__(f"column(s) {names} not found in {where}{suffix}")
 
 
 class TimestampTypeError(SourceError, InputError):

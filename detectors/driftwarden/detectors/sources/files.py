@@ -181,7 +181,7 @@ class FileSource(Source):
         wanted = [*names, self.timestamp_column, *self.filters]
         missing = [name for name in dict.fromkeys(wanted) if name not in available]
         if missing:
-            raise ColumnNotFoundError(missing, self.describe())
+            raise ColumnNotFoundError(missing, self.describe(), dataset.schema.names)
         scanner = dataset.scanner(
             columns=names,
             filter=self._filter(dataset, window),

@@ -166,7 +166,7 @@ class SqlSource(Source):
         wanted = list(dict.fromkeys([*columns, self.timestamp_column, *self.filters]))
         missing = [name for name in wanted if name not in known]
         if missing:
-            raise ColumnNotFoundError(missing, self.describe())
+            raise ColumnNotFoundError(missing, self.describe(), list(known))
         ts_type = known[self.timestamp_column]
         if not isinstance(ts_type, sa.DateTime | sa.Date):
             raise TimestampTypeError(self.timestamp_column, str(ts_type), self.describe())

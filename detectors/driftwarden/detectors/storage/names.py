@@ -102,9 +102,25 @@ def monitor_features(
         return [str(r) for r in conn.execute(query).scalars()]
 
 
-def recent_run_ids(engine: Engine, *, limit: int = 1000) -> list[str]:
-    """The ids of the newest runs, newest first."""
+def recent_run_ids(engine: Engine, *, namespace: str | None = None, limit: int = 1000) -> list[str]:
+    """The ids of the newest runs (of one namespace's monitors when given), newest first."""
     runs = m.monitor_runs
-    query = sa.select(runs.c.run_id).order_by(runs.c.started_at.desc(), runs.c.run_id).limit(limit)
+    query = sa.select(runs.c.run_id)
+    if namespace is not None:
+        query = query.where(runs.c.monitor_namespace == namespace)
+    query = query.order_by(runs.c.started_at.desc(), runs.c.run_id).limit(limit)
+    with connection(engine) as conn:
+        return [str(r) for r in conn.execute(query).scalars()]
+
+
+def reference_profile_names(engine: Engine, namespace: str, *, limit: int = 1000) -> list[str]:
+    """The names of the namespace's stored baselines, sorted."""
+    table = m.reference_profiles
+    query = (
+        sa.select(table.c.name)
+        .where(table.c.namespace == namespace)
+        .order_by(table.c.name)
+        .limit(limit)
+    )
     with connection(engine) as conn:
         return [str(r) for r in conn.execute(query).scalars()]

@@ -16,7 +16,8 @@ def add_alerting_options(parser: argparse.ArgumentParser) -> None:
         type=_port,
         default=DEFAULT_RECEIVER_PORT,
         help="port of the Alertmanager webhook receiver, POST /alertmanager/webhook; it "
-        "records notifications in the results database (needs --database-url); 0 turns it off",
+        "records notifications in the results database (needs --database-url); 0 turns it off "
+        "(default: %(default)s)",
     )
     group.add_argument(
         "--alert-receiver-token-file",
@@ -27,20 +28,21 @@ def add_alerting_options(parser: argparse.ArgumentParser) -> None:
         "--alertmanager-url",
         default="",
         help="Alertmanager's base URL, e.g. http://alertmanager:9093: acknowledgements "
-        "and maintenance windows become silences there; empty: off",
+        "and maintenance windows become silences there (default: off)",
     )
     group.add_argument(
         "--alert-sync-interval",
         type=_positive,
         default=DEFAULT_SYNC_SECONDS,
         help="seconds between checks of every monitor's silences (maintenance windows ahead "
-        "of time, ended acknowledgements)",
+        "of time, ended acknowledgements; default: %(default)s)",
     )
     group.add_argument(
         "--maintenance-lookahead",
         type=_positive,
         default=DEFAULT_LOOKAHEAD_HOURS,
-        help="hours ahead a recurring maintenance window's silences are created",
+        help="hours ahead a recurring maintenance window's silences are created "
+        "(default: %(default)s)",
     )
 
 

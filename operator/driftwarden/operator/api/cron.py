@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from driftwarden.detectors.hints import closest
+
 MACROS: dict[str, str] = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -208,6 +210,10 @@ def parse_cron(expression: str) -> CronSchedule:
     )
 
 
+#: The longest zone name offered a correction (the longest IANA name has 32 characters).
+MAX_ZONE_NAME = 64
+
+
 @cache
 def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -224,7 +230,11 @@ def check_time_zone(name: str) -> str:
             raise ZoneInfoNotFoundError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
-        ) from exc
+        # a bounded name (difflib's cost grows with its length, over ~600 zones); a folder
+        # (`America`) is not offered its alphabetically closest zone
+        zones = sorted(_known_zones())
+        folder = any(z.startswith(f"{name}/") for z in zones)
+        close = closest(name, zones) if len(name) <= MAX_ZONE_NAME and not folder else None
+        advice = f"did you mean {close!r}?" if close else "use an IANA name such as Europe/Berlin"
+        raise ValueError(f"unknown time zone {name[:MAX_ZONE_NAME]!r}; {advice}") from exc
     return name

@@ -23,6 +23,7 @@ from kopf._cogs.clients.errors import APIError as KopfAPIError
 from driftwarden.detectors.storage import create_engine
 from driftwarden.operator.alerting.runtime import AlertingConfigError, start_alerting
 from driftwarden.operator.api.common import SecretKeyRef
+from driftwarden.operator.command import database_url
 from driftwarden.operator.k8s.client import load_api_client
 from driftwarden.operator.k8s.errors import ApiError
 from driftwarden.operator.k8s.lease import lead
@@ -67,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"driftwarden operator: {exc.message}", file=sys.stderr)
         return 2
     settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
-    results = create_engine(args.database_url) if args.database_url else None
+    url = database_url(args)
+    results = create_engine(url) if url else None
     problem = tenancy_problem(args.manage_tenant_credentials, results)
     if problem:
         print(f"driftwarden operator: {problem}", file=sys.stderr)
