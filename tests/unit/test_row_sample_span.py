@@ -42,6 +42,7 @@ def test_the_joint_test_sees_drift_late_in_the_window() -> None:
     spec = DetectionSpec.model_validate({})
     p_late = detect_frames(baseline, pd.DataFrame(late, columns=columns), spec).multivariate
     p_early = detect_frames(baseline, pd.DataFrame(early, columns=columns), spec).multivariate
-    assert p_late is not None and p_early is not None
+    assert p_late is not None
+    assert p_early is not None
     assert p_late["p_value"] < 0.01
     assert p_early["p_value"] < 0.01
