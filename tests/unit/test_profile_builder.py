@@ -64,11 +64,8 @@ def _folded(frames: Sequence[pd.DataFrame], **options: object) -> WindowProfile:
             max_points=options["max_points"],  # type: ignore[arg-type]
             seed=3 + index,
         )
-        profile = (
-            chunk
-            if profile is None
-            else merge_windows(profile, chunk, options["row_sample_size"])  # type: ignore[arg-type]
-        )
+        size: int = options["row_sample_size"]  # type: ignore[assignment]
+        profile = chunk if profile is None else merge_windows(profile, chunk, size)
     assert profile is not None
     return profile
 
