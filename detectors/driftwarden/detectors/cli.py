@@ -324,8 +324,7 @@ def _resolve(
             known = {f.name for f in spec.features}
             unknown = sorted(set(kinds) - known)
             if unknown:
-                listed = ", ".join(unknown)
-                raise InputError(f"--categorical names column(s) not among the features: {listed}")
+                raise _not_among_features(unknown, [f.name for f in spec.features])
             kinds = {}
         return resolve_columns(spec, head, exclude, kinds=kinds, stored=stored)
 
@@ -430,14 +429,7 @@ def build_spec(args: argparse.Namespace) -> DetectionSpec:
         if known:
             unknown = sorted(categorical - known)
             if unknown:
-                from driftwarden.detectors.hints import hint
-
-                listed = ", ".join(unknown)
-                names = [f.name for f in features]
-                raise InputError(
-                    f"--categorical names column(s) not among the features: {listed}"
-                    f"{hint(unknown[0], names, 'features')}"
-                )
+                raise _not_among_features(unknown, [f.name for f in features])
         updates["features"] = features
     if args.prediction is not None:
         updates["prediction"] = PredictionSpec(
@@ -457,6 +449,16 @@ def build_spec(args: argparse.Namespace) -> DetectionSpec:
             **spec.model_dump(by_alias=True, exclude_none=True),
             **{key: _dump(value) for key, value in updates.items()},
         }
+    )
+
+
+def _not_among_features(unknown: Sequence[str], features: Sequence[str]) -> InputError:
+    """--categorical naming columns that the declared features do not list."""
+    from driftwarden.detectors.hints import hint
+
+    return InputError(
+        f"--categorical names column(s) not among the features: {', '.join(unknown)}"
+        f"{hint(unknown[0], features, 'features')}"
     )
 
 
@@ -491,16 +493,23 @@ def _features_for_profile(
         lost = [name for name in profile.columns if name not in present]
         if lost:
             more = f" and {len(lost) - 20} more" if len(lost) > 20 else ""
+            from driftwarden.detectors.hints import hint
+
             raise InputError(
                 f"{args.current}: column(s) of the baseline profile not found: "
-                f"{', '.join(lost[:20])}{more}"
+                f"{', '.join(lost[:20])}{more}{hint(lost[0], sorted(present))}"
             )
     exclude = [str(c) for c in head.columns if str(c) not in profile.columns]
     resolution = _resolve(spec, head, args.current, args, exclude, stored=profile)
     for feature in resolution.features:
         kept = profile.columns.get(feature.name)
         if kept is None:
-            raise InputError(f"{args.baseline}: feature {feature.name!r} is not in the profile")
+            from driftwarden.detectors.hints import hint
+
+            raise InputError(
+                f"{args.baseline}: feature {feature.name!r} is not in the profile"
+                f"{hint(feature.name, list(profile.columns))}"
+            )
         stored_kind = "numeric" if isinstance(kept, NumericProfile) else "categorical"
         if stored_kind != str(feature.kind):
             raise InputError(

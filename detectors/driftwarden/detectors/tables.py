@@ -220,7 +220,11 @@ def _checked(
     known = set(available)  # a set: linear in the header's width
     missing = [c for c in wanted if c not in known]
     if missing:
-        raise TableError(f"{path}: column(s) not found: {', '.join(missing)}")
+        from driftwarden.detectors.hints import hint
+
+        raise TableError(
+            f"{path}: column(s) not found: {', '.join(missing)}{hint(missing[0], available)}"
+        )
     return fmt, available, wanted
 
 
