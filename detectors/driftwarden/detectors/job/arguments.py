@@ -23,6 +23,8 @@ from driftwarden.detectors.job.contract import (
 )
 
 DEFAULT_STATEMENT_TIMEOUT = "10m"
+#: The most rows `--chunk-rows` takes (as `detect`'s): beyond it a value is a typo.
+MAX_CHUNK_ROWS = 100_000_000
 
 
 def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,9 +59,9 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     parser.add_argument(
         "--chunk-rows",
-        type=int,
         default=SOURCE_CHUNK_ROWS,
-        help="rows fetched from the source at a time (default: %(default)s)",
+        help=f"rows fetched from the source at a time, 1 to {MAX_CHUNK_ROWS} "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--store-baseline",
