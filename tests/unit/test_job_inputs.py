@@ -171,3 +171,24 @@ def test_the_operators_database_url_is_refused_in_one_line(
     assert "--database-url" in err
     assert PASSWORD not in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", ["port not a number", "unclosed IPv6 bracket", "another database"])
+def test_profile_store_names_its_database_url_option(
+    case: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("DRIFTWARDEN_DEBUG", raising=False)
+    data = tmp_path / "window.csv"
+    data.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(50)))
+    argv = ["profile", "--input", str(data), "--store", "golden"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--database-url", BAD_URLS[case]])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2, err
+    assert "--database-url" in err
+    assert "postgresql://" in err
+    assert PASSWORD not in err
+    assert err.count("\n") == 1
