@@ -4,6 +4,7 @@ from and never the password; `DRIFTWARDEN_DEBUG` only adds a traceback."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 import yaml
 
 from driftwarden.detectors.cli import main
+from driftwarden.detectors.job.contract import InvalidRunConfigError
+from driftwarden.detectors.job.run import RunOptions
 from driftwarden.detectors.outcome import FailureReason
 from driftwarden.detectors.storage.database import DatabaseConfigError, database_url_from
 
@@ -98,26 +101,39 @@ def test_a_malformed_url_is_invalid_run_config_naming_the_variable(
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "abc", "1e6", "100000001"])
-def test_chunk_rows_out_of_range_is_invalid_run_config(
+def test_chunk_rows_out_of_range_is_a_usage_error_as_detect_makes_it(
     value: str, job: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = _run(job, f"--chunk-rows={value}")
     err = capsys.readouterr().err
     assert code == 2, err
-    summary = _summary(job)
-    assert summary["reason"] == FailureReason.INVALID_RUN_CONFIG
-    assert "--chunk-rows" in str(summary["message"])
-    assert "Internal" not in err
+    assert "--chunk-rows" in err
+    assert err.count("\n") == 1
+    assert "Internal" not in err and "internal" not in err
 
 
-@pytest.mark.parametrize("value", ["0s", "-1m", "soon", ""])
-def test_statement_timeout_that_is_no_positive_duration_is_invalid_run_config(
+@pytest.mark.parametrize("value", ["0s", "-1m", "soon", "", "99999999999d"])
+def test_statement_timeout_that_is_no_positive_duration_is_a_usage_error(
     value: str, job: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = _run(job, f"--statement-timeout={value}")
-    capsys.readouterr()
-    assert code == 2
-    assert _summary(job)["reason"] == FailureReason.INVALID_RUN_CONFIG
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--statement-timeout" in err
+    assert err.count("\n") == 1
+
+
+def test_run_options_refuse_chunk_rows_given_in_code(tmp_path: Path) -> None:
+    args = argparse.Namespace(
+        config=tmp_path / "run.yaml",
+        run_id="r",
+        scheduled_time=None,
+        summary_path=None,
+        statement_timeout="10m",
+        chunk_rows=0,
+    )
+    with pytest.raises(InvalidRunConfigError, match="--chunk-rows"):
+        RunOptions.from_args(args, {})
 
 
 @pytest.mark.parametrize("debug", ["", "1"])
