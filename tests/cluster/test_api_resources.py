@@ -303,6 +303,13 @@ BAD_EXAMPLES: list[tuple[tuple[str, str], str, Any, str, str]] = [
         "the baseline window must end before the current window starts",
     ),
     (
+        MONITOR,  # a Postgres source: 32 two-byte letters are 64 bytes, one too many
+        "spec.features.0.name",
+        "é" * 32,
+        "spec.features",
+        "with a postgres source, feature names are PostgreSQL column names",
+    ),
+    (
         MONITOR,
         "spec.prediction.type",
         "regression",

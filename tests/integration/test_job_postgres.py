@@ -78,6 +78,11 @@ def source(postgres_server: PostgresServer) -> str:
             cursor, "INSERT INTO inference_log VALUES %s", rows, page_size=5000
         )
         cursor.execute("CREATE TABLE runs (id integer)")  # what a hostile name would drop
+        # The same rows under names PostgreSQL allows quoted (the trial's "Region Name").
+        cursor.execute(
+            'CREATE VIEW odd_log AS SELECT ts, region AS "Region Name", income AS "a""b", '
+            'age AS "x; DROP TABLE runs; --" FROM inference_log'
+        )
     conn.close()
     return url
 
@@ -340,6 +345,36 @@ def test_each_failure_reason_from_a_real_cause(
     assert len(text.encode()) <= 4096
     conn = psycopg2.connect(postgres_server.dsn("job_source"))
     with conn, conn.cursor() as cursor:  # the hostile name never ran
+        cursor.execute("SELECT to_regclass('runs') IS NOT NULL")
+        assert cursor.fetchone() == (True,)
+    conn.close()
+
+
+def test_a_run_reads_columns_by_any_name_postgres_allows(
+    tmp_path: Path, source: str, history: Engine, history_url: str, postgres_server: PostgresServer
+) -> None:
+    features = [
+        {"name": "Region Name", "type": "categorical"},
+        {"name": 'a"b', "type": "numeric"},
+        {"name": "x; DROP TABLE runs; --", "type": "numeric"},
+    ]
+    config = _config(
+        source=_source_config(table="odd_log"),
+        features=features,
+        prediction=None,
+        labels=None,
+        operational=None,
+    )
+    result, text = _run(tmp_path, config, source_url=source, database_url=history_url)
+    assert result.exit_code == 0, result.summary.message
+    summary = RunSummary.from_termination_message(text)
+    drifted = {f.name for f in summary.top_drifted}
+    # region and income drifted, age did not: each name read its own column
+    assert {"Region Name", 'a"b'} <= drifted
+    assert "x; DROP TABLE runs; --" not in drifted
+    assert summary.total_features == 3
+    conn = psycopg2.connect(postgres_server.dsn("job_source"))
+    with conn, conn.cursor() as cursor:
         cursor.execute("SELECT to_regclass('runs') IS NOT NULL")
         assert cursor.fetchone() == (True,)
     conn.close()

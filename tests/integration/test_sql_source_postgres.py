@@ -13,6 +13,7 @@ from ports import free_port
 
 from driftwarden.detectors.config import FeatureKind, WindowSpec
 from driftwarden.detectors.kinds import infer_kind
+from driftwarden.detectors.profile import as_frame
 from driftwarden.detectors.sources import (
     AuthenticationFailedError,
     ColumnNotFoundError,
@@ -135,24 +136,94 @@ def test_reserved_words_are_quoted(data_url: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["column", "table", "timestamp", "filter"])
-def test_hostile_names_are_rejected_and_nothing_is_dropped(
+def test_hostile_names_are_only_names_and_nothing_is_dropped(
     data_url: str, postgres_server: PostgresServer, where: str
 ) -> None:
+    # A name with a quote and a semicolon is a valid quoted identifier: it is looked up as
+    # a name (not found here), never run.
     def attempt() -> None:
         if where == "table":
-            SqlSource(data_url, HOSTILE, "ts")
+            with SqlSource(data_url, HOSTILE, "ts") as source:
+                _read(source, _window("24h"), ["age"])
         elif where == "timestamp":
-            SqlSource(data_url, "inference_log", HOSTILE)
+            with SqlSource(data_url, "inference_log", HOSTILE) as source:
+                _read(source, _window("24h"), ["age"])
         elif where == "filter":
-            SqlSource(data_url, "inference_log", "ts", filters={HOSTILE: "1"})
+            with SqlSource(data_url, "inference_log", "ts", filters={HOSTILE: "1"}) as source:
+                _read(source, _window("24h"), ["age"])
         else:
             with SqlSource(data_url, "inference_log", "ts") as source:
                 _read(source, _window("24h"), ["age", HOSTILE])
 
-    with pytest.raises(InvalidNameError, match="invalid"):
+    expected = TableNotFoundError if where == "table" else ColumnNotFoundError
+    with pytest.raises(expected, match="DROP TABLE runs"):
         attempt()
     conn = psycopg2.connect(postgres_server.dsn("inference"))
     with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.runs') IS NOT NULL")
+        assert cursor.fetchone() == (True,)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "x\x00y", "a" * 64, "é" * 32],  # empty, NUL, 64 bytes, 64 bytes in UTF-8
+)
+def test_names_postgres_cannot_take_are_refused_before_any_sql(data_url: str, name: str) -> None:
+    with SqlSource(data_url, "inference_log", "ts") as source, pytest.raises(InvalidNameError):
+        _read(source, _window("24h"), ["age", name])
+    with pytest.raises(InvalidNameError, match="63 bytes"):
+        SqlSource(data_url, name, "ts")
+
+
+#: Names PostgreSQL accepts quoted (the trial's "Region Name"), each with its own values.
+ODD_NAMES = {
+    "Region Name": "region",
+    "select": "reserved",
+    'a"b': "quote",
+    "x; DROP TABLE runs; --": "semicolon",
+    "50% share": "percent",
+    "Größe": "utf8",
+    "é" * 31: "long",  # 62 bytes
+}
+
+
+@pytest.fixture(scope="module")
+def odd_table(data_url: str, postgres_server: PostgresServer) -> list[str]:
+    names = list(ODD_NAMES)
+    conn = psycopg2.connect(postgres_server.dsn("inference"))
+    with conn, conn.cursor() as cursor:
+        quoted = ", ".join(psycopg2.extensions.quote_ident(n, cursor) + " text" for n in names)
+        cursor.execute(f"CREATE TABLE odd_names (ts timestamptz NOT NULL, {quoted})")
+        cursor.execute(
+            "INSERT INTO odd_names SELECT %s - (i * interval '30 minutes'), "
+            + ", ".join("%s || i::text" for _ in names)
+            + " FROM generate_series(1, 10) AS i",
+            [RUN_TIME, *(f"{ODD_NAMES[n]}-" for n in names)],
+        )
+    conn.close()
+    return names
+
+
+@pytest.mark.parametrize("reader", ["arrow", "rows"])
+def test_names_postgres_allows_quoted_read_their_own_columns(
+    data_url: str, odd_table: list[str], postgres_server: PostgresServer, reader: str
+) -> None:
+    with SqlSource(
+        data_url,
+        "odd_names",
+        "ts",
+        filters={"Region Name": "region-3"},
+        reader=reader,  # type: ignore[arg-type]
+    ) as source:
+        frames = list(source.iter_chunks(_window("24h"), odd_table))
+        arrow = list(source.iter_profile_chunks(_window("24h"), odd_table))
+    data = pd.concat(frames, ignore_index=True)
+    assert list(data.columns) == odd_table
+    assert data.to_dict("records") == [{n: f"{ODD_NAMES[n]}-3" for n in odd_table}]
+    assert sum(len(as_frame(chunk)) for chunk in arrow) == 1
+    conn = psycopg2.connect(postgres_server.dsn("inference"))
+    with conn, conn.cursor() as cursor:  # the semicolon's name ran nothing
         cursor.execute("SELECT to_regclass('public.runs') IS NOT NULL")
         assert cursor.fetchone() == (True,)
     conn.close()

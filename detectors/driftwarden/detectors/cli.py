@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -72,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # A bug of ours, not the user's input: one line and its own exit code, so a pipeline
         # never reads a crash as "drift found" (exit 1) or as bad input (exit 2).
-        if os.environ.get(DEBUG_ENV):
-            raise
+        if os.environ.get(DEBUG_ENV):  # debug only adds the traceback: same exit code
+            traceback.print_exc(file=sys.stderr)
         _fail(
             f"internal error ({type(exc).__name__}: {_one_line(str(exc))}); "
             f"please report it (set {DEBUG_ENV}=1 for the traceback)",

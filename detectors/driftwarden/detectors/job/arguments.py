@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
-from driftwarden.detectors.config import PROFILE_NAME_PATTERN
+from driftwarden.detectors.config import PROFILE_NAME_PATTERN, parse_duration
 from driftwarden.detectors.job.contract import (
     CONFIG_PATH,
     ENV_DATABASE_URL,
@@ -23,6 +24,8 @@ from driftwarden.detectors.job.contract import (
 )
 
 DEFAULT_STATEMENT_TIMEOUT = "10m"
+#: The most rows `--chunk-rows` takes (as `detect`'s): beyond it a value is a typo.
+MAX_CHUNK_ROWS = 100_000_000
 
 
 def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,14 +55,16 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     parser.add_argument(
         "--statement-timeout",
+        type=positive_duration,
         default=DEFAULT_STATEMENT_TIMEOUT,
         help="the longest one query of the source may run, e.g. 10m (default: %(default)s)",
     )
     parser.add_argument(
         "--chunk-rows",
-        type=int,
+        type=chunk_rows,
         default=SOURCE_CHUNK_ROWS,
-        help="rows fetched from the source at a time (default: %(default)s)",
+        help=f"rows fetched from the source at a time, 1 to {MAX_CHUNK_ROWS} "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--store-baseline",
@@ -75,6 +80,38 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "the source's rows no longer give the profile that run used)",
     )
     parser.set_defaults(handler=_run_command)
+
+
+def chunk_rows(text: str) -> int:
+    """argparse type of `--chunk-rows`: an integer in [1, MAX_CHUNK_ROWS], as `detect`
+    takes it (a usage error, exit 2, instead of an internal error at run time)."""
+    shown = text if len(text) <= 30 else text[:30] + "…"
+    if len(text) > 30 or not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {shown!r}")
+    value = int(text)
+    if not 1 <= value <= MAX_CHUNK_ROWS:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer between 1 and {MAX_CHUNK_ROWS}, got {shown}"
+        )
+    return value
+
+
+chunk_rows.__name__ = "chunk-rows"  # argparse names the type in its messages
+
+
+def positive_duration(text: str) -> str:
+    """argparse type of `--statement-timeout`: a positive duration such as 10m (kept as
+    text; `RunOptions.from_args` parses it again)."""
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= timedelta():
+        raise argparse.ArgumentTypeError(f"expected a positive duration, got {text[:30]!r}")
+    return text
+
+
+positive_duration.__name__ = "duration"
 
 
 def profile_name(text: str) -> str:

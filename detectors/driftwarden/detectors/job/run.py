@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,8 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, Engine
 
 from driftwarden.detectors import __version__
 from driftwarden.detectors.config import DetectionSpec, parse_duration
@@ -50,6 +50,7 @@ from driftwarden.detectors.history import (
     quality_rows,
     run_record,
 )
+from driftwarden.detectors.job.arguments import MAX_CHUNK_ROWS
 from driftwarden.detectors.job.contract import (
     ENV_DATABASE_URL,
     ENV_RUN_ID,
@@ -75,13 +76,14 @@ from driftwarden.detectors.profile import (
     dumps,
     loads,
 )
-from driftwarden.detectors.redaction import redact
+from driftwarden.detectors.redaction import INVALID_URL, parse_url, redact
 from driftwarden.detectors.sources import (
     DEFAULT_CHUNK_ROWS,
     AuthenticationFailedError,
     ColumnNotFoundError,
     FileSource,
     InvalidNameError,
+    InvalidSourceUrlError,
     QueryTimeoutError,
     Source,
     SourceError,
@@ -92,6 +94,7 @@ from driftwarden.detectors.sources import (
 )
 from driftwarden.detectors.storage import (
     DatabaseAuthenticationError,
+    DatabaseConfigError,
     DatabasePermissionError,
     ReferenceProfile,
     RunRecord,
@@ -104,13 +107,15 @@ from driftwarden.detectors.storage import (
     store_reference_profile,
     write_run,
 )
-from driftwarden.detectors.storage.database import ENV_URL as DATABASE_URL_VARIABLE
+from driftwarden.detectors.storage.database import database_url_from
 from driftwarden.detectors.storage.names import recent_run_ids, reference_profile_names
 from driftwarden.detectors.storage.repository import DEFAULT_BATCH_ROWS, ProgressHook
 
 CONNECT_TIMEOUT_S = 10
 #: The most of a run id a message repeats (a Kubernetes name has at most 253 characters).
 SHOWN_RUN_ID = 253
+#: Set (to anything) to add the traceback of an internal error to stderr.
+DEBUG_ENV = "DRIFTWARDEN_DEBUG"
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,22 @@ class RunOptions:
             source_url=env.get(ENV_SOURCE_URL) or None,
             database_url=env.get(ENV_DATABASE_URL) or None,
             statement_timeout=timeout,
-            chunk_rows=args.chunk_rows,
+            chunk_rows=chunk_rows_option(args.chunk_rows),
         )
+
+
+def chunk_rows_option(value: int | str) -> int:
+    """`--chunk-rows` as an integer in [1, MAX_CHUNK_ROWS] (as `detect` takes it), else
+    InvalidRunConfigError (exit 2, the summary written)."""
+    text = str(value).strip()
+    shown = text if len(text) <= 30 else text[:30] + "…"
+    if len(text) > 30 or not text.isdigit():
+        raise InvalidRunConfigError(f"--chunk-rows: expected a positive integer, got {shown!r}")
+    if not 1 <= int(text) <= MAX_CHUNK_ROWS:
+        raise InvalidRunConfigError(
+            f"--chunk-rows: expected an integer between 1 and {MAX_CHUNK_ROWS}, got {shown}"
+        )
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -226,10 +245,16 @@ def store_profile_from_args(
 ) -> str:
     # Storage's messages show URLs masked (mask_url) and driver errors redacted.
     url = args.database_url or os.environ.get(ENV_DATABASE_URL)
+    name = "--database-url" if args.database_url else ENV_DATABASE_URL
     if not url:  # from the command line, the database `db` and `history` use (PG*, SQLite)
         url = resolve_database_url().render_as_string(hide_password=False)
     stored = store_profile(
-        profile, spec, name=args.store, namespace=args.namespace, database_url=url
+        profile,
+        spec,
+        name=args.store,
+        namespace=args.namespace,
+        database_url=url,
+        database_url_name=name,
     )
     return (
         f"stored baseline {stored.name!r} in namespace {stored.namespace!r}: "
@@ -244,11 +269,13 @@ def store_profile(
     name: str,
     namespace: str,
     database_url: str | None,
+    database_url_name: str = ENV_DATABASE_URL,
 ) -> ReferenceProfile:
-    """Store a profile made elsewhere (`driftwarden profile --store NAME`) as a baseline."""
+    """Store a profile made elsewhere (`driftwarden profile --store NAME`) as a baseline.
+    `database_url_name` names where the URL came from in a refusal (an option, a variable)."""
     if not name or len(name) > 253:
         raise InputError("a stored baseline's name has 1 to 253 characters")
-    results = _results_engine(database_url)
+    results = _results_engine(database_url, database_url_name)
     try:
         check_schema_compatible(results)
         stored = ReferenceProfile(
@@ -283,6 +310,7 @@ def store_baseline(
         raise InvalidRunConfigError("the baseline is already a stored profile; nothing to read")
     run_time = options.scheduled_at or datetime.now(UTC)
     window = TimeWindow.from_spec(baseline, run_time)
+    _check_source_url(config, options)
     results = _results_engine(options.database_url)
     try:
         check_schema_compatible(results)
@@ -367,8 +395,8 @@ def execute(
     except DriftwardenError as exc:
         result = _failed(exc, run_id=options.run_id, started=started, secrets=secrets)
     except Exception as exc:  # a bug of ours: one line, exit 4
-        if os.environ.get("DRIFTWARDEN_DEBUG"):
-            raise
+        if os.environ.get(DEBUG_ENV):  # debug only adds the traceback: same code, summary
+            traceback.print_exc(file=sys.stderr)
         internal = DriftwardenError(f"internal error ({type(exc).__name__}); please report it")
         result = _failed(internal, run_id=options.run_id, started=started, secrets=secrets)
     _finish(result, options.summary_path, secrets)
@@ -378,7 +406,7 @@ def execute(
 def failure_reason(error: BaseException) -> FailureReason:
     """The one reason the operator shows for an error."""
     match error:
-        case InvalidRunConfigError() | InvalidNameError():
+        case InvalidRunConfigError() | InvalidNameError() | InvalidSourceUrlError():
             return FailureReason.INVALID_RUN_CONFIG
         case AuthenticationFailedError():
             return FailureReason.AUTHENTICATION_FAILED
@@ -390,6 +418,8 @@ def failure_reason(error: BaseException) -> FailureReason:
             return FailureReason.TIMEOUT
         case SourceUnreachableError():
             return FailureReason.SOURCE_UNREACHABLE
+        case DatabaseConfigError():  # the URL is malformed or names another database
+            return FailureReason.INVALID_RUN_CONFIG
         case DatabasePermissionError() | DatabaseAuthenticationError():
             # the results database refused the login, or the namespace's role these rows
             return FailureReason.AUTHENTICATION_FAILED
@@ -453,8 +483,8 @@ def _password(url: str | None) -> str | None:
     if not url:
         return None
     try:
-        password = make_url(url).password
-    except Exception:  # an unparseable URL is reported where it is used
+        password = parse_url(url).password
+    except ValueError:  # an unparseable URL is reported where it is used
         return None
     return password if isinstance(password, str) else None
 
@@ -484,6 +514,7 @@ def _run(
     spec = config.spec
     detection = spec.detection
     run_time = options.scheduled_at or started
+    _check_source_url(config, options)  # a malformed URL is refused before any connection
     results = _results_engine(options.database_url)
     try:
         check_schema_compatible(results)
@@ -604,27 +635,48 @@ def _run(
         results.dispose()
 
 
-def _results_engine(url: str | None) -> Engine:
+def _results_engine(url: str | None, name: str = ENV_DATABASE_URL) -> Engine:
     if not url:
         raise InvalidRunConfigError(f"no results database: set {ENV_DATABASE_URL}")
     # postgres:// and postgresql:// mean psycopg2, as everywhere in driftwarden; raises
-    # DatabaseConfigError (a StorageError) when the URL is malformed, without showing it.
-    parsed = resolve_database_url({DATABASE_URL_VARIABLE: url}, sqlite_default=False)
+    # DatabaseConfigError naming `name` (where the URL came from), never the URL, when it
+    # is malformed or names another database.
+    parsed = database_url_from(url, name)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     return create_engine(parsed)
 
 
+#: The source schemes a run reads (the CRD's source is Postgres).
+SOURCE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
+
+
 def _source_url(url: str) -> URL:
+    """The source's URL; InvalidRunConfigError naming the variable (never the value) when
+    it does not parse or names another database than PostgreSQL."""
     try:
-        parsed = make_url(url)
-    except ArgumentError:
+        parsed = parse_url(url.strip())
+    except ValueError:
         raise InvalidRunConfigError(
-            f"{ENV_SOURCE_URL} is not a valid database URL (value not shown)"
+            f"{ENV_SOURCE_URL} is {INVALID_URL}; expected "
+            "postgresql://user:password@host:5432/database"
         ) from None
-    if parsed.drivername in ("postgres", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+psycopg2")
-    return parsed
+    if parsed.drivername not in SOURCE_SCHEMES:
+        scheme = parsed.drivername
+        shown = scheme if scheme.replace("+", "").replace("_", "").isalnum() else "?"
+        raise InvalidRunConfigError(
+            f"{ENV_SOURCE_URL}: unsupported database URL scheme {shown[:40]!r}: use postgresql://"
+        )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise InvalidRunConfigError(
+            f"{ENV_SOURCE_URL}: port {parsed.port} is out of range (1-65535)"
+        )
+    return parsed.set(drivername="postgresql+psycopg2")
+
+
+def _check_source_url(config: RunConfig, options: RunOptions) -> None:
+    if config.spec.source.postgres is not None and options.source_url:
+        _source_url(options.source_url)
 
 
 def _source(config: RunConfig, options: RunOptions) -> Source:

@@ -8,7 +8,6 @@ kind (declared, else inferred from the dtype).
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,12 +29,23 @@ DEFAULT_CHUNK_ROWS = SOURCE_CHUNK_ROWS
 # Equality filters: column -> value (None means IS NULL).
 FilterValue = str | int | float | bool | None
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+#: PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes); a longer one is truncated.
+MAX_IDENTIFIER_BYTES = 63
 
 
 def validate_identifier(name: str, what: str) -> str:
-    """Return `name` when it is a plain identifier, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+    """Return `name` when PostgreSQL accepts it as a quoted identifier (non-empty, at most
+    63 bytes in UTF-8, no NUL), else raise InvalidNameError.
+
+    Any such name is safe: the query is built from SQLAlchemy constructs, whose dialect
+    quotes every name (`"Region Name"`, `"select"`, `"a""b"`), and nothing the user wrote
+    is pasted into SQL. Stricter rules (the table's name) are the ModelMonitor schema's."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or "\x00" in name
+        or len(name.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES
+    ):
         raise InvalidNameError(what, str(name))
     return name
 

@@ -21,14 +21,19 @@ class AuthenticationFailedError(SourceError, InputError):
 
 
 class InvalidNameError(SourceError, InputError, ValueError):
-    """A table, column or filter name is not a plain identifier (refused before any SQL)."""
+    """A table, column or filter name PostgreSQL cannot take as an identifier (refused
+    before any SQL)."""
 
     def __init__(self, what: str, name: str) -> None:
         self.what, self.name = what, name
         super().__init__(
-            f"invalid {what} name {name!r}: expected letters, digits and underscores, "
-            "starting with a letter or underscore, at most 63 characters"
+            f"invalid {what} name {name[:80]!r}: expected 1 to 63 bytes in UTF-8 and no NUL "
+            "character (PostgreSQL's identifiers)"
         )
+
+
+class InvalidSourceUrlError(SourceError, InputError):
+    """The source's URL does not parse (the message never shows it: it may hold a password)."""
 
 
 class TableNotFoundError(SourceError, InputError):

@@ -1,7 +1,8 @@
 """PostgreSQL (or any SQLAlchemy URL) table or view as a data source.
 
-Names (schema, table, timestamp, columns, filters) come from users. Each must be a plain
-identifier (a regex) and must exist in the reflected table; the query is then built from
+Names (schema, table, timestamp, columns, filters) come from users. Each must be a name
+PostgreSQL takes as a quoted identifier (1 to 63 bytes, no NUL) and must exist in the
+reflected table; the query is then built from
 SQLAlchemy constructs, which quote every name as an identifier, and filter values are bound
 parameters. No user string is ever pasted into SQL.
 
@@ -28,12 +29,13 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from driftwarden.detectors.profile import ArrowChunk, Chunk
 from driftwarden.detectors.readahead import prefetched
-from driftwarden.detectors.redaction import describe_error, mask_url
+from driftwarden.detectors.redaction import INVALID_URL, describe_error, mask_url, parse_url
 from driftwarden.detectors.sources.base import (
     DEFAULT_CHUNK_ROWS,
     FilterValue,
@@ -44,6 +46,8 @@ from driftwarden.detectors.sources.base import (
 from driftwarden.detectors.sources.errors import (
     AuthenticationFailedError,
     ColumnNotFoundError,
+    InvalidNameError,
+    InvalidSourceUrlError,
     QueryTimeoutError,
     SourceError,
     SourceUnreachableError,
@@ -57,6 +61,8 @@ _QUERY_CANCELED = "57014"  # PostgreSQL SQLSTATE query_canceled (statement_timeo
 _AUTH_CODES = ("28P01", "28000")
 _AUTH_TEXT = ("password authentication failed", "no password supplied")
 _FETCH_ROWS = 10_000  # rows per round trip of the server-side cursor
+#: The PostgreSQL dialect with ADBC's parameter style, which leaves `%` in names as it is.
+_ADBC_DIALECT = PGDialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 class SqlSource(Source):
@@ -75,8 +81,8 @@ class SqlSource(Source):
         reader: Literal["arrow", "rows"] = "arrow",
     ) -> None:
         parts = table.split(".") if isinstance(table, str) else [table]
-        if len(parts) > 2:
-            validate_identifier(table, "table")  # raises: dots beyond schema.table
+        if len(parts) > 2:  # dots beyond schema.table
+            raise InvalidNameError("table", str(table))
         self.schema = validate_identifier(parts[0], "schema") if len(parts) == 2 else None
         self.table = validate_identifier(parts[-1], "table")
         self.timestamp_column = validate_identifier(timestamp_column, "timestamp column")
@@ -98,9 +104,9 @@ class SqlSource(Source):
             self._engine, self._owns_engine = url, False
         else:
             try:
-                parsed = make_url(url) if isinstance(url, str) else url
-            except exc.ArgumentError:
-                raise SourceError("not a valid database URL (value not shown)") from None
+                parsed = parse_url(url) if isinstance(url, str) else url
+            except ValueError:
+                raise InvalidSourceUrlError(INVALID_URL) from None
             connect_args: dict[str, Any] = {}
             if parsed.get_backend_name() == "postgresql":
                 connect_args["connect_timeout"] = connect_timeout_s
@@ -283,10 +289,9 @@ class SqlSource(Source):
         settings: dict[str, str] = {}
         query = self._query(window, names, settings)
         # Every value is in `settings`; what is left to render are identifiers (quoted by the
-        # dialect) and our own setting names.
-        text = str(
-            query.compile(dialect=self._engine.dialect, compile_kwargs={"literal_binds": True})
-        )
+        # dialect) and our own setting names. Rendered for ADBC's `$n` parameters: psycopg2's
+        # `%(name)s` style would double a `%` in a name (`"50%% share"`, another column).
+        text = str(query.compile(dialect=_ADBC_DIALECT, compile_kwargs={"literal_binds": True}))
         milliseconds = int(self.statement_timeout.total_seconds() * 1000)
         settings = {"statement_timeout": str(milliseconds), "TimeZone": "UTC", **settings}
         url = self._engine.url.set(drivername="postgresql").update_query_dict(

@@ -50,6 +50,7 @@ __all__ = [
     "checked_url",
     "connection",
     "create_engine",
+    "database_url_from",
     "default_sqlite_path",
     "describe_error",
     "mask_url",
@@ -113,14 +114,7 @@ def resolve_database_url(
     env = os.environ if env is None else env
     raw = env.get(ENV_URL, "").strip()
     if raw:
-        try:
-            url = parse_url(raw)
-        except ValueError:
-            raise DatabaseConfigError(
-                f"{ENV_URL} is {INVALID_URL}; expected e.g. "
-                "postgresql://user:password@host:5432/database"
-            ) from None
-        return checked_url(url)
+        return database_url_from(raw, ENV_URL)
     if any(env.get(name) for name in ("PGHOST", "PGDATABASE")):
         port = env.get("PGPORT")
         if port is not None and not (port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
@@ -140,6 +134,28 @@ def resolve_database_url(
     return URL.create("sqlite+pysqlite", database=str(default_sqlite_path(env)))
 
 
+SUPPORTED_SCHEMES = "postgresql:// or sqlite://"
+
+
+def database_url_from(text: str, name: str) -> URL:
+    """A user-supplied results-database URL, parsed and checked (`checked_url`).
+
+    `name` says where the text came from (a variable or an option, e.g. `--database-url`):
+    every refusal is a DatabaseConfigError (exit 2) that names it and the supported schemes,
+    never the value (it may hold a password)."""
+    try:
+        url = parse_url(text.strip())
+    except ValueError:
+        raise DatabaseConfigError(
+            f"{name} is {INVALID_URL}; expected {SUPPORTED_SCHEMES}, e.g. "
+            "postgresql://user:password@host:5432/database"
+        ) from None
+    try:
+        return checked_url(url)
+    except DatabaseConfigError as error:
+        raise DatabaseConfigError(f"{name}: {error}") from None
+
+
 def checked_url(url: URL) -> URL:
     """`url` with `postgres://` spelled as SQLAlchemy wants it; DatabaseConfigError for a
     scheme this store does not support or a port out of range (the URL is not shown)."""
@@ -148,7 +164,7 @@ def checked_url(url: URL) -> URL:
     if url.drivername not in _DRIVERS:
         shown = scheme if scheme.replace("+", "").replace("_", "").isalnum() else "?"
         raise DatabaseConfigError(
-            f"unsupported database URL scheme {shown[:40]!r}: use postgresql:// or sqlite://"
+            f"unsupported database URL scheme {shown[:40]!r}: use {SUPPORTED_SCHEMES}"
         )
     if url.port is not None and not 0 < url.port < 65536:
         raise DatabaseConfigError(f"database URL port {url.port} is out of range (1-65535)")
@@ -201,10 +217,7 @@ def create_engine(
     if url is None:
         url = resolve_database_url()
     elif isinstance(url, str):
-        try:
-            url = parse_url(url)
-        except ValueError:
-            raise DatabaseConfigError(INVALID_URL) from None
+        url = database_url_from(url, "the database URL")
     url = checked_url(url)
     if url.get_backend_name() == "sqlite":
         in_memory = not url.database or url.database == ":memory:"

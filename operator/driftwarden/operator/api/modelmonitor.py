@@ -157,19 +157,23 @@ class PostgresSource(CamelModel):
         alias="schema",
         max_length=63,
         pattern=SQL_IDENTIFIER_PATTERN,
-        description="Database schema of the table; the connection's search_path when empty.",
+        description="Database schema of the table; the connection's search_path when empty. "
+        "A plain SQL identifier (letters, digits, _ and $; not starting with a digit or $).",
     )
     table: str = Field(
         min_length=1,
         max_length=63,
         pattern=SQL_IDENTIFIER_PATTERN,
-        description="Table or view holding one row per prediction.",
+        description="Table or view holding one row per prediction. A plain SQL identifier "
+        "(letters, digits, _ and $; not starting with a digit or $); feature, prediction and "
+        "label columns may be any name PostgreSQL takes quoted (at most 63 bytes).",
     )
     timestamp_column: str = Field(
         min_length=1,
         max_length=63,
         pattern=SQL_IDENTIFIER_PATTERN,
-        description="Column with the prediction time; the windows select rows by it.",
+        description="Column with the prediction time; the windows select rows by it. A plain "
+        "SQL identifier.",
     )
     filters: dict[str, Annotated[str, Field(max_length=256)]] = Field(
         default_factory=dict,
@@ -319,7 +323,20 @@ class DetectorJobSpec(CamelModel):
     )
 
 
+#: PostgreSQL's longest identifier, in bytes of UTF-8 (a longer column name cannot exist).
+POSTGRES_MAX_COLUMN_BYTES = 63
+_POSTGRES_COLUMNS_MESSAGE = (
+    "with a postgres source, feature names are PostgreSQL column names: at most "
+    f"{POSTGRES_MAX_COLUMN_BYTES} bytes in UTF-8"
+)
+
 _WINDOW_RULES = (
+    cel(
+        "!has(self.source.postgres) || "
+        f"self.features.all(f, size(bytes(f.name)) <= {POSTGRES_MAX_COLUMN_BYTES})",
+        _POSTGRES_COLUMNS_MESSAGE,
+        ".features",
+    ),
     cel(
         "!has(self.baseline.absolute) || !has(self.current.absolute) || "
         "self.baseline.absolute.end <= self.current.absolute.start",
@@ -431,6 +448,8 @@ def spec_problems(spec: ModelMonitorSpec) -> list[str]:
                 f"prediction.type {spec.prediction.type} does not fit labels.task "
                 f"{spec.labels.task}"
             )
+    if spec.source.postgres is not None:
+        problems += postgres_column_problems(spec)
     baseline = spec.baseline.window()
     if baseline is not None:
         problems += _window_order_problems(baseline, spec.current)
@@ -440,6 +459,28 @@ def spec_problems(spec: ModelMonitorSpec) -> list[str]:
             f"labels.delay {delay} is not shorter than the current window: "
             "no labelled row could be in it"
         )
+    return problems
+
+
+def postgres_column_problems(spec: DetectionSpec) -> list[str]:
+    """Column names a PostgreSQL table cannot have (any other name is read, quoted):
+    longer than 63 bytes in UTF-8, or holding a NUL character."""
+    names = [f.name for f in spec.features]
+    if spec.prediction is not None:
+        names.append(spec.prediction.column)
+    if spec.labels is not None:
+        names.append(spec.labels.column)
+    if spec.operational is not None:
+        names += [c for c in (spec.operational.latency_column, spec.operational.error_column) if c]
+    problems: list[str] = []
+    for name in dict.fromkeys(names):
+        if len(name.encode("utf-8", "surrogatepass")) > POSTGRES_MAX_COLUMN_BYTES:
+            problems.append(
+                f"column {name[:40]!r}… is longer than PostgreSQL's {POSTGRES_MAX_COLUMN_BYTES} "
+                "bytes (UTF-8)"
+            )
+        elif "\x00" in name:
+            problems.append(f"column {name!r} holds a NUL character, which PostgreSQL refuses")
     return problems
 
 

@@ -21,6 +21,7 @@ import kopf
 from kopf._cogs.clients.errors import APIError as KopfAPIError
 
 from driftwarden.detectors.storage import create_engine
+from driftwarden.detectors.storage.database import DatabaseConfigError, database_url_from
 from driftwarden.operator.alerting.runtime import AlertingConfigError, start_alerting
 from driftwarden.operator.api.common import SecretKeyRef
 from driftwarden.operator.command import database_url
@@ -44,6 +45,9 @@ ENV_POD_NAME = "POD_NAME"
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 
 
+DATABASE_URL_OPTION = f"--database-url (${ENV_DATABASE_URL})"
+
+
 def _results_secret(text: str) -> SecretKeyRef | None:
     if not text:
         return None
@@ -62,14 +66,18 @@ def run(args: argparse.Namespace) -> int:
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
     instance = os.environ.get(ENV_POD_NAME) or socket.gethostname()
+    url = database_url(args)  # --database-url, else the environment (never --help's default)
+    try:  # before the cluster: a malformed URL is the user's to fix (exit 2, no traceback)
+        results = create_engine(database_url_from(url, DATABASE_URL_OPTION)) if url else None
+    except DatabaseConfigError as exc:
+        print(f"driftwarden operator: {exc}", file=sys.stderr)
+        return 2
     try:
         api = load_api_client(args.kubeconfig)
     except ApiError as exc:
         print(f"driftwarden operator: {exc.message}", file=sys.stderr)
         return 2
     settings = PlannerSettings(results_secret=_results_secret(args.results_secret))
-    url = database_url(args)
-    results = create_engine(url) if url else None
     problem = tenancy_problem(args.manage_tenant_credentials, results)
     if problem:
         print(f"driftwarden operator: {problem}", file=sys.stderr)
