@@ -67,6 +67,13 @@ _BOOL_TEXT = {"true": True, "false": False}
 #: whole column as text (one typo among 300 numbers made it an "identifier", left out).
 TYPE_ERROR_SHARE = 0.01
 _OTHER_DELIMITERS = (";", "\t", "|")
+#: The one missing-value rule of a CSV file (docs/statistics.md, "Reading files"): an empty
+#: field is missing in every column; in a column read as numbers, booleans or times these
+#: exact fields are missing too. In a text column every non-empty field is a value ("NA" is
+#: Namibia, "None" and "null" are words), as a Parquet string is: the same table gives the
+#: same report in either format. pandas' longer default list (N/A, NULL, #N/A, ...) is not
+#: used; in a number column such a field is a type error the quality section shows.
+CSV_MISSING_MARKERS = ("NA", "NaN", "nan", "null")
 
 
 class TableError(InputError, ValueError):
@@ -185,6 +192,8 @@ def iter_chunks(
             path,
             dtype=text,
             index_col=False,
+            keep_default_na=False,
+            na_values=_csv_missing(available, {} if head_only else decided),
             chunksize=HEAD_ROWS if head_only else chunk_rows,
         ) as reader:
             while (frame := _next_chunk(reader)) is not None:
@@ -343,6 +352,21 @@ def _plain(kind: pa.DataType, wanted: ColumnType | None) -> bool:
     return False
 
 
+def _csv_missing(
+    names: Sequence[str], types: Mapping[str, ColumnType]
+) -> dict[str, list[str]]:
+    """`read_csv`'s missing fields of each column (`CSV_MISSING_MARKERS`): a column not yet
+    typed (the head) or read as text gets the empty field only."""
+    return {
+        name: [""] + (
+            list(CSV_MISSING_MARKERS)
+            if types.get(name, ColumnType.TEXT) is not ColumnType.TEXT
+            else []
+        )
+        for name in names
+    }
+
+
 def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:
     """The next chunk, None at the end. A number column with a bad cell comes back as
     mixed objects (converted cell by cell later); pandas' DtypeWarning about it is ours
@@ -369,7 +393,8 @@ def _typed_head(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _text_type(series: pd.Series) -> ColumnType:
     """The type of a CSV column from its head's text (an all-missing column is a number)."""
-    present = series.dropna().astype(str).str.strip()
+    present = series.dropna().astype(str)
+    present = present[~present.isin(CSV_MISSING_MARKERS)].str.strip()  # missing if not text
     present = present[present != ""]
     if present.empty:
         return ColumnType.NUMBER
@@ -406,6 +431,7 @@ def _convert_text(series: pd.Series, kind: ColumnType) -> pd.Series:
     text = series.astype(object).where(series.notna(), None)
     if kind is ColumnType.TEXT:
         return text
+    text = text.where(~text.isin(CSV_MISSING_MARKERS), None)  # missing in a non-text column
     if kind is ColumnType.NUMBER:
         return _keep_bad(text, pd.to_numeric(text, errors="coerce").astype(np.float64))
     if kind is ColumnType.BOOL:
