@@ -74,9 +74,7 @@ def test_csv_and_parquet_of_one_table_give_the_same_report(
 
 def test_text_markers_are_values_and_number_markers_missing(tmp_path: Path) -> None:
     path = tmp_path / "w.csv"
-    path.write_text(
-        "country,income\nNA,1\nNone,NaN\nnull,nan\n,NA\nN/A,null\nNamibia,\nUS,2\n"
-    )
+    path.write_text("country,income\nNA,1\nNone,NaN\nnull,nan\n,NA\nN/A,null\nNamibia,\nUS,2\n")
     (frame,) = iter_chunks(path, None)
     assert frame["country"].tolist()[:6] == ["NA", "None", "null", None, "N/A", "Namibia"]
     assert frame["income"].dtype == np.float64

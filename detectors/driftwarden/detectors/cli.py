@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from driftwarden.detectors.engine import Resolution, ResolvedFeature
     from driftwarden.detectors.profile import Chunk, WindowProfile
+    from driftwarden.detectors.report import Report
     from driftwarden.detectors.tables import ColumnType
 
 EXIT_OK = ExitCode.OK
@@ -236,6 +237,7 @@ def _detect(args: argparse.Namespace) -> int:
         args.current, spec, features, columns, types, seed=10_000, **reading
     )
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)
+    report = _with_type_error_examples(report, args.current)
     if resolution.notes:
         report = replace(report, notes=(*report.notes, *resolution.notes))
     if args.format == "html":  # imported here: matplotlib only when a page is asked for
@@ -370,8 +372,57 @@ def _profile_window(
         chunks = profile_chunks(path, columns, chunk_rows=chunk_rows, types=types)
         profile = profile_frames(chunks, spec, features, seed=seed, workers=workers)
         _check_rows(profile, path)
+        _check_numbers(profile, features, path)
         check_probabilities(spec, profile)
     return profile
+
+
+def _check_numbers(profile: WindowProfile, features: Sequence[ResolvedFeature], path: Path) -> None:
+    """Refuse a numeric feature of which this window has values but not one number (a text
+    column declared numeric: every value a type error, nothing to compare). Some values
+    that are not numbers stay type errors the quality section shows."""
+    from driftwarden.detectors.profile import NumericProfile
+    from driftwarden.detectors.tables import non_numbers
+
+    for feature in features:
+        column = profile.columns.get(feature.name)
+        if isinstance(column, NumericProfile) and column.count == 0 and column.type_errors:
+            example = non_numbers(path, feature.name, limit=1)
+            shown = f" (e.g. {_shown(example[0])})" if example else ""
+            how = "read as numeric" if feature.kind_inferred else "declared numeric"
+            raise InputError(
+                f"column {feature.name!r} is {how} but none of its values is a number{shown}"
+            )
+
+
+def _with_type_error_examples(report: Report, path: Path) -> Report:
+    """The report with up to 3 values of each column's type errors (the current window's,
+    read again from `path`: a profile counts them, it does not keep them)."""
+    from driftwarden.detectors.tables import non_numbers
+
+    quality = report.sections.quality
+    if quality is None or not quality.findings:
+        return report
+    findings = []
+    for finding in quality.findings:
+        errors = finding.checks.type_errors
+        if errors is not None and errors.count and not errors.examples:
+            shown = tuple(_clipped(v) for v in non_numbers(path, finding.column, limit=3))
+            checks = replace(finding.checks, type_errors=replace(errors, examples=shown))
+            finding = replace(finding, checks=checks)
+        findings.append(finding)
+    sections = replace(report.sections, quality=replace(quality, findings=tuple(findings)))
+    return replace(report, sections=sections)
+
+
+def _clipped(value: str, limit: int = 40) -> str:
+    """A value from a data file cut to about `limit` characters."""
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value from a data file, quoted and escaped, at most about `limit` characters."""
+    return repr(_clipped(value, limit))
 
 
 def profile_chunks(

@@ -215,6 +215,23 @@ def iter_chunks(
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
 
 
+def non_numbers(path: Path, column: str, *, limit: int = 3) -> list[str]:
+    """Up to `limit` distinct values of `column` that are not numbers, in file order, with
+    the column read as numbers (a missing marker is no such value). Reads until it has them:
+    for an error message or a report's examples, not for every run."""
+    found: list[str] = []
+    for frame in iter_chunks(path, [column], types={column: ColumnType.NUMBER}):
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values.dtype):
+            continue  # every cell of this chunk parsed
+        for value in values[values.map(lambda v: isinstance(v, str))].unique():
+            if value not in found:
+                found.append(str(value))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def _checked(
     path: Path, columns: Sequence[str] | None, chunk_rows: int
 ) -> tuple[str, list[str], list[str]]:
@@ -352,17 +369,12 @@ def _plain(kind: pa.DataType, wanted: ColumnType | None) -> bool:
     return False
 
 
-def _csv_missing(
-    names: Sequence[str], types: Mapping[str, ColumnType]
-) -> dict[str, list[str]]:
+def _csv_missing(names: Sequence[str], types: Mapping[str, ColumnType]) -> dict[str, list[str]]:
     """`read_csv`'s missing fields of each column (`CSV_MISSING_MARKERS`): a column not yet
     typed (the head) or read as text gets the empty field only."""
+    typed = ["", *CSV_MISSING_MARKERS]
     return {
-        name: [""] + (
-            list(CSV_MISSING_MARKERS)
-            if types.get(name, ColumnType.TEXT) is not ColumnType.TEXT
-            else []
-        )
+        name: [""] if types.get(name, ColumnType.TEXT) is ColumnType.TEXT else typed
         for name in names
     }
 
