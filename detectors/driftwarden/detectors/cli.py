@@ -218,6 +218,7 @@ def _detect(args: argparse.Namespace) -> int:
     from driftwarden.detectors.engine import compare
     from driftwarden.detectors.report import render_table
 
+    _respace(args, args.current if args.baseline.suffix == PROFILE_SUFFIX else args.baseline)
     spec = build_spec(args)
     baseline_profile: WindowProfile | None = None
     if args.baseline.suffix == PROFILE_SUFFIX:
@@ -273,6 +274,7 @@ def _profile(args: argparse.Namespace) -> int:
         raise InputError("profile needs --output FILE or --store NAME")
     if args.output is not None and args.output.suffix != PROFILE_SUFFIX:
         raise InputError(f"{args.output}: a profile file must end in {PROFILE_SUFFIX}")
+    _respace(args, args.input)
     spec = build_spec(args)
     head = _read_head(args.input)
     features = _resolve(spec, head, args.input, args).features
@@ -582,6 +584,29 @@ def _load_profile(path: Path) -> WindowProfile:
 # --- small helpers ------------------------------------------------------------------------
 
 
+def _respace(args: argparse.Namespace, path: Path) -> None:
+    """`--features` and `--categorical` names are stripped (`_names`), and so are the file's
+    for matching them: `sp` names a column `'  sp  '` when no column is named `sp` and no
+    other one strips to it. Names in --config are exact."""
+    from driftwarden.detectors.tables import read_columns
+
+    if args.features is None and not args.categorical:
+        return
+    columns = read_columns(path)
+    exact = set(columns)
+    stripped: dict[str, list[str]] = {}
+    for column in columns:
+        stripped.setdefault(column.strip(), []).append(column)
+
+    def real(name: str) -> str:
+        found = stripped.get(name, [])
+        return found[0] if name not in exact and len(found) == 1 else name
+
+    if args.features is not None:
+        args.features = [real(n) for n in args.features]
+    args.categorical = [real(n) for n in args.categorical]
+
+
 def _names(text: str) -> list[str]:
     """argparse type of every column-list option: names once each, none empty."""
     names = [n.strip() for n in text.split(",")]
@@ -628,7 +653,8 @@ MAX_MESSAGE_CHARS = 1000
 
 
 def _fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
-    line = " ".join(message.split())
+    # one line; spaces inside it kept: a column named '  sp  ' is shown as it is
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
     if len(line) > MAX_MESSAGE_CHARS:
         line = f"{line[: MAX_MESSAGE_CHARS - 40]}… ({len(line)} characters, cut)"
     print(f"driftwarden: error: {line}", file=sys.stderr)

@@ -74,7 +74,15 @@ def identifier_note(name: str, series: pd.Series) -> str | None:
             return None
     elif distinct < ID_MIN_DISTINCT or distinct < ID_DISTINCT_SHARE * len(present):
         return None
+    # The engine infers kinds from a file's head (`tables.HEAD_ROWS` rows): a cut head's
+    # counts are said to be of its rows, not of the column (20,000 rows said "10,000 of
+    # 10,000 values").
+    from driftwarden.detectors.tables import HEAD_ROWS
+
+    counted = f"{len(present):,} values"
+    if len(series) >= HEAD_ROWS:
+        counted += f" in the first {len(series):,} rows"
     return (
-        f"{name!r} looks like an identifier ({distinct:,} distinct of {len(present):,} "
-        "values): not tested as categories"
+        f"{name!r} looks like an identifier ({distinct:,} distinct of {counted}): "
+        "not tested as categories"
     )

@@ -280,10 +280,18 @@ def _methods_table(features: Sequence[Mapping[str, Any]]) -> str:
                 f"{num(m.get('statistic'), 'statistic')}{num(m.get('p_value'), 'p_value')}"
                 f"{num(m.get('p_value_adjusted'), 'p_value_adjusted')}"
                 f"{num(m.get('threshold'), 'threshold')}"
-                f"{num(m.get('critical_threshold'), 'critical_threshold')}"
+                f"{_critical(m)}"
                 f"<td>{'yes' if m.get('drift_detected') else 'no'}</td></tr>"
             )
     return head + "".join(rows) + "</tbody></table>"
+
+
+def _critical(method: Mapping[str, Any]) -> str:
+    """The critical threshold's cell; a stored run's methods have none (the history does
+    not keep it), said as such rather than as a missing value."""
+    if "critical_threshold" not in method:
+        return '<td data-col="critical_threshold" class="muted">not stored</td>'
+    return num(method.get("critical_threshold"), "critical_threshold")
 
 
 def _feature_detail(
