@@ -103,3 +103,18 @@ def test_the_verdict_line_says_one_count_with_an_untested_feature(
     (line,) = [line for line in out.splitlines() if line.startswith("verdict:")]
     assert line.count("features drifted") == 1
     assert line.endswith("; 1/3 features drifted (income)")
+
+
+def test_the_html_banner_says_one_count_with_an_untested_feature(tmp_path: Path) -> None:
+    base, cur = _windows(tmp_path, "parquet")
+    for path in (base, cur):
+        frame = pd.read_parquet(path)
+        frame.loc[5:, "score"] = None
+        frame.to_parquet(path)
+    out = tmp_path / "r.html"
+    code = _detect(base, cur, _settings(tmp_path, "score"), "--format", "html", "--output",
+                   str(out))  # fmt: skip
+    assert code == 0
+    page = out.read_text()
+    assert "1/3 features drifted (income)" in page
+    assert "1/2 features drifted" not in page
