@@ -20,6 +20,7 @@ import re
 
 import pandas as pd
 
+from driftwarden.detectors.chunks import HEAD_ROWS
 from driftwarden.detectors.config import FeatureKind
 
 #: a text column with at least this share of distinct values is an identifier ...
@@ -74,11 +75,9 @@ def identifier_note(name: str, series: pd.Series) -> str | None:
             return None
     elif distinct < ID_MIN_DISTINCT or distinct < ID_DISTINCT_SHARE * len(present):
         return None
-    # The engine infers kinds from a file's head (`tables.HEAD_ROWS` rows): a cut head's
+    # The engine infers kinds from a file's head (`chunks.HEAD_ROWS` rows): a cut head's
     # counts are said to be of its rows, not of the column (20,000 rows said "10,000 of
     # 10,000 values").
-    from driftwarden.detectors.tables import HEAD_ROWS
-
     counted = f"{len(present):,} values"
     if len(series) >= HEAD_ROWS:
         counted += f" in the first {len(series):,} rows"

@@ -44,12 +44,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.io.parsers import TextFileReader
 
-from driftwarden.detectors.chunks import FILE_CHUNK_ROWS
+from driftwarden.detectors.chunks import FILE_CHUNK_ROWS, HEAD_ROWS
 from driftwarden.detectors.errors import InputError
 
 DEFAULT_CHUNK_ROWS = FILE_CHUNK_ROWS
-#: rows of a CSV file that decide its column types (independent of --chunk-rows)
-HEAD_ROWS = 10_000
+#: HEAD_ROWS (`chunks`): rows of a CSV file that decide its column types (independent of
+#: --chunk-rows)
 #: The widest file read (columns), and the longest CSV header line (bytes): wider tables
 #: take minutes in pandas for no monitoring purpose (docs/limits.md).
 MAX_COLUMNS = 10_000
