@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from driftwarden.detectors.engine import Resolution, ResolvedFeature
     from driftwarden.detectors.profile import Chunk, WindowProfile
+    from driftwarden.detectors.report import Report
     from driftwarden.detectors.tables import ColumnType
 
 EXIT_OK = ExitCode.OK
@@ -218,6 +219,7 @@ def _detect(args: argparse.Namespace) -> int:
     from driftwarden.detectors.engine import compare
     from driftwarden.detectors.report import render_table
 
+    _respace(args, args.current if args.baseline.suffix == PROFILE_SUFFIX else args.baseline)
     spec = build_spec(args)
     baseline_profile: WindowProfile | None = None
     if args.baseline.suffix == PROFILE_SUFFIX:
@@ -237,6 +239,7 @@ def _detect(args: argparse.Namespace) -> int:
         args.current, spec, features, columns, types, seed=10_000, **reading
     )
     report = compare(spec, features, baseline_profile, current_profile, workers=args.workers)
+    report = _with_type_error_examples(report, args.current)
     if resolution.notes:
         report = replace(report, notes=(*report.notes, *resolution.notes))
     if args.format == "html":  # imported here: matplotlib only when a page is asked for
@@ -272,6 +275,7 @@ def _profile(args: argparse.Namespace) -> int:
         raise InputError("profile needs --output FILE or --store NAME")
     if args.output is not None and args.output.suffix != PROFILE_SUFFIX:
         raise InputError(f"{args.output}: a profile file must end in {PROFILE_SUFFIX}")
+    _respace(args, args.input)
     spec = build_spec(args)
     head = _read_head(args.input)
     features = _resolve(spec, head, args.input, args).features
@@ -370,8 +374,57 @@ def _profile_window(
         chunks = profile_chunks(path, columns, chunk_rows=chunk_rows, types=types)
         profile = profile_frames(chunks, spec, features, seed=seed, workers=workers)
         _check_rows(profile, path)
+        _check_numbers(profile, features, path)
         check_probabilities(spec, profile)
     return profile
+
+
+def _check_numbers(profile: WindowProfile, features: Sequence[ResolvedFeature], path: Path) -> None:
+    """Refuse a numeric feature of which this window has values but not one number (a text
+    column declared numeric: every value a type error, nothing to compare). Some values
+    that are not numbers stay type errors the quality section shows."""
+    from driftwarden.detectors.profile import NumericProfile
+    from driftwarden.detectors.tables import non_numbers
+
+    for feature in features:
+        column = profile.columns.get(feature.name)
+        if isinstance(column, NumericProfile) and column.count == 0 and column.type_errors:
+            example = non_numbers(path, feature.name, limit=1)
+            shown = f" (e.g. {_shown(example[0])})" if example else ""
+            how = "read as numeric" if feature.kind_inferred else "declared numeric"
+            raise InputError(
+                f"column {feature.name!r} is {how} but none of its values is a number{shown}"
+            )
+
+
+def _with_type_error_examples(report: Report, path: Path) -> Report:
+    """The report with up to 3 values of each column's type errors (the current window's,
+    read again from `path`: a profile counts them, it does not keep them)."""
+    from driftwarden.detectors.tables import non_numbers
+
+    quality = report.sections.quality
+    if quality is None or not quality.findings:
+        return report
+    findings = []
+    for finding in quality.findings:
+        errors = finding.checks.type_errors
+        if errors is not None and errors.count and not errors.examples:
+            shown = tuple(_clipped(v) for v in non_numbers(path, finding.column, limit=3))
+            checks = replace(finding.checks, type_errors=replace(errors, examples=shown))
+            finding = replace(finding, checks=checks)
+        findings.append(finding)
+    sections = replace(report.sections, quality=replace(quality, findings=tuple(findings)))
+    return replace(report, sections=sections)
+
+
+def _clipped(value: str, limit: int = 40) -> str:
+    """A value from a data file cut to about `limit` characters."""
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value from a data file, quoted and escaped, at most about `limit` characters."""
+    return repr(_clipped(value, limit))
 
 
 def profile_chunks(
@@ -547,6 +600,29 @@ def _load_profile(path: Path) -> WindowProfile:
 # --- small helpers ------------------------------------------------------------------------
 
 
+def _respace(args: argparse.Namespace, path: Path) -> None:
+    """`--features` and `--categorical` names are stripped (`_names`), and so are the file's
+    for matching them: `sp` names a column `'  sp  '` when no column is named `sp` and no
+    other one strips to it. Names in --config are exact."""
+    from driftwarden.detectors.tables import read_columns
+
+    if args.features is None and not args.categorical:
+        return
+    columns = read_columns(path)
+    exact = set(columns)
+    stripped: dict[str, list[str]] = {}
+    for column in columns:
+        stripped.setdefault(column.strip(), []).append(column)
+
+    def real(name: str) -> str:
+        found = stripped.get(name, [])
+        return found[0] if name not in exact and len(found) == 1 else name
+
+    if args.features is not None:
+        args.features = [real(n) for n in args.features]
+    args.categorical = [real(n) for n in args.categorical]
+
+
 def _names(text: str) -> list[str]:
     """argparse type of every column-list option: names once each, none empty."""
     names = [n.strip() for n in text.split(",")]
@@ -593,7 +669,8 @@ MAX_MESSAGE_CHARS = 1000
 
 
 def _fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
-    line = " ".join(message.split())
+    # one line; spaces inside it kept: a column named '  sp  ' is shown as it is
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
     if len(line) > MAX_MESSAGE_CHARS:
         line = f"{line[: MAX_MESSAGE_CHARS - 40]}… ({len(line)} characters, cut)"
     print(f"driftwarden: error: {line}", file=sys.stderr)

@@ -20,6 +20,7 @@ import re
 
 import pandas as pd
 
+from driftwarden.detectors.chunks import HEAD_ROWS
 from driftwarden.detectors.config import FeatureKind
 
 #: a text column with at least this share of distinct values is an identifier ...
@@ -74,7 +75,13 @@ def identifier_note(name: str, series: pd.Series) -> str | None:
             return None
     elif distinct < ID_MIN_DISTINCT or distinct < ID_DISTINCT_SHARE * len(present):
         return None
+    # The engine infers kinds from a file's head (`chunks.HEAD_ROWS` rows): a cut head's
+    # counts are said to be of its rows, not of the column (20,000 rows said "10,000 of
+    # 10,000 values").
+    counted = f"{len(present):,} values"
+    if len(series) >= HEAD_ROWS:
+        counted += f" in the first {len(series):,} rows"
     return (
-        f"{name!r} looks like an identifier ({distinct:,} distinct of {len(present):,} "
-        "values): not tested as categories"
+        f"{name!r} looks like an identifier ({distinct:,} distinct of {counted}): "
+        "not tested as categories"
     )

@@ -8,6 +8,7 @@ names below and in `report_sections` (the typed sections, each written by its ow
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -148,11 +149,19 @@ def render_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+_COUNT = re.compile(r"^\d+/\d+ features drifted")
+
+
 def headline(report: Report) -> str:
-    """The drifted-feature count and the verdict's reason, the count said once (the reason
-    of a drifted run already starts with it)."""
+    """The drifted-feature count and the verdict's reason, the count said once: a drifted
+    run's reason starts with its own count over the features tested ("1/2 features drifted
+    (income)"), which gives way to the count over every feature the report lists (a feature
+    with too few values is listed, not tested), so the line never holds two counts."""
     counts = f"{len(report.drifted_features)}/{len(report.features)} features drifted"
-    return report.verdict if report.verdict.startswith(counts) else f"{counts}; {report.verdict}"
+    own = _COUNT.match(report.verdict)
+    if own is not None:
+        return counts + report.verdict[own.end() :]
+    return f"{counts}; {report.verdict}"
 
 
 def verdict_line(report: Report) -> str:

@@ -44,12 +44,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandas.io.parsers import TextFileReader
 
-from driftwarden.detectors.chunks import FILE_CHUNK_ROWS
+from driftwarden.detectors.chunks import FILE_CHUNK_ROWS, HEAD_ROWS
 from driftwarden.detectors.errors import InputError
 
 DEFAULT_CHUNK_ROWS = FILE_CHUNK_ROWS
-#: rows of a CSV file that decide its column types (independent of --chunk-rows)
-HEAD_ROWS = 10_000
+#: HEAD_ROWS (`chunks`): rows of a CSV file that decide its column types (independent of
+#: --chunk-rows)
 #: The widest file read (columns), and the longest CSV header line (bytes): wider tables
 #: take minutes in pandas for no monitoring purpose (docs/limits.md).
 MAX_COLUMNS = 10_000
@@ -67,6 +67,13 @@ _BOOL_TEXT = {"true": True, "false": False}
 #: whole column as text (one typo among 300 numbers made it an "identifier", left out).
 TYPE_ERROR_SHARE = 0.01
 _OTHER_DELIMITERS = (";", "\t", "|")
+#: The one missing-value rule of a CSV file (docs/statistics.md, "Reading files"): an empty
+#: field is missing in every column; in a column read as numbers, booleans or times these
+#: exact fields are missing too. In a text column every non-empty field is a value ("NA" is
+#: Namibia, "None" and "null" are words), as a Parquet string is: the same table gives the
+#: same report in either format. pandas' longer default list (N/A, NULL, #N/A, ...) is not
+#: used; in a number column such a field is a type error the quality section shows.
+CSV_MISSING_MARKERS = ("NA", "NaN", "nan", "null")
 
 
 class TableError(InputError, ValueError):
@@ -185,6 +192,8 @@ def iter_chunks(
             path,
             dtype=text,
             index_col=False,
+            keep_default_na=False,
+            na_values=_csv_missing(available, {} if head_only else decided),
             chunksize=HEAD_ROWS if head_only else chunk_rows,
         ) as reader:
             while (frame := _next_chunk(reader)) is not None:
@@ -204,6 +213,23 @@ def iter_chunks(
         pd.errors.ParserError,
     ) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
+
+
+def non_numbers(path: Path, column: str, *, limit: int = 3) -> list[str]:
+    """Up to `limit` distinct values of `column` that are not numbers, in file order, with
+    the column read as numbers (a missing marker is no such value). Reads until it has them:
+    for an error message or a report's examples, not for every run."""
+    found: list[str] = []
+    for frame in iter_chunks(path, [column], types={column: ColumnType.NUMBER}):
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values.dtype):
+            continue  # every cell of this chunk parsed
+        for value in values[values.map(lambda v: isinstance(v, str))].unique():
+            if value not in found:
+                found.append(str(value))
+                if len(found) >= limit:
+                    return found
+    return found
 
 
 def _checked(
@@ -347,6 +373,16 @@ def _plain(kind: pa.DataType, wanted: ColumnType | None) -> bool:
     return False
 
 
+def _csv_missing(names: Sequence[str], types: Mapping[str, ColumnType]) -> dict[str, list[str]]:
+    """`read_csv`'s missing fields of each column (`CSV_MISSING_MARKERS`): a column not yet
+    typed (the head) or read as text gets the empty field only."""
+    typed = ["", *CSV_MISSING_MARKERS]
+    return {
+        name: [""] if types.get(name, ColumnType.TEXT) is ColumnType.TEXT else typed
+        for name in names
+    }
+
+
 def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:
     """The next chunk, None at the end. A number column with a bad cell comes back as
     mixed objects (converted cell by cell later); pandas' DtypeWarning about it is ours
@@ -373,7 +409,8 @@ def _typed_head(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _text_type(series: pd.Series) -> ColumnType:
     """The type of a CSV column from its head's text (an all-missing column is a number)."""
-    present = series.dropna().astype(str).str.strip()
+    present = series.dropna().astype(str)
+    present = present[~present.isin(CSV_MISSING_MARKERS)].str.strip()  # missing if not text
     present = present[present != ""]
     if present.empty:
         return ColumnType.NUMBER
@@ -410,6 +447,7 @@ def _convert_text(series: pd.Series, kind: ColumnType) -> pd.Series:
     text = series.astype(object).where(series.notna(), None)
     if kind is ColumnType.TEXT:
         return text
+    text = text.where(~text.isin(CSV_MISSING_MARKERS), None)  # missing in a non-text column
     if kind is ColumnType.NUMBER:
         return _keep_bad(text, pd.to_numeric(text, errors="coerce").astype(np.float64))
     if kind is ColumnType.BOOL:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -167,6 +168,9 @@ def severity_badge(severity: Any) -> str:
     return f'<span class="sev sev-{s}">{esc(s)}</span>'
 
 
+_COUNT = re.compile(r"^\d+/\d+ features drifted")
+
+
 def _banner(doc: Mapping[str, Any]) -> str:
     drifted = doc.get("drifted_features")
     total = doc.get("total_features")
@@ -188,9 +192,19 @@ def _banner(doc: Mapping[str, Any]) -> str:
         f"{esc(fmt(drifted))}/{esc(fmt(total))}</div></div>"
         f'<div><div class="muted">rows baseline / current</div><div>'
         f"{esc(fmt(rows.get('baseline')))} / {esc(fmt(rows.get('current')))}</div></div>"
-        f'<div style="flex-basis:100%">{esc(doc.get("verdict", ""))}'
+        f'<div style="flex-basis:100%">{esc(_verdict(doc, drifted, total))}'
         f"{_p_text(doc)}</div></section>"
     )
+
+
+def _verdict(doc: Mapping[str, Any], drifted: Any, total: Any) -> str:
+    """The verdict's reason with the banner's count: a drifted run's reason counts the
+    features tested ("1/2 features drifted (income)"), the banner every feature listed."""
+    verdict = str(doc.get("verdict", ""))
+    own = _COUNT.match(verdict)
+    if own is None or not isinstance(drifted, int) or not isinstance(total, int):
+        return verdict
+    return f"{drifted}/{total} features drifted{verdict[own.end() :]}"
 
 
 def _p_text(doc: Mapping[str, Any]) -> str:
@@ -280,10 +294,18 @@ def _methods_table(features: Sequence[Mapping[str, Any]]) -> str:
                 f"{num(m.get('statistic'), 'statistic')}{num(m.get('p_value'), 'p_value')}"
                 f"{num(m.get('p_value_adjusted'), 'p_value_adjusted')}"
                 f"{num(m.get('threshold'), 'threshold')}"
-                f"{num(m.get('critical_threshold'), 'critical_threshold')}"
+                f"{_critical(m)}"
                 f"<td>{'yes' if m.get('drift_detected') else 'no'}</td></tr>"
             )
     return head + "".join(rows) + "</tbody></table>"
+
+
+def _critical(method: Mapping[str, Any]) -> str:
+    """The critical threshold's cell; a stored run's methods have none (the history does
+    not keep it), said as such rather than as a missing value."""
+    if "critical_threshold" not in method:
+        return '<td data-col="critical_threshold" class="muted">not stored</td>'
+    return num(method.get("critical_threshold"), "critical_threshold")
 
 
 def _feature_detail(

@@ -54,6 +54,7 @@ def run_document(run: RunRecord, rows: RunRows) -> dict[str, Any]:
             "p_value": r.p_value,
             "p_value_adjusted": r.p_value_adjusted,  # None in rows written before 0005
             "threshold": r.threshold,
+            # no "critical_threshold": not a column of drift_results (the page says so)
             "drift_detected": r.drift_detected,
             "severity": str(r.severity),
         }
@@ -163,7 +164,11 @@ def stored_overlays(rows: RunRows) -> tuple[dict[str, Overlay], list[str]]:
 
 def render_stored_run(run: RunRecord, rows: RunRows, *, now: datetime | None = None) -> str:
     shapes, unreadable = stored_overlays(rows)
-    notes = ["From the history database: statistics and distributions as the run stored them."]
+    notes = [
+        "From the history database: statistics and distributions as the run stored them. "
+        "The history keeps each method's threshold, not its critical threshold (the "
+        "settings' critical level when the run was made): that column reads 'not stored'."
+    ]
     if not rows.distributions:
         notes.append(
             "This run stored no distributions (written before driftwarden kept them, or it "

@@ -168,7 +168,7 @@ class CategoryChanges:
 @dataclass(frozen=True)
 class TypeErrors:
     """Non-missing values of a numeric column that are not numbers. `examples` lists up to
-    five distinct offending values (as text), most frequent first."""
+    three distinct offending values (as text) in file order (`detect` reads them)."""
 
     count: int
     share: float | None
