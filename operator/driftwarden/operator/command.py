@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 
 from driftwarden.operator.alerting.options import add_alerting_options
+from driftwarden.operator.argtypes import count, port, positive, positive_count
 
 ENV_DATABASE_URL = "DRIFTWARDEN_DATABASE_URL"
 ENV_AUTOMATIC_RETRAINING = "DRIFTWARDEN_AUTOMATIC_RETRAINING"
@@ -60,13 +61,13 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_count,
         default=WORKERS,
         help="threads that run the handlers (default: %(default)s)",
     )
     parser.add_argument(
         "--watch-inactivity-timeout",
-        type=float,
+        type=positive,
         default=WATCH_INACTIVITY_SECONDS,
         help="seconds a watch of the API server may stay silent before it is restarted "
         "(default: %(default)s)",
@@ -111,7 +112,7 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument(
         "--lease-seconds",
-        type=int,
+        type=positive_count,
         default=15,
         help="seconds the Lease lasts unless renewed; a standby replica takes over within "
         "about that long after the leader stops (default: %(default)s)",
@@ -126,21 +127,21 @@ def add_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument(
         "--retrain-sweep-interval",
-        type=float,
+        type=positive,
         default=RETRAIN_SWEEP_SECONDS,
         help="seconds between two decisions over every RetrainPolicy (persistence and "
         "model-age triggers, approval expiry; default: %(default)s)",
     )
     parser.add_argument(
         "--metrics-port",
-        type=int,
+        type=port,
         default=METRICS_PORT,
         help="serve Prometheus metrics at http://0.0.0.0:PORT/metrics (0: none); see "
         "docs/metrics.md (default: %(default)s)",
     )
     parser.add_argument(
         "--metrics-feature-cap",
-        type=int,
+        type=count,
         default=METRICS_FEATURE_CAP,
         help="feature series per monitor: the most drifted features keep theirs (0: no cap; "
         "default: %(default)s)",

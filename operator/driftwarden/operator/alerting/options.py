@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from driftwarden.operator.argtypes import port, positive
+
 DEFAULT_RECEIVER_PORT = 9809
 DEFAULT_SYNC_SECONDS = 300.0
 DEFAULT_LOOKAHEAD_HOURS = 24.0
@@ -13,7 +15,7 @@ def add_alerting_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("alerting (docs/alerting.md)")
     group.add_argument(
         "--alert-receiver-port",
-        type=_port,
+        type=port,
         default=DEFAULT_RECEIVER_PORT,
         help="port of the Alertmanager webhook receiver, POST /alertmanager/webhook; it "
         "records notifications in the results database (needs --database-url); 0 turns it off "
@@ -32,31 +34,15 @@ def add_alerting_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--alert-sync-interval",
-        type=_positive,
+        type=positive,
         default=DEFAULT_SYNC_SECONDS,
         help="seconds between checks of every monitor's silences (maintenance windows ahead "
         "of time, ended acknowledgements; default: %(default)s)",
     )
     group.add_argument(
         "--maintenance-lookahead",
-        type=_positive,
+        type=positive,
         default=DEFAULT_LOOKAHEAD_HOURS,
         help="hours ahead a recurring maintenance window's silences are created "
         "(default: %(default)s)",
     )
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text[:6]) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text[:20]!r}")
-    return int(text)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text[:20])
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 1e6:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text[:20]!r}")
-    return value
