@@ -28,9 +28,7 @@ GOOD = {
 }
 
 
-@pytest.mark.parametrize(
-    ("option", "value"), [(o, v) for o, values in BAD.items() for v in values]
-)
+@pytest.mark.parametrize(("option", "value"), [(o, v) for o, values in BAD.items() for v in values])
 def test_a_value_the_operator_cannot_use_is_a_usage_error(
     option: str, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
