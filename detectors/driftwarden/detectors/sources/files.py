@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 
@@ -47,6 +48,7 @@ from driftwarden.detectors.sources.errors import (
     TimestampTypeError,
 )
 from driftwarden.detectors.tables import (
+    CSV_MISSING_MARKERS,
     ColumnType,
     TableError,
     _convert_text_frame,
@@ -200,8 +202,10 @@ class FileSource(Source):
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
     ) -> Iterator[pd.DataFrame]:
         for batch in self._batches(window, columns, chunk_rows):
-            table = pa.Table.from_batches([batch])
-            yield self._to_frame(table, None) if self._csv_types is not None else batch.to_pandas()
+            if self._csv_types is None:
+                yield batch.to_pandas()
+            else:
+                yield self._to_frame(self._numbers(pa.Table.from_batches([batch])), None)
 
     def iter_profile_chunks(
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
@@ -212,16 +216,35 @@ class FileSource(Source):
             if self._csv_types is None:
                 yield ArrowChunk.of(table)
                 continue
-            # Text columns are Arrow's own form (strings, empty fields null): the fast path.
+            table = self._numbers(table)
+            # Text columns (strings, empty fields null) and the number columns that parsed
+            # (float64) are in the form the frame gives: the profiles' fast paths.
             plain = frozenset(
                 name
                 for name, kind in zip(table.column_names, table.schema.types, strict=True)
-                if pa.types.is_string(kind) and self._csv_type(name) is ColumnType.TEXT
+                if (pa.types.is_string(kind) and self._csv_type(name) is ColumnType.TEXT)
+                or (pa.types.is_float64(kind) and self._csv_type(name) is ColumnType.NUMBER)
             )
             yield ArrowChunk(table, self._to_frame, plain)
 
     def _csv_type(self, name: str) -> ColumnType:
         return (self._csv_types or {}).get(name, ColumnType.TEXT)
+
+    def _numbers(self, table: pa.Table) -> pa.Table:
+        """The CSV chunk's number columns parsed by Arrow, the markers missing; a column
+        with a field that does not parse stays text, for `_to_frame` (its type errors)."""
+        markers = pa.array(CSV_MISSING_MARKERS, pa.string())
+        for i, (name, kind) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
+            if not pa.types.is_string(kind) or self._csv_type(name) is not ColumnType.NUMBER:
+                continue
+            column = table.column(i)
+            cleaned = pc.if_else(pc.is_in(column, value_set=markers), None, column)
+            try:
+                parsed = pc.cast(cleaned, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue  # a type error in this chunk: converted field by field
+            table = table.set_column(i, name, parsed)
+        return table
 
     def _to_frame(self, table: pa.Table, rows: npt.NDArray[np.intp] | None) -> pd.DataFrame:
         """A CSV chunk's frame as `detect` reads it: the text converted by each column's
