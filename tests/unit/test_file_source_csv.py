@@ -15,7 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from driftwarden.detectors.profile import ArrowChunk
+from driftwarden.detectors.profile import (
+    ArrowChunk,
+    CategoricalProfile,
+    NumericProfile,
+    WindowProfiler,
+)
 from driftwarden.detectors.sources import FileSource, TimeWindow
 from driftwarden.detectors.tables import iter_chunks
 
@@ -93,3 +98,35 @@ def test_parquet_of_the_same_table_gives_the_same_missing_counts(tmp_path: Path)
     from_parquet = _job(FileSource(tmp_path / "window.parquet", "ts"), chunk_rows=10_000)
     assert _summary(from_parquet)["country"] == _summary(from_csv)["country"]
     assert from_parquet["amount"].isna().sum() == from_csv["amount"].isna().sum() + 1
+
+
+@pytest.mark.parametrize("chunk_rows", [64, 10_000])
+def test_the_jobs_profile_counts_what_detect_reads(tmp_path: Path, chunk_rows: int) -> None:
+    """The counts the quality section shows (missing, type errors, categories), profiled
+    from the Job's Arrow chunks (text and parsed numbers from Arrow, the rest as frames)."""
+    path = tmp_path / "window.csv"
+    _csv(path)
+    kinds = {"country": "categorical", "amount": "numeric"}
+    profiles = []
+    for chunks in (
+        iter_chunks(path, ["country", "amount"], chunk_rows=chunk_rows),
+        FileSource(path, "ts").iter_profile_chunks(
+            WINDOW, ["country", "amount"], chunk_rows=chunk_rows
+        ),
+    ):
+        profiler = WindowProfiler(kinds)
+        for chunk in chunks:
+            profiler.add(chunk)
+        profiles.append(profiler.profile())
+    detect, job = (p.columns for p in profiles)
+    assert isinstance(job["amount"], NumericProfile)
+    assert isinstance(detect["amount"], NumericProfile)
+    # five markers missing, plus N/A: a type error (a profile counts it among the missing)
+    assert (detect["amount"].missing, detect["amount"].type_errors) == (6, 1)
+    summary = ("missing", "type_errors", "count", "total", "minimum", "maximum")
+    assert {k: getattr(job["amount"], k) for k in summary} == {
+        k: getattr(detect["amount"], k) for k in summary
+    }
+    assert isinstance(job["country"], CategoricalProfile)
+    assert job["country"] == detect["country"]
+    assert job["country"].missing == ROWS // len(TEXT) + (ROWS % len(TEXT) > TEXT.index(""))
