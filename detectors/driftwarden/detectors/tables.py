@@ -23,8 +23,9 @@ CSV whose header parses into one column holding `;`, tab or `|` is refused as no
 comma-separated.
 
 Why not `sources.FileSource`: that reads a time window of a monitor's data (a timestamp
-column is required and filtered on, CSV is typed by pyarrow); `detect` compares two whole
-files as a notebook user holds them, and names a bad file in the CLI's one-line errors.
+column is required and filtered on; its CSV takes these same types and missing values);
+`detect` compares two whole files as a notebook user holds them, and names a bad file in
+the CLI's one-line errors.
 """
 
 from __future__ import annotations

@@ -8,6 +8,14 @@ follows the chunk (and the files' row-group size), not the window.
 Date-partitioned layouts (`.../date=2026-01-31/part-0.parquet`) are read with
 `date_partition="date"`: partitions outside the window are never opened. Timestamps without
 a time zone are taken as UTC.
+
+CSV is read as `driftwarden detect` reads it (`tables`, docs/statistics.md "Reading files"):
+every column's type is decided once from the head of the first file (`tables.read_head`),
+its fields are read as text and converted by that type, with the one missing-value rule
+(`tables.CSV_MISSING_MARKERS`): an empty field is missing in every column, the markers only
+in columns read as numbers, booleans or times ("NA" in a text column is Namibia), and a
+field that does not parse (`N/A` in a number column) is kept as text, a type error. Only the
+timestamp and filter columns are typed by pyarrow, for the scan's filter.
 """
 
 from __future__ import annotations
@@ -18,8 +26,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 
 from driftwarden.detectors.profile import ArrowChunk, Chunk
@@ -34,6 +46,14 @@ from driftwarden.detectors.sources.errors import (
     SourceError,
     SourceUnreachableError,
     TimestampTypeError,
+)
+from driftwarden.detectors.tables import (
+    CSV_MISSING_MARKERS,
+    ColumnType,
+    TableError,
+    _convert_text_frame,
+    column_types,
+    read_head,
 )
 
 FileFormat = Literal["parquet", "csv"]
@@ -74,6 +94,8 @@ class FileSource(Source):
         self.filters = dict(filters or {})
         self.chunk_rows = chunk_rows
         self._dataset: ds.Dataset | None = None
+        #: CSV only: each column's type as `detect` decides it (None: Parquet)
+        self._csv_types: dict[str, ColumnType] | None = None
 
     def describe(self) -> str:
         return f"files {self.path}"
@@ -114,6 +136,8 @@ class FileSource(Source):
             elif self.hive_partitioning:
                 partitioning = "hive"
             file_type: Any = file_format
+            if file_format == "csv":
+                file_type = self._csv_format(example)
             if file_format == "parquet":
                 # pre_buffer would fetch row groups ahead of the scan: memory then grows
                 # with the file, not with the chunk (measured in benchmarks/bench_storage.py).
@@ -130,6 +154,24 @@ class FileSource(Source):
             except (pa.ArrowInvalid, OSError) as error:
                 raise SourceError(f"cannot read {self.describe()}: {error}") from None
         return self._dataset
+
+    def _csv_format(self, example: Path) -> ds.CsvFileFormat:
+        """Every column as text, an empty field missing, but the timestamp and filter columns,
+        which pyarrow types for the scan's filter. The markers are not pyarrow's null values:
+        with `strings_can_be_null` they would be missing in text columns too; they become
+        missing in the conversion by type (`_to_frame`), in typed columns only."""
+        try:
+            self._csv_types = column_types(read_head(example))
+        except TableError as error:
+            raise SourceError(str(error)) from None
+        scanned = {self.timestamp_column, *self.filters}
+        return ds.CsvFileFormat(
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in self._csv_types if name not in scanned},
+                null_values=[""],
+                strings_can_be_null=True,
+            )
+        )
 
     def _filter(self, dataset: ds.Dataset, window: TimeWindow) -> ds.Expression:
         schema = dataset.schema
@@ -160,14 +202,65 @@ class FileSource(Source):
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
     ) -> Iterator[pd.DataFrame]:
         for batch in self._batches(window, columns, chunk_rows):
-            yield batch.to_pandas()
+            if self._csv_types is None:
+                yield batch.to_pandas()
+            else:
+                yield self._to_frame(self._numbers(pa.Table.from_batches([batch])), None)
 
     def iter_profile_chunks(
         self, window: TimeWindow, columns: Sequence[str], *, chunk_rows: int | None = None
     ) -> Iterator[Chunk]:
         """The scanner's batches as Arrow, for the profiles (no pandas frame)."""
         for batch in self._batches(window, columns, chunk_rows):
-            yield ArrowChunk.of(pa.Table.from_batches([batch]))
+            table = pa.Table.from_batches([batch])
+            if self._csv_types is None:
+                yield ArrowChunk.of(table)
+                continue
+            table = self._numbers(table)
+            # Text columns (strings, empty fields null) and the number columns that parsed
+            # (float64) are in the form the frame gives: the profiles' fast paths.
+            plain = frozenset(
+                name
+                for name, kind in zip(table.column_names, table.schema.types, strict=True)
+                if (pa.types.is_string(kind) and self._csv_type(name) is ColumnType.TEXT)
+                or (pa.types.is_float64(kind) and self._csv_type(name) is ColumnType.NUMBER)
+            )
+            yield ArrowChunk(table, self._to_frame, plain)
+
+    def _csv_type(self, name: str) -> ColumnType:
+        return (self._csv_types or {}).get(name, ColumnType.TEXT)
+
+    def _numbers(self, table: pa.Table) -> pa.Table:
+        """The CSV chunk's number columns parsed by Arrow, the markers missing; a column
+        with a field that does not parse stays text, for `_to_frame` (its type errors)."""
+        markers = pa.array(CSV_MISSING_MARKERS, pa.string())
+        for i, (name, kind) in enumerate(zip(table.column_names, table.schema.types, strict=True)):
+            if not pa.types.is_string(kind) or self._csv_type(name) is not ColumnType.NUMBER:
+                continue
+            column = table.column(i)
+            cleaned = pc.if_else(pc.is_in(column, value_set=markers), None, column)
+            try:
+                parsed = pc.cast(cleaned, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue  # a type error in this chunk: converted field by field
+            table = table.set_column(i, name, parsed)
+        return table
+
+    def _to_frame(self, table: pa.Table, rows: npt.NDArray[np.intp] | None) -> pd.DataFrame:
+        """A CSV chunk's frame as `detect` reads it: the text converted by each column's
+        type (`tables`), a marker missing in a typed column, a bad field kept as text."""
+        if rows is not None:
+            table = table.take(pa.array(rows, type=pa.int64()))
+        frame: pd.DataFrame = table.to_pandas()
+        text = [
+            name
+            for name, kind in zip(table.column_names, table.schema.types, strict=True)
+            if pa.types.is_string(kind)
+        ]
+        converted = _convert_text_frame(frame[text], self._csv_types or {})
+        for name in text:
+            frame[name] = converted[name]
+        return frame
 
     def _batches(
         self, window: TimeWindow, columns: Sequence[str], chunk_rows: int | None
