@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from clirun import refused as _refused
 from report_history import MONITOR, NAMESPACE, seed
 from sqlalchemy.engine import Engine
 
@@ -38,17 +39,6 @@ def seeded(history: Engine, history_url: str, monkeypatch: pytest.MonkeyPatch) -
     record_notifications(history, [alert], now)
     monkeypatch.setenv("DRIFTWARDEN_DATABASE_URL", history_url)
     return history
-
-
-def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert (code, out) == (2, ""), err
-    assert len(err.splitlines()) == 1
-    return err.strip()
 
 
 def test_unknown_names_get_the_closest_stored_one(

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from clirun import run_cli as _run
 from report_history import HOSTILE, MONITOR, NAMESPACE, seed
 from sqlalchemy.engine import Engine
-
-from driftwarden.detectors.cli import main
 
 pytestmark = pytest.mark.postgres
 MON = f"{NAMESPACE}/{MONITOR}"
@@ -21,15 +20,6 @@ def seeded(history: Engine, history_url: str, monkeypatch: pytest.MonkeyPatch) -
     seed(history)
     monkeypatch.setenv("DRIFTWARDEN_DATABASE_URL", history_url)
     return history
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_report_of_a_run_and_of_the_monitor(

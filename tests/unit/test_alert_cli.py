@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clirun import run_cli as run
 
-from driftwarden.detectors.cli import main
 from driftwarden.detectors.stats.severity import Severity
 from driftwarden.detectors.storage import create_engine, upgrade
 from driftwarden.detectors.storage.alerts import (
@@ -61,15 +61,6 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     acknowledge_monitor_alerts(engine, "ads", "ctr", "bob", NOW)
     engine.dispose()
     return tmp_path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_open_alerts_by_default_newest_first(

@@ -10,8 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from driftwarden.detectors.cli import main
+from clirun import run_cli as run
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +39,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "notes.txt").write_text("hello\n")
     (root / "broken.parquet").write_bytes(b"PAR1 nope")
     return root
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_contract(data: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,8 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from driftwarden.detectors.cli import main
+from clirun import run_cli as run
 
 COLUMNS = {"age": pa.float64(), "income": pa.float64(), "region": pa.string()}
 
@@ -65,15 +64,6 @@ WRITERS: dict[str, Callable[[Path, pa.Table], Path]] = {
     "empty.parquet": _parquet,
     "no-row-groups.parquet": _parquet_no_row_groups,
 }
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(params=sorted(WRITERS))

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli as run
 
-from driftwarden.detectors.cli import main
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.detectors.engine import detect_frames
 from driftwarden.detectors.history import drift_rows, performance_rows, quality_rows, run_record
@@ -107,15 +107,6 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     engine.dispose()
     return tmp_path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:

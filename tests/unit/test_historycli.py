@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from clirun import run_cli as run
 from report_history import HOSTILE, MONITOR, NAMESPACE, seed
 
-from driftwarden.detectors.cli import main
 from driftwarden.detectors.storage import create_engine, upgrade
 
 MON = f"{NAMESPACE}/{MONITOR}"
@@ -28,15 +28,6 @@ def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     seed(engine)
     engine.dispose()
     return tmp_path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_report_of_a_stored_run(history: Path, capsys: pytest.CaptureFixture[str]) -> None:

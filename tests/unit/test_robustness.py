@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from clirun import run_cli as run
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from driftwarden.detectors.cli import main
 from driftwarden.detectors.config import DetectionSpec
 from driftwarden.detectors.engine import detect_frames
 from driftwarden.detectors.profile import merge_numeric, numeric_profile
@@ -31,15 +31,6 @@ from driftwarden.detectors.tables import ColumnType, iter_chunks, read_head
 
 BINNED = ["psi", "js", "kl", "hellinger"]
 ALL_NUMERIC = ["ks", "wasserstein", *BINNED]
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def detect_json(
@@ -720,7 +711,7 @@ def test_nullable_dtypes_through_the_engine_directly() -> None:
         (["detect", "--baseline", "b.csv", "--current", "c.csv", "--format", "xml"], "'xml'"),
         (["bogus"], "invalid choice: 'bogus'"),
         (["run", "--chunk-rows", "many"], "'many'"),
-        (["operator", "--workers", "x"], "invalid int value: 'x'"),
+        (["operator", "--workers", "x"], "expected an integer from 1 to 100000, got 'x'"),
     ],
 )
 def test_a_usage_error_is_one_line_saying_where_to_look(

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from clirun import refused as _refused
 
 from driftwarden.detectors.cli import main
 from driftwarden.detectors.config import DetectionSpec
@@ -84,18 +85,6 @@ def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DRIFTWARDEN_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.delenv("DRIFTWARDEN_SOURCE_URL", raising=False)
     return path
-
-
-def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert (code, out) == (2, ""), err
-    assert len(err.splitlines()) == 1
-    assert "Traceback" not in err
-    return err.strip()
 
 
 def _argv(tmp_path: Path, namespace: str, from_run: str) -> list[str]:

@@ -12,18 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from clirun import run_cli as _run
 from scipy import stats
 
-from driftwarden.detectors.cli import main
 from driftwarden.detectors.tables import ColumnType, column_types, read_head
 
 STRAY = ["abc", "-", "?", " ", "1.2.3", "$5", "12%", "true", "--"]
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _frames(stray: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
