@@ -711,7 +711,7 @@ def test_nullable_dtypes_through_the_engine_directly() -> None:
         (["detect", "--baseline", "b.csv", "--current", "c.csv", "--format", "xml"], "'xml'"),
         (["bogus"], "invalid choice: 'bogus'"),
         (["run", "--chunk-rows", "many"], "'many'"),
-        (["operator", "--workers", "x"], "expected an integer from 1 to 100000, got 'x'"),
+        (["operator", "--workers", "x"], "expected an integer between 1 and 100000, got 'x'"),
     ],
 )
 def test_a_usage_error_is_one_line_saying_where_to_look(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 from pydantic import ValidationError
 
 from driftwarden.detectors import __version__, configfile, numba_cache
+from driftwarden.detectors.argtypes import MAX_CHUNK_ROWS, bounded_int
 from driftwarden.detectors.chunks import FILE_CHUNK_ROWS as DEFAULT_CHUNK_ROWS
 from driftwarden.detectors.config import (
     DetectionSpec,
@@ -638,26 +639,12 @@ def _names(text: str) -> list[str]:
 
 #: The largest value an integer option takes (`--chunk-rows`, `--workers`): beyond it a
 #: value is a typo, and a chunk of 10**20 rows would be allocated as asked.
-MAX_INT_OPTION = {"chunk-rows": 100_000_000, "workers": 1024, "max-plots": 100_000}
+MAX_INT_OPTION = {"chunk-rows": MAX_CHUNK_ROWS, "workers": 1024, "max-plots": 100_000}
 
 
 def _bounded_int(name: str) -> Any:
-    """argparse type: an integer in [1, MAX_INT_OPTION[name]]."""
-    limit = MAX_INT_OPTION[name]
-
-    def parse(text: str) -> int:
-        shown = text if len(text) <= 30 else text[:30] + "…"
-        if len(text) > 30 or not text.strip().isdigit():
-            raise argparse.ArgumentTypeError(f"expected a positive integer, got {shown!r}")
-        value = int(text)
-        if not 1 <= value <= limit:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer between 1 and {limit}, got {shown}"
-            )
-        return value
-
-    parse.__name__ = name  # argparse names the type in its messages
-    return parse
+    """argparse type: an integer in [1, MAX_INT_OPTION[name]] (`argtypes.bounded_int`)."""
+    return bounded_int(name, MAX_INT_OPTION[name])
 
 
 def _one_line(text: str) -> str:

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from driftwarden.detectors.argtypes import bounded_int
 from driftwarden.detectors.errors import InputError
 from driftwarden.detectors.hints import hint
 from driftwarden.detectors.terminal import terminal_text
@@ -140,10 +141,8 @@ def _since(text: str) -> timedelta:
     return value
 
 
-def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text[:7]) <= MAX_LIMIT or len(text) > 7:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_LIMIT}")
-    return int(text)
+#: argparse type of `--limit` (history and alerts).
+_limit = bounded_int("limit", MAX_LIMIT)
 
 
 def _needs_command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:

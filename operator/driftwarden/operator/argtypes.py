@@ -1,23 +1,26 @@
 """argparse types of `driftwarden operator`'s numeric options (argparse only: the CLI stays
 light). Each refuses a value the operator cannot use with a one-line usage error, exit 2,
-instead of failing later (a zero lease, a negative sweep interval, a port out of range)."""
+instead of failing later (a zero lease, a negative sweep interval, a port out of range).
+Integers are checked by the detectors' one `argtypes.bounded_int`."""
 
 from __future__ import annotations
 
 import argparse
 import math
 
+from driftwarden.detectors.argtypes import bounded_int
+
 #: The largest number of seconds or hours an option takes (about 11.6 days in seconds).
 MAX_NUMBER = 1e6
 #: The largest count an integer option takes.
 MAX_COUNT = 100_000
 
-
-def port(text: str) -> int:
-    """A TCP port, 0 to 65535 (0: the server is off)."""
-    if not text.isdigit() or not 0 <= int(text[:6]) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text[:20]!r}")
-    return int(text)
+#: A TCP port, 0 to 65535 (0: the server is off).
+port = bounded_int("port", 65535, low=0)
+#: An integer from 1 to MAX_COUNT (threads, seconds of a lease).
+positive_count = bounded_int("count", MAX_COUNT)
+#: An integer from 0 to MAX_COUNT (0 has the option's own meaning: none, no cap).
+count = bounded_int("count", MAX_COUNT, low=0)
 
 
 def positive(text: str) -> float:
@@ -31,21 +34,3 @@ def positive(text: str) -> float:
             f"expected a positive number up to {MAX_NUMBER:g}, got {text[:20]!r}"
         )
     return value
-
-
-def positive_count(text: str) -> int:
-    """An integer from 1 to MAX_COUNT."""
-    if not text.isdigit() or not 1 <= int(text[:7]) <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer from 1 to {MAX_COUNT}, got {text[:20]!r}"
-        )
-    return int(text)
-
-
-def count(text: str) -> int:
-    """An integer from 0 to MAX_COUNT (0 has the option's own meaning: none, no cap)."""
-    if not text.isdigit() or not 0 <= int(text[:7]) <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer from 0 to {MAX_COUNT}, got {text[:20]!r}"
-        )
-    return int(text)

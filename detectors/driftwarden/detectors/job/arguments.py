@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from driftwarden.detectors.argtypes import MAX_CHUNK_ROWS, bounded_int
 from driftwarden.detectors.chunks import SOURCE_CHUNK_ROWS
 from driftwarden.detectors.config import PROFILE_NAME_PATTERN, parse_duration
 from driftwarden.detectors.job.contract import (
@@ -24,8 +25,6 @@ from driftwarden.detectors.job.contract import (
 )
 
 DEFAULT_STATEMENT_TIMEOUT = "10m"
-#: The most rows `--chunk-rows` takes (as `detect`'s): beyond it a value is a typo.
-MAX_CHUNK_ROWS = 100_000_000
 
 
 def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,21 +81,9 @@ def add_run_subcommand(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(handler=_run_command)
 
 
-def chunk_rows(text: str) -> int:
-    """argparse type of `--chunk-rows`: an integer in [1, MAX_CHUNK_ROWS], as `detect`
-    takes it (a usage error, exit 2, instead of an internal error at run time)."""
-    shown = text if len(text) <= 30 else text[:30] + "…"
-    if len(text) > 30 or not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {shown!r}")
-    value = int(text)
-    if not 1 <= value <= MAX_CHUNK_ROWS:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer between 1 and {MAX_CHUNK_ROWS}, got {shown}"
-        )
-    return value
-
-
-chunk_rows.__name__ = "chunk-rows"  # argparse names the type in its messages
+#: argparse type of `--chunk-rows`, as `detect` takes it (a usage error, exit 2, instead of
+#: an internal error at run time).
+chunk_rows = bounded_int("chunk-rows", MAX_CHUNK_ROWS)
 
 
 def positive_duration(text: str) -> str:

@@ -32,6 +32,7 @@ import pandas as pd
 from sqlalchemy.engine import URL, Engine
 
 from driftwarden.detectors import __version__
+from driftwarden.detectors.argtypes import MAX_CHUNK_ROWS, integer_in
 from driftwarden.detectors.config import DetectionSpec, parse_duration
 from driftwarden.detectors.distributions import run_overlays
 from driftwarden.detectors.engine import (
@@ -50,7 +51,6 @@ from driftwarden.detectors.history import (
     quality_rows,
     run_record,
 )
-from driftwarden.detectors.job.arguments import MAX_CHUNK_ROWS
 from driftwarden.detectors.job.contract import (
     ENV_DATABASE_URL,
     ENV_RUN_ID,
@@ -157,15 +157,10 @@ class RunOptions:
 def chunk_rows_option(value: int | str) -> int:
     """`--chunk-rows` as an integer in [1, MAX_CHUNK_ROWS] (as `detect` takes it), else
     InvalidRunConfigError (exit 2, the summary written)."""
-    text = str(value).strip()
-    shown = text if len(text) <= 30 else text[:30] + "…"
-    if len(text) > 30 or not text.isdigit():
-        raise InvalidRunConfigError(f"--chunk-rows: expected a positive integer, got {shown!r}")
-    if not 1 <= int(text) <= MAX_CHUNK_ROWS:
-        raise InvalidRunConfigError(
-            f"--chunk-rows: expected an integer between 1 and {MAX_CHUNK_ROWS}, got {shown}"
-        )
-    return int(text)
+    try:
+        return integer_in(str(value), 1, MAX_CHUNK_ROWS)
+    except ValueError as exc:
+        raise InvalidRunConfigError(f"--chunk-rows: {exc}") from None
 
 
 @dataclass(frozen=True)
