@@ -390,7 +390,7 @@ def _check_numbers(profile: WindowProfile, features: Sequence[ResolvedFeature], 
     for feature in features:
         column = profile.columns.get(feature.name)
         if isinstance(column, NumericProfile) and column.count == 0 and column.type_errors:
-            example = non_numbers(path, feature.name, limit=1)
+            example = non_numbers(path, [feature.name], limit=1)[feature.name]
             shown = f" (e.g. {_shown(example[0])})" if example else ""
             how = "read as numeric" if feature.kind_inferred else "declared numeric"
             raise InputError(
@@ -406,11 +406,21 @@ def _with_type_error_examples(report: Report, path: Path) -> Report:
     quality = report.sections.quality
     if quality is None or not quality.findings:
         return report
+    wanted = [
+        finding.column
+        for finding in quality.findings
+        if (errors := finding.checks.type_errors) is not None
+        and errors.count
+        and not errors.examples
+    ]
+    if not wanted:
+        return report
+    examples = non_numbers(path, wanted, limit=3)  # one read for every such column
     findings = []
     for finding in quality.findings:
         errors = finding.checks.type_errors
-        if errors is not None and errors.count and not errors.examples:
-            shown = tuple(_clipped(v) for v in non_numbers(path, finding.column, limit=3))
+        if errors is not None and finding.column in examples:
+            shown = tuple(_clipped(v) for v in examples[finding.column])
             checks = replace(finding.checks, type_errors=replace(errors, examples=shown))
             finding = replace(finding, checks=checks)
         findings.append(finding)

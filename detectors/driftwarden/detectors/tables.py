@@ -216,20 +216,23 @@ def iter_chunks(
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
 
 
-def non_numbers(path: Path, column: str, *, limit: int = 3) -> list[str]:
-    """Up to `limit` distinct values of `column` that are not numbers, in file order, with
-    the column read as numbers (a missing marker is no such value). Reads until it has them:
-    for an error message or a report's examples, not for every run."""
-    found: list[str] = []
-    for frame in iter_chunks(path, [column], types={column: ColumnType.NUMBER}):
-        values = frame[column]
-        if pd.api.types.is_float_dtype(values.dtype):
-            continue  # every cell of this chunk parsed
-        for value in values[values.map(lambda v: isinstance(v, str))].unique():
-            if value not in found:
-                found.append(str(value))
-                if len(found) >= limit:
-                    return found
+def non_numbers(path: Path, columns: Sequence[str], *, limit: int = 3) -> dict[str, list[str]]:
+    """Up to `limit` distinct values of each of `columns` that are not numbers, in file
+    order, with the columns read as numbers (a missing marker is no such value). One pass
+    over the file, until every column has its `limit` or the file ends: for an error
+    message or a report's examples, not for every run."""
+    found: dict[str, list[str]] = {column: [] for column in columns}
+    types = dict.fromkeys(found, ColumnType.NUMBER)
+    for frame in iter_chunks(path, list(found), types=types):
+        for column, seen in found.items():
+            values = frame[column]
+            if len(seen) >= limit or pd.api.types.is_float_dtype(values.dtype):
+                continue  # done, or every cell of this chunk parsed
+            for value in values[values.map(lambda v: isinstance(v, str))].unique():
+                if value not in seen and len(seen) < limit:
+                    seen.append(str(value))
+        if all(len(seen) >= limit for seen in found.values()):
+            break
     return found
 
 
