@@ -402,7 +402,7 @@ def _next_chunk(reader: TextFileReader) -> pd.DataFrame | None:
 def _typed_head(frame: pd.DataFrame) -> pd.DataFrame:
     """A CSV head read as text, each column converted by the type its values suggest."""
     types = {str(name): _text_type(frame[name]) for name in frame.columns}
-    typed = _convert_text_frame(frame, types)
+    typed = convert_text_frame(frame, types)
     for name in frame.columns:
         if types[str(name)] is ColumnType.NUMBER:
             # A head decides types and kinds only: its few type errors (TYPE_ERROR_SHARE)
@@ -433,12 +433,14 @@ def _text_type(series: pd.Series) -> ColumnType:
 
 def _from_text(path: Path, frame: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:
     try:
-        return _convert_text_frame(frame, types)
+        return convert_text_frame(frame, types)
     except (ValueError, OverflowError, TypeError) as exc:
         raise TableError(f"{path}: cannot read: {_one_line(exc)}") from exc
 
 
-def _convert_text_frame(frame: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:
+def convert_text_frame(frame: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:
+    """A frame of text fields converted column by column to `types` (TEXT where a column is
+    not named), as a CSV chunk is: the one conversion of `detect` and of the Job's files."""
     out = {}
     for name in frame.columns:
         out[name] = _convert_text(frame[name], types.get(str(name), ColumnType.TEXT))

@@ -51,8 +51,8 @@ from driftwarden.detectors.tables import (
     CSV_MISSING_MARKERS,
     ColumnType,
     TableError,
-    _convert_text_frame,
     column_types,
+    convert_text_frame,
     read_head,
 )
 
@@ -257,7 +257,7 @@ class FileSource(Source):
             for name, kind in zip(table.column_names, table.schema.types, strict=True)
             if pa.types.is_string(kind)
         ]
-        converted = _convert_text_frame(frame[text], self._csv_types or {})
+        converted = convert_text_frame(frame[text], self._csv_types or {})
         for name in text:
             frame[name] = converted[name]
         return frame
