@@ -36,6 +36,7 @@ from driftwarden.detectors.profile import (
     NumericProfile,
     WindowProfile,
     WindowProfiler,
+    bottom_k,
     chunk_columns,
 )
 from driftwarden.detectors.registry import methods_for
@@ -575,7 +576,7 @@ def _subsample(profile: WindowProfile, rows: int) -> pd.DataFrame:
     sample = profile.row_sample
     if len(sample) <= rows:
         return sample
-    keep = np.sort(np.argpartition(profile.row_sample_keys, rows)[:rows])
+    keep = bottom_k(profile.row_sample_keys, rows)
     return sample.iloc[keep].reset_index(drop=True)
 
 

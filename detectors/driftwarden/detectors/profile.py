@@ -253,6 +253,15 @@ def categorical_profile(
     return _cap_categories(CategoricalProfile(counts, missing), max_categories)
 
 
+def bottom_k(keys: F64, k: int) -> npt.NDArray[np.intp]:
+    """Positions of the `k` smallest of `keys` (all of them when there are at most `k`), in
+    row order: the rows of a bottom-k sample by uniform random keys, a uniform sample that
+    merges exactly (the bottom-k of a union is the bottom-k of the parts' bottom-k)."""
+    if keys.shape[0] <= k:
+        return np.arange(keys.shape[0])
+    return np.sort(np.argpartition(keys, k)[:k])
+
+
 def window_profile(
     frame: pd.DataFrame,
     kinds: Mapping[str, str],
@@ -296,11 +305,7 @@ def window_profile(
     rng = np.random.default_rng(seed)
     sample_columns = list(dict.fromkeys(row_sample_columns))
     keys = rng.random(len(frame))
-    if len(frame) > row_sample_size:
-        keep = np.argpartition(keys, row_sample_size)[:row_sample_size]
-        keep.sort()
-    else:
-        keep = np.arange(len(frame))
+    keep = bottom_k(keys, row_sample_size)
     sample = frame.iloc[keep][sample_columns].reset_index(drop=True)
     return WindowProfile(
         rows=len(frame),
@@ -533,18 +538,14 @@ class WindowProfiler:
         union, on the keys alone; only the chunk's surviving rows are converted and kept."""
         n = chunk_rows(chunk)
         keys = np.random.default_rng(self.seed + self.chunks).random(n)
-        if n > self.row_sample_size:
-            own = np.argpartition(keys, self.row_sample_size)[: self.row_sample_size]
-            own.sort()
-        else:
-            own = np.arange(n)
+        own = bottom_k(keys, self.row_sample_size)
         held = self._keys.shape[0]
         union = np.concatenate((self._keys, keys[own]))
         origin = np.concatenate((self._origin, self._stored + np.arange(own.shape[0])))
         if self.chunks:
             size = self.row_sample_size  # as `merge_windows`: not capped at a chunk's rows
             if union.shape[0] > size:
-                keep = np.sort(np.argpartition(union, size)[:size])
+                keep = bottom_k(union, size)
                 union, origin = union[keep], origin[keep]
                 taken = keep[keep >= held] - held  # the chunk's rows (positions in `own`)
             else:
@@ -698,7 +699,7 @@ def merge_windows(
     keys = np.concatenate((a.row_sample_keys, b.row_sample_keys))
     if len(sample) > size:
         # Bottom-k by the random keys: the union's sample is a uniform sample of the union.
-        keep = np.sort(np.argpartition(keys, size)[:size])
+        keep = bottom_k(keys, size)
         sample = sample.iloc[keep].reset_index(drop=True)
         keys = keys[keep]
     return WindowProfile(a.rows + b.rows, columns, sample, keys, max_points)
